@@ -1,0 +1,66 @@
+// Coded errors of the kernel. A user's mistake or an impossible request is a VmscnError with
+// a stable code and a sentence that says what went wrong and where; anything else is a bug.
+import { formatTime } from "./sim/time.js";
+
+export interface ErrorWhere {
+  /** Simulated time in ns when the error happened, if inside a run. */
+  time?: number;
+  /** A world, host or plugin the error is about (for example "web@a"). */
+  where?: string;
+  cause?: unknown;
+}
+
+export class VmscnError extends Error {
+  readonly code: string;
+  readonly time: number | undefined;
+  readonly where: string | undefined;
+
+  constructor(code: string, message: string, info: ErrorWhere = {}) {
+    super(message, info.cause === undefined ? undefined : { cause: info.cause });
+    this.name = "VmscnError";
+    this.code = code;
+    this.time = info.time;
+    this.where = info.where;
+  }
+
+  /** One line for a terminal: `VMSCN5002 at 12.000000 s: host "a" is out of memory ...` */
+  describe(): string {
+    const at = this.time === undefined ? "" : ` at ${formatTime(this.time)}`;
+    return `${this.code}${at}: ${this.message}`;
+  }
+}
+
+/**
+ * Every run-time code, with a one-line meaning. docs/diagnostics.md lists the same table;
+ * a test keeps the two in step. 5xxx: kernel; 6xxx: plugin host.
+ */
+export const KERNEL_CODES = {
+  VMSCN5001: "deadlock: worlds are waiting and nothing is scheduled that could wake them",
+  VMSCN5002: "a host ran out of machine memory",
+  VMSCN5003: "an event was scheduled in the past or at a time that is not a finite number",
+  VMSCN5004: "invalid world lifecycle transition",
+  VMSCN5005: "unknown name (host, world, link, datastore, file)",
+  VMSCN5006: "duplicate name",
+  VMSCN5007: "a guest access faulted and no plugin handles that fault kind",
+  VMSCN5008: "a fault handler returned without resolving the fault",
+  VMSCN5009: "no route between two hosts, or the route is down",
+  VMSCN5010: "a transfer failed because a link went down or a host crashed",
+  VMSCN5011: "invalid argument to a kernel call (out-of-range page, negative size, ...)",
+  VMSCN5012: "a storage request is out of the file's bounds or the datastore is not reachable",
+  VMSCN5013: "a workload trace file is malformed",
+  VMSCN5014: "an invariant of the simulated world does not hold (a bug: please report it)",
+  VMSCN6001: "a plugin requires another plugin that is not loaded",
+  VMSCN6002: "a plugin was written for another kernel version",
+  VMSCN6003: "two plugins have the same name",
+  VMSCN6004: "plugins require each other in a cycle",
+  VMSCN6005: "a plugin object is malformed",
+  VMSCN6006: "a plugin hook threw",
+  VMSCN6007: "a plugin could not be loaded",
+  VMSCN6008: "a plugin registered something twice (a verb, a metric group)",
+} as const;
+
+export type KernelCode = keyof typeof KERNEL_CODES;
+
+export function kernelError(code: KernelCode, message: string, info?: ErrorWhere): VmscnError {
+  return new VmscnError(code, message, info);
+}
