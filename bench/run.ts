@@ -1,0 +1,38 @@
+// `npm run bench [-- PREFIX...] [--json]`: runs the benchmarks whose names start with a PREFIX
+// (all of them without one) and prints one line per figure: `<name> <value> <unit>`.
+import { benchmarks as scheduler } from "./scheduler.bench.js";
+import type { Benchmark } from "./harness.js";
+
+const all: Benchmark[] = [...scheduler];
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const prefixes = args.filter((a) => !a.startsWith("--"));
+const chosen = all.filter((b) => prefixes.length === 0 || prefixes.some((p) => b.name.startsWith(p)));
+if (chosen.length === 0) {
+  console.error(`no benchmark starts with ${prefixes.join(" or ")}; known: ${all.map((b) => b.name).join(", ")}`);
+  process.exit(2);
+}
+const results: { name: string; value: number; unit: string; target?: string }[] = [];
+for (const b of chosen) {
+  const out = await b.run();
+  const figures = typeof out === "number" ? { [b.name]: out } : out;
+  for (const [name, value] of Object.entries(figures)) {
+    const unit = name === b.name ? b.unit : (unitOf(name) ?? b.unit);
+    const row = { name, value: round(value), unit, ...(name === b.name && b.target ? { target: b.target } : {}) };
+    results.push(row);
+    if (!json) console.log(`${name} ${row.value} ${unit}`);
+  }
+}
+if (json) console.log(JSON.stringify(results, null, 2));
+
+function round(v: number): number {
+  return v >= 100 ? Math.round(v) : Number(v.toPrecision(4));
+}
+function unitOf(name: string): string | undefined {
+  if (name.endsWith("_per_s")) return "/s";
+  if (name.endsWith("_mib")) return "MiB";
+  if (name.endsWith("_s")) return "s";
+  if (name.endsWith("_ms")) return "ms";
+  return undefined;
+}
