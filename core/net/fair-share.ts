@@ -1,0 +1,593 @@
+// Max-min fair bandwidth sharing, used by the network (NICs, link directions) and by storage
+// (datastores). One instance per run, so a datastore and a link are solved by the same rules.
+//
+// Two ideas keep 10,000 concurrent flows cheap:
+//  * Flows with the same path and the same cap are interchangeable under max-min fairness, so
+//    they are grouped into a *class* and the solver works on classes, not flows. A class keeps
+//    a `served` counter (bytes delivered to each of its flows so far) and a min-heap of its
+//    flows keyed by the value of `served` at which each drains (`finish`), as in fluid fair
+//    queueing. Advancing time is then O(classes), not O(flows), and a flow's remaining bytes
+//    are `finish - served`, exact at any instant.
+//  * Changes are lazy: every change first advances the counters to `now`, then marks the
+//    solution dirty; one event at the same instant with Priority.Late recomputes the rates once,
+//    whatever the number of starts and ends at that instant, and keeps a single scheduler
+//    event for the earliest completion.
+import { inject, injectable } from "tsyringe";
+import { TOKENS } from "../di/tokens.js";
+import { kernelError } from "../errors.js";
+import { Priority, Scheduler, type EventHandle } from "../sim/scheduler.js";
+import { SECOND } from "../sim/time.js";
+
+export interface FlowSpec {
+  /** Resource ids the flow crosses (its path); empty: no bottleneck, drains at once unless capped. */
+  resources: readonly number[];
+  /** Total bytes to move (≥ 0). */
+  bytes: number;
+  /** Cap on the flow's own rate in bytes/s (a paced sender); unlimited when omitted. */
+  maxRate?: number;
+  /** Called (inside a fair-share event) once the last byte went through. */
+  onDrained: () => void;
+  /** Called on an event at the same instant when `fail(reason)` ends the flow. */
+  onFailed?: (reason: unknown) => void;
+  /** For messages. */
+  label?: string;
+}
+
+export type FlowState = "active" | "drained" | "cancelled" | "failed";
+
+/** A bottleneck-free flow with less than this many bytes left is done (floating-point residue). */
+const BYTE_EPSILON = 1e-6;
+/** Relative residue of the `served` counters, which are sums of many products. */
+const RELATIVE_EPSILON = 1e-12;
+/** `served` counters are rebased past this value so that `finish - served` keeps its precision. */
+const REBASE_AT = 2 ** 40;
+
+/** One flow; also the handle returned by `FairShare.start`. */
+export class Flow {
+  state: FlowState = "active";
+  /** @internal */ cls: FlowClass | null = null;
+  /** @internal The class's `served` value at which this flow has drained. */
+  finish = 0;
+  /** @internal Position in the class heap. */
+  heapIndex = -1;
+  /** @internal Bytes left when the flow stopped being active. */
+  left = 0;
+
+  constructor(
+    readonly id: number,
+    readonly bytes: number,
+    readonly maxRate: number,
+    readonly label: string,
+    /** @internal */ readonly onDrained: () => void,
+    /** @internal */ readonly onFailed: ((reason: unknown) => void) | undefined,
+    private readonly owner: FairShare,
+  ) {}
+
+  /** Current rate in bytes/s (0 once the flow ended; Infinity for a flow with no bottleneck). */
+  get rate(): number {
+    return this.cls === null ? 0 : this.cls.rate;
+  }
+
+  /** Bytes still to move, exact at the current simulated time. */
+  remaining(): number {
+    return this.owner.remainingOf(this);
+  }
+
+  /** Stops the flow without calling anything. False if it had already ended. */
+  cancel(): boolean {
+    return this.owner.stop(this, "cancelled", undefined);
+  }
+
+  /** Stops the flow and calls its `onFailed(reason)` on an event at the current time. */
+  fail(reason?: unknown): boolean {
+    return this.owner.stop(this, "failed", reason);
+  }
+}
+
+/** @internal A resource: a NIC direction, a link direction, a datastore. */
+class Resource {
+  /** Total rate through the resource in bytes/s, as of the last recomputation. */
+  rate = 0;
+  /** Bytes carried up to `FairShare.lastUpdate`. */
+  carried = 0;
+  /** Active classes whose path crosses this resource (insertion order: deterministic). */
+  readonly classes = new Set<FlowClass>();
+  // Solver scratch: capacity not yet given out, number of unfrozen flows, last solve it took part in.
+  rem = 0;
+  n = 0;
+  epoch = -1;
+  /** Position in `FairShare.busy` while rate > 0, else -1. */
+  busyIndex = -1;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    public capacity: number,
+  ) {}
+}
+
+/** @internal Flows with the same path and cap: max-min fairness gives them the same rate. */
+class FlowClass {
+  /** Bytes delivered to each flow of the class since the class's origin. */
+  served = 0;
+  /** Rate of each flow of the class, bytes/s. */
+  rate = 0;
+  /** Min-heap of flows by (finish, id). */
+  readonly heap: Flow[] = [];
+  /** Position in `FairShare.classes`. */
+  index = -1;
+  frozen = false;
+  constructor(
+    readonly key: string,
+    readonly resources: Resource[],
+    readonly maxRate: number,
+  ) {}
+}
+
+@injectable()
+export class FairShare {
+  private readonly resources: Resource[] = [];
+  private readonly byKey = new Map<string, FlowClass>();
+  /** Active classes (at least one flow). */
+  private readonly classes: FlowClass[] = [];
+  /** Resources with a non-zero rate, so `advance` touches only those. */
+  private readonly busy: Resource[] = [];
+  private nextFlowId = 1;
+  private flowCount = 0;
+  private lastUpdate = 0;
+  private dirty = false;
+  private inUpdate = false;
+  private pending: EventHandle | null = null;
+  private pendingTime = -1;
+  private epoch = 0;
+  private readonly listeners: (() => void)[] = [];
+  // Solver heap of resources keyed by fair share (parallel arrays, reused between solves).
+  private hKeys: number[] = [];
+  private hRes: Resource[] = [];
+  /** Number of rate recomputations so far (tests check that one instant costs one). */
+  recomputations = 0;
+
+  constructor(@inject(TOKENS.Scheduler) private readonly scheduler: Scheduler) {}
+
+  /** Adds a resource of the given capacity (bytes/s) and returns its id. */
+  addResource(name: string, capacityBytesPerSec: number): number {
+    checkCapacity(capacityBytesPerSec, name, this.scheduler.now);
+    const r = new Resource(this.resources.length, name, capacityBytesPerSec);
+    this.resources.push(r);
+    return r.id;
+  }
+
+  setCapacity(id: number, capacityBytesPerSec: number): void {
+    const r = this.resource(id);
+    checkCapacity(capacityBytesPerSec, r.name, this.scheduler.now);
+    if (r.capacity === capacityBytesPerSec) return;
+    this.touch();
+    r.capacity = capacityBytesPerSec;
+  }
+
+  capacity(id: number): number {
+    return this.resource(id).capacity;
+  }
+
+  resourceName(id: number): string {
+    return this.resource(id).name;
+  }
+
+  /** Current total rate through a resource in bytes/s (as of the last recomputation). */
+  resourceRate(id: number): number {
+    return this.resource(id).rate;
+  }
+
+  /** Bytes carried by a resource so far, exact at the current simulated time. */
+  resourceBytes(id: number): number {
+    const r = this.resource(id);
+    const dt = this.scheduler.now - this.lastUpdate;
+    return dt > 0 && r.rate > 0 ? r.carried + (r.rate * dt) / SECOND : r.carried;
+  }
+
+  /** Number of active flows crossing a resource. */
+  resourceFlows(id: number): number {
+    let n = 0;
+    for (const c of this.resource(id).classes) n += c.heap.length;
+    return n;
+  }
+
+  /** Number of active flows. */
+  get activeFlows(): number {
+    return this.flowCount;
+  }
+
+  /** Calls `fn` after every recomputation of the rates (for example to update CPU loads). */
+  onRatesChanged(fn: () => void): () => void {
+    this.listeners.push(fn);
+    return () => {
+      const i = this.listeners.indexOf(fn);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
+  start(spec: FlowSpec): Flow {
+    const now = this.scheduler.now;
+    const label = spec.label ?? `flow #${this.nextFlowId}`;
+    if (!(spec.bytes >= 0) || !Number.isFinite(spec.bytes)) {
+      throw kernelError("VMSCN5011", `${label} was given ${spec.bytes} bytes to move; it needs a finite number ≥ 0`, { time: now });
+    }
+    const maxRate = spec.maxRate ?? Infinity;
+    if (!(maxRate > 0)) {
+      throw kernelError("VMSCN5011", `${label} was given a maximum rate of ${spec.maxRate} bytes/s; it must be > 0`, { time: now });
+    }
+    const path = spec.resources.map((id) => this.resource(id));
+    this.touch();
+    const key = `${spec.resources.join(",")}|${maxRate}`;
+    let cls = this.byKey.get(key);
+    if (cls === undefined) {
+      cls = new FlowClass(key, path, maxRate);
+      this.byKey.set(key, cls);
+      cls.index = this.classes.length;
+      this.classes.push(cls);
+      for (const r of path) r.classes.add(cls);
+    }
+    const f = new Flow(this.nextFlowId++, spec.bytes, maxRate, label, spec.onDrained, spec.onFailed, this);
+    f.cls = cls;
+    f.finish = cls.served + spec.bytes;
+    heapPush(cls.heap, f);
+    this.flowCount++;
+    return f;
+  }
+
+  /** @internal */
+  remainingOf(f: Flow): number {
+    const cls = f.cls;
+    if (cls === null) return f.left;
+    const dt = this.scheduler.now - this.lastUpdate;
+    const served = dt > 0 && cls.rate > 0 ? cls.served + (cls.rate * dt) / SECOND : cls.served;
+    const rem = f.finish - served;
+    return rem <= BYTE_EPSILON + f.finish * RELATIVE_EPSILON ? 0 : rem;
+  }
+
+  /** @internal */
+  stop(f: Flow, state: "cancelled" | "failed", reason: unknown): boolean {
+    if (f.cls === null) return false;
+    this.touch();
+    f.left = this.remainingOf(f);
+    this.remove(f);
+    f.state = state;
+    if (state === "failed" && f.onFailed !== undefined) {
+      const cb = f.onFailed;
+      this.scheduler.at(this.scheduler.now, () => cb(reason));
+    }
+    return true;
+  }
+
+  private resource(id: number): Resource {
+    const r = this.resources[id];
+    if (r === undefined) throw kernelError("VMSCN5011", `there is no fair-share resource with id ${id}`, { time: this.scheduler.now });
+    return r;
+  }
+
+  private remove(f: Flow): void {
+    const cls = f.cls!;
+    heapRemove(cls.heap, f.heapIndex);
+    f.heapIndex = -1;
+    f.cls = null;
+    this.flowCount--;
+    if (cls.heap.length === 0) this.dropClass(cls);
+  }
+
+  private dropClass(cls: FlowClass): void {
+    this.byKey.delete(cls.key);
+    const last = this.classes.pop()!;
+    if (last !== cls) {
+      this.classes[cls.index] = last;
+      last.index = cls.index;
+    }
+    cls.index = -1;
+    for (const r of cls.resources) r.classes.delete(cls);
+  }
+
+  /** Brings the counters up to now (old rates), marks the rates stale, ensures an update at now. */
+  private touch(): void {
+    this.advance();
+    this.dirty = true;
+    if (this.inUpdate) return;
+    const now = this.scheduler.now;
+    if (this.pending !== null) {
+      if (this.pendingTime === now) return;
+      this.pending.cancel();
+    }
+    this.pending = this.scheduler.at(now, this.update, Priority.Late);
+    this.pendingTime = now;
+  }
+
+  private advance(): void {
+    const now = this.scheduler.now;
+    const dt = now - this.lastUpdate;
+    if (dt <= 0) return;
+    this.lastUpdate = now;
+    for (const c of this.classes) {
+      if (c.rate > 0 && c.rate !== Infinity) {
+        c.served += (c.rate * dt) / SECOND;
+        if (c.served > REBASE_AT) rebase(c);
+      }
+    }
+    for (const r of this.busy) if (r.rate !== Infinity) r.carried += (r.rate * dt) / SECOND;
+  }
+
+  /** The single fair-share event: drain finished flows, notify, recompute, schedule the next. */
+  private readonly update = (): void => {
+    this.pending = null;
+    this.pendingTime = -1;
+    this.advance();
+    const drained = this.collectDrained();
+    // Callbacks that start or stop flows only mark the rates dirty: one recomputation below.
+    this.inUpdate = true;
+    let changed = false;
+    try {
+      for (const f of drained) f.onDrained();
+    } finally {
+      this.inUpdate = false;
+      if (this.dirty) {
+        this.recompute();
+        changed = true;
+      }
+      this.scheduleNext();
+    }
+    if (changed && this.listeners.length > 0) for (const fn of [...this.listeners]) fn();
+  };
+
+  private collectDrained(): Flow[] {
+    const out: Flow[] = [];
+    // Iterate over a copy: removing a flow may drop its class (swap-remove in `classes`).
+    for (const c of this.classes.slice()) {
+      const heap = c.heap;
+      const rate = effectiveRate(c);
+      while (heap.length > 0) {
+        const f = heap[0]!;
+        if (!isDrained(f.finish - c.served, rate, f.finish)) break;
+        f.left = 0;
+        this.remove(f);
+        f.state = "drained";
+        out.push(f);
+      }
+    }
+    if (out.length > 0) this.dirty = true;
+    if (out.length > 1) out.sort((a, b) => a.id - b.id);
+    return out;
+  }
+
+  /** Earliest completion over all classes; one scheduler event for it. */
+  private scheduleNext(): void {
+    let best = Infinity;
+    for (const c of this.classes) {
+      const f = c.heap[0]!;
+      const rem = f.finish - c.served;
+      if (isDrained(rem, c.rate, f.finish)) {
+        best = 0;
+        break;
+      }
+      if (c.rate <= 0) continue;
+      const d = Math.ceil((rem * SECOND) / c.rate - 1e-6);
+      if (d < best) best = d;
+    }
+    if (this.pending !== null) this.pending.cancel();
+    this.pending = null;
+    this.pendingTime = -1;
+    if (best === Infinity || !Number.isSafeInteger(this.scheduler.now + best)) return;
+    this.pendingTime = this.scheduler.now + best;
+    this.pending = this.scheduler.at(this.pendingTime, this.update, Priority.Late);
+  }
+
+  /**
+   * Progressive filling over classes: raise every unfrozen flow's rate together; a resource
+   * whose capacity runs out freezes the flows crossing it, a flow reaching its cap freezes
+   * alone. Each step freezes at the lowest level among resources (remaining / unfrozen flows,
+   * kept in a heap) and caps, so levels only rise and every class is frozen once.
+   */
+  private recompute(): void {
+    this.dirty = false;
+    this.recomputations++;
+    const epoch = ++this.epoch;
+    const classes = this.classes;
+    const involved: Resource[] = [];
+    const capped: FlowClass[] = [];
+    for (const c of classes) {
+      c.frozen = false;
+      const n = c.heap.length;
+      for (const r of c.resources) {
+        if (r.epoch !== epoch) {
+          r.epoch = epoch;
+          r.rem = r.capacity;
+          r.n = 0;
+          involved.push(r);
+        }
+        r.n += n;
+      }
+      if (c.maxRate !== Infinity) capped.push(c);
+    }
+    capped.sort((a, b) => a.maxRate - b.maxRate);
+    this.hKeys.length = 0;
+    this.hRes.length = 0;
+    for (const r of involved) this.hPush(r.rem / r.n, r);
+
+    let unfrozen = classes.length;
+    let ci = 0;
+    while (unfrozen > 0) {
+      let top: Resource | null = null;
+      let share = Infinity;
+      while (this.hRes.length > 0) {
+        const r = this.hRes[0]!;
+        // Entries go stale when a resource's share changed; the current one is pushed again.
+        if (r.n > 0 && this.hKeys[0] === r.rem / r.n) {
+          top = r;
+          share = this.hKeys[0]!;
+          break;
+        }
+        this.hPop();
+      }
+      while (ci < capped.length && capped[ci]!.frozen) ci++;
+      const cap = ci < capped.length ? capped[ci]!.maxRate : Infinity;
+      if (top === null || cap <= share) {
+        if (cap === Infinity) {
+          // Nothing constrains what is left (no path, or infinite capacities): unbounded rate.
+          for (const c of classes) if (!c.frozen) unfrozen -= this.freeze(c, Infinity);
+          break;
+        }
+        unfrozen -= this.freeze(capped[ci]!, cap);
+      } else {
+        this.hPop();
+        for (const c of top.classes) if (!c.frozen) unfrozen -= this.freeze(c, share);
+      }
+    }
+
+    // Resource totals, in class order (deterministic summation).
+    for (const r of this.busy) {
+      r.rate = 0;
+      r.busyIndex = -1;
+    }
+    this.busy.length = 0;
+    for (const c of classes) {
+      const total = c.rate * c.heap.length;
+      if (total === 0) continue;
+      for (const r of c.resources) {
+        if (r.busyIndex < 0) {
+          r.busyIndex = this.busy.length;
+          this.busy.push(r);
+        }
+        r.rate += total;
+      }
+    }
+  }
+
+  private freeze(c: FlowClass, level: number): number {
+    c.frozen = true;
+    c.rate = level;
+    const n = c.heap.length;
+    for (const r of c.resources) {
+      r.n -= n;
+      if (level !== Infinity) {
+        r.rem -= level * n;
+        if (r.rem < 0) r.rem = 0;
+      }
+      if (r.n > 0) this.hPush(r.rem / r.n, r);
+    }
+    return 1;
+  }
+
+  private hPush(key: number, r: Resource): void {
+    const keys = this.hKeys;
+    const res = this.hRes;
+    let i = keys.length;
+    keys.push(key);
+    res.push(r);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      const pk = keys[p]!;
+      if (pk < key || (pk === key && res[p]!.id < r.id)) break;
+      keys[i] = pk;
+      res[i] = res[p]!;
+      i = p;
+    }
+    keys[i] = key;
+    res[i] = r;
+  }
+
+  private hPop(): void {
+    const keys = this.hKeys;
+    const res = this.hRes;
+    const lk = keys.pop()!;
+    const lr = res.pop()!;
+    const n = keys.length;
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      let c = l;
+      if (l + 1 < n && (keys[l + 1]! < keys[l]! || (keys[l + 1] === keys[l] && res[l + 1]!.id < res[l]!.id))) c = l + 1;
+      if (lk < keys[c]! || (lk === keys[c] && lr.id < res[c]!.id)) break;
+      keys[i] = keys[c]!;
+      res[i] = res[c]!;
+      i = c;
+    }
+    keys[i] = lk;
+    res[i] = lr;
+  }
+}
+
+function checkCapacity(cap: number, name: string, time: number): void {
+  if (!(cap >= 0)) {
+    throw kernelError("VMSCN5011", `resource "${name}" was given a capacity of ${cap} bytes/s; it must be ≥ 0`, { time });
+  }
+}
+
+/** Done: no bytes left beyond floating-point residue, or less than a whole ns of them. */
+function isDrained(rem: number, rate: number, finish: number): boolean {
+  if (rem <= BYTE_EPSILON + finish * RELATIVE_EPSILON) return true;
+  return rate > 0 && (rem * SECOND) / rate - 1e-6 <= 0;
+}
+
+/**
+ * The rates are recomputed after draining, so a class created at this instant has no rate yet;
+ * one with no path and no cap is unbounded whatever the solver says, and drains at once.
+ */
+function effectiveRate(c: FlowClass): number {
+  return c.resources.length === 0 && c.maxRate === Infinity ? Infinity : c.rate;
+}
+
+function rebase(c: FlowClass): void {
+  // A uniform shift keeps the heap order and every flow's remaining bytes.
+  const s = c.served;
+  for (const f of c.heap) f.finish -= s;
+  c.served = 0;
+}
+
+function less(a: Flow, b: Flow): boolean {
+  return a.finish < b.finish || (a.finish === b.finish && a.id < b.id);
+}
+
+function heapPush(h: Flow[], f: Flow): void {
+  h.push(f);
+  siftUp(h, h.length - 1);
+}
+
+function heapRemove(h: Flow[], i: number): void {
+  const last = h.pop()!;
+  last.heapIndex = -1;
+  if (i < h.length) {
+    h[i] = last;
+    last.heapIndex = i;
+    siftUp(h, i);
+    siftDown(h, last.heapIndex);
+  }
+}
+
+function siftUp(h: Flow[], i: number): void {
+  const f = h[i]!;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    const pf = h[p]!;
+    if (!less(f, pf)) break;
+    h[i] = pf;
+    pf.heapIndex = i;
+    i = p;
+  }
+  h[i] = f;
+  f.heapIndex = i;
+}
+
+function siftDown(h: Flow[], i: number): void {
+  const f = h[i]!;
+  const n = h.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    let c = l;
+    if (l + 1 < n && less(h[l + 1]!, h[l]!)) c = l + 1;
+    const cf = h[c]!;
+    if (!less(cf, f)) break;
+    h[i] = cf;
+    cf.heapIndex = i;
+    i = c;
+  }
+  h[i] = f;
+  f.heapIndex = i;
+}

@@ -1,0 +1,155 @@
+// The metrics registry of a run: named groups of figures computed when the report is built
+// (QEMU's query-migrate, KSM's counters, ...) and time series sampled during the run.
+import { injectable } from "tsyringe";
+import { kernelError } from "../errors.js";
+import { hookError } from "../plugin-host/hook-error.js";
+import { formatTime } from "../sim/time.js";
+
+export interface MetricGroup {
+  readonly name: string;
+  /** The plugin that registered it; undefined for the kernel. */
+  readonly owner: string | undefined;
+  readonly provider: () => unknown;
+}
+
+/**
+ * Samples `(time in ns, value)` in two growable Float64Arrays: no object per sample, so a
+ * series of millions of points stays small. Times never go backwards.
+ */
+export class TimeSeries {
+  readonly name: string;
+  readonly unit: string;
+  private t: Float64Array;
+  private v: Float64Array;
+  private n = 0;
+
+  constructor(name: string, unit: string, initialCapacity = 64) {
+    this.name = name;
+    this.unit = unit;
+    this.t = new Float64Array(Math.max(1, initialCapacity));
+    this.v = new Float64Array(Math.max(1, initialCapacity));
+  }
+
+  get length(): number {
+    return this.n;
+  }
+
+  append(timeNs: number, value: number): void {
+    const n = this.n;
+    if (n > 0 && timeNs < this.t[n - 1]!) {
+      throw kernelError(
+        "VMSCN5011",
+        `time series "${this.name}": a sample at ${formatTime(timeNs)} comes before the previous one at ${formatTime(this.t[n - 1]!)}`,
+        { time: timeNs },
+      );
+    }
+    if (n === this.t.length) this.grow();
+    this.t[n] = timeNs;
+    this.v[n] = value;
+    this.n = n + 1;
+  }
+
+  private grow(): void {
+    const t = new Float64Array(this.t.length * 2);
+    const v = new Float64Array(this.v.length * 2);
+    t.set(this.t);
+    v.set(this.v);
+    this.t = t;
+    this.v = v;
+  }
+
+  timeAt(i: number): number {
+    return i >= 0 && i < this.n ? this.t[i]! : Number.NaN;
+  }
+
+  valueAt(i: number): number {
+    return i >= 0 && i < this.n ? this.v[i]! : Number.NaN;
+  }
+
+  /** The sample times in ns: a view, valid until the next append; do not write to it. */
+  times(): Float64Array {
+    return this.t.subarray(0, this.n);
+  }
+
+  /** The sample values: a view, valid until the next append; do not write to it. */
+  values(): Float64Array {
+    return this.v.subarray(0, this.n);
+  }
+
+  toJSON(): { unit: string; timesNs: Float64Array; values: Float64Array } {
+    return { unit: this.unit, timesNs: this.times(), values: this.values() };
+  }
+}
+
+@injectable()
+export class Metrics {
+  private readonly byName = new Map<string, MetricGroup>();
+  private readonly seriesByName = new Map<string, TimeSeries>();
+
+  /**
+   * Registers a group of figures, computed by `provider` when the report is built. A second
+   * group with the same name is VMSCN6008, naming both owners.
+   */
+  group(name: string, provider: () => unknown, owner?: string): void {
+    const first = this.byName.get(name);
+    if (first !== undefined) {
+      throw kernelError(
+        "VMSCN6008",
+        `metric group "${name}" is registered twice: by ${ownerName(first.owner)} and by ${ownerName(owner)}`,
+        { where: owner },
+      );
+    }
+    this.byName.set(name, { name, owner, provider });
+  }
+
+  /** The groups in registration order. */
+  groups(): readonly MetricGroup[] {
+    return [...this.byName.values()];
+  }
+
+  /**
+   * Computes every group, in registration order. A plugin's provider that throws becomes
+   * VMSCN6006 naming the plugin and the hook `metric(<group>)`.
+   */
+  collect(timeNs: number): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const g of this.byName.values()) {
+      try {
+        out[g.name] = g.provider();
+      } catch (thrown) {
+        if (g.owner === undefined) throw thrown;
+        throw hookError(g.owner, `metric(${g.name})`, thrown, { time: timeNs });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The time series named `name`, created on first use. Asking again with the same unit
+   * returns the same series; with another unit it is VMSCN6008.
+   */
+  series(name: string, unit: string): TimeSeries {
+    const existing = this.seriesByName.get(name);
+    if (existing !== undefined) {
+      if (existing.unit !== unit) {
+        throw kernelError(
+          "VMSCN6008",
+          `time series "${name}" is registered twice, in ${existing.unit} and in ${unit}`,
+        );
+      }
+      return existing;
+    }
+    const s = new TimeSeries(name, unit);
+    this.seriesByName.set(name, s);
+    return s;
+  }
+
+  /** Every series, in creation order (for charts). */
+  allSeries(): readonly TimeSeries[] {
+    return [...this.seriesByName.values()];
+  }
+}
+
+function ownerName(owner: string | undefined): string {
+  return owner === undefined ? "the kernel" : `plugin "${owner}"`;
+}

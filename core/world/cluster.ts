@@ -1,0 +1,170 @@
+// The cluster: hosts, worlds, their lifecycle, placement and CPU shares, and the kernel signals.
+import { injectable, inject } from "tsyringe";
+import { TOKENS } from "../di/tokens.js";
+import { kernelError } from "../errors.js";
+import type { Scheduler } from "../sim/scheduler.js";
+import { Host, type HostSpec } from "./host.js";
+import { Signal } from "./signal.js";
+import { TRANSITIONS, World, type WorldSpec, type WorldState } from "./world.js";
+
+@injectable()
+export class Cluster {
+  readonly hosts: Host[] = [];
+  readonly worlds: World[] = [];
+  private readonly hostByName = new Map<string, Host>();
+  private readonly worldByName = new Map<string, World>();
+  private nextWorldId = 0;
+  /** Extra CPU load on a host not owned by any world (TCP copies); set by the kernel. */
+  extraLoad: (host: Host) => number = () => 0;
+
+  readonly signals = {
+    created: new Signal<[World]>(),
+    stateChanged: new Signal<[World, WorldState, WorldState]>(),
+    moved: new Signal<[World, Host, Host]>(),
+    destroyed: new Signal<[World]>(),
+    hostStateChanged: new Signal<[Host, boolean]>(),
+    simulationEnd: new Signal<[number]>(),
+  };
+
+  constructor(@inject(TOKENS.Scheduler) private readonly scheduler: Scheduler) {}
+
+  addHost(spec: HostSpec): Host {
+    if (this.hostByName.has(spec.name)) throw kernelError("VMSCN5006", `host "${spec.name}" is defined twice`);
+    if (!(spec.cpus > 0) || !(spec.memoryBytes > 0)) {
+      throw kernelError("VMSCN5011", `host "${spec.name}" needs at least one CPU and some memory`);
+    }
+    const host = new Host(this.hosts.length, spec);
+    this.hosts.push(host);
+    this.hostByName.set(spec.name, host);
+    return host;
+  }
+
+  host(name: string): Host {
+    const h = this.hostByName.get(name);
+    if (!h) throw kernelError("VMSCN5005", `there is no host "${name}"${hint(name, this.hostByName.keys())}`, { time: this.scheduler.now });
+    return h;
+  }
+
+  hasHost(name: string): boolean {
+    return this.hostByName.has(name);
+  }
+
+  world(name: string): World {
+    const w = this.worldByName.get(name);
+    if (!w) throw kernelError("VMSCN5005", `there is no world "${name}"${hint(name, this.worldByName.keys())}`, { time: this.scheduler.now });
+    return w;
+  }
+
+  hasWorld(name: string): boolean {
+    return this.worldByName.has(name);
+  }
+
+  /** VM worlds in creation order. */
+  vms(): World[] {
+    return this.worlds.filter((w) => w.kind === "vm");
+  }
+
+  createWorld(spec: WorldSpec, host: Host): World {
+    if (this.worldByName.has(spec.name)) {
+      throw kernelError("VMSCN5006", `a world named "${spec.name}" already exists`, { time: this.scheduler.now });
+    }
+    if (!host.up) throw kernelError("VMSCN5011", `cannot place world "${spec.name}" on host "${host.name}": the host is down`, { time: this.scheduler.now });
+    const w = new World(this.nextWorldId++, spec, host);
+    this.worlds.push(w);
+    this.worldByName.set(w.name, w);
+    host.worlds.push(w);
+    this.signals.created.emit(w);
+    return w;
+  }
+
+  setState(w: World, to: WorldState): void {
+    const from = w.state;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) {
+      throw kernelError("VMSCN5004", `world "${w.name}" cannot go from ${from} to ${to}`, { time: this.scheduler.now, where: w.label });
+    }
+    if (from === "running") w.host.demand -= w.demand;
+    if (to === "running") w.host.demand += w.demand;
+    w.state = to;
+    this.signals.stateChanged.emit(w, from, to);
+  }
+
+  setDemand(w: World, cores: number): void {
+    if (w.state === "running") w.host.demand += cores - w.demand;
+    w.demand = cores;
+  }
+
+  /** Places the world on another host (the plugins move memory; this moves the world). */
+  move(w: World, to: Host): void {
+    const from = w.host;
+    if (from === to) return;
+    if (!to.up) throw kernelError("VMSCN5011", `cannot move world "${w.name}" to host "${to.name}": the host is down`, { time: this.scheduler.now });
+    removeFrom(from.worlds, w);
+    to.worlds.push(w);
+    if (w.state === "running") {
+      from.demand -= w.demand;
+      to.demand += w.demand;
+    }
+    w.host = to;
+    this.signals.moved.emit(w, from, to);
+  }
+
+  /** Stops (if needed) and removes a world. */
+  destroy(w: World): void {
+    if (w.state !== "stopped") this.setState(w, "stopped");
+    removeFrom(w.host.worlds, w);
+    removeFrom(this.worlds, w);
+    this.worldByName.delete(w.name);
+    this.signals.destroyed.emit(w);
+  }
+
+  setHostUp(h: Host, up: boolean): void {
+    if (h.up === up) return;
+    h.up = up;
+    this.signals.hostStateChanged.emit(h, up);
+  }
+
+  /**
+   * The share of its demand a running world gets: 1 while the host's CPUs cover the demand,
+   * otherwise CPUs / demand for everyone (fair share, progress slows in proportion).
+   */
+  cpuFactor(w: World): number {
+    if (w.state !== "running") return 0;
+    const h = w.host;
+    const demand = h.demand + this.extraLoad(h);
+    return demand <= h.cpus ? 1 : h.cpus / demand;
+  }
+}
+
+function removeFrom<T>(list: T[], item: T): void {
+  const i = list.indexOf(item);
+  if (i >= 0) list.splice(i, 1);
+}
+
+/** ` (did you mean "b"?)` when a known name is one edit or so away. */
+export function hint(name: string, known: Iterable<string>): string {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name, k);
+    if (d < bestD) {
+      bestD = d;
+      best = k;
+    }
+  }
+  return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? ` (did you mean "${best}"?)` : "";
+}
+
+export function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
