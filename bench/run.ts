@@ -1,9 +1,10 @@
 // `npm run bench [-- PREFIX...] [--json]`: runs the benchmarks whose names start with a PREFIX
 // (all of them without one) and prints one line per figure: `<name> <value> <unit>`.
 import { benchmarks as scheduler } from "./scheduler.bench.js";
+import { benchmarks as memory } from "./memory.bench.js";
 import type { Benchmark } from "./harness.js";
 
-const all: Benchmark[] = [...scheduler];
+const all: Benchmark[] = [...scheduler, ...memory];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -32,6 +33,7 @@ function round(v: number): number {
 function unitOf(name: string): string | undefined {
   if (name.endsWith("_per_s")) return "/s";
   if (name.endsWith("_mib")) return "MiB";
+  if (name.endsWith("_pages")) return "pages";
   if (name.endsWith("_s")) return "s";
   if (name.endsWith("_ms")) return "ms";
   return undefined;

@@ -52,21 +52,21 @@ export function pageBytes(identity: number, out: Uint8Array = new Uint8Array(PAG
     out.fill(0, offset, offset + PAGE_SIZE);
     return out;
   }
-  let x = (identity % 0x1_0000_0000 ^ 0x9e3779b9) | 0;
-  let y = (Math.floor(identity / 0x1_0000_0000) ^ 0x85ebca6b) | 0;
-  if ((x | y) === 0) x = 1;
+  // mulberry32, seeded from both halves of the identity: fast and well mixed.
+  let st = (identity % 0x1_0000_0000 ^ Math.imul(Math.floor(identity / 0x1_0000_0000), 0x85ebca6b)) | 0;
   const randomBytes = Math.round(PAGE_SIZE * (1 - compressibility(identity)));
   const view = new DataView(out.buffer, out.byteOffset + offset, PAGE_SIZE);
+  let z = 0;
   let i = 0;
-  // xorshift64 on two 32-bit halves, four bytes per step
-  for (; i + 4 <= randomBytes; i += 4) {
-    let t = x ^ (x << 23);
-    x = y;
-    y = y ^ (y >>> 17) ^ t ^ (t >>> 26);
-    view.setUint32(i, (x + y) | 0, true);
+  for (; i < randomBytes; i += 4) {
+    st = (st + 0x6d2b79f5) | 0;
+    z = Math.imul(st ^ (st >>> 15), st | 1);
+    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
+    z = (z ^ (z >>> 14)) >>> 0;
+    if (i + 4 <= randomBytes) view.setUint32(i, z, true);
+    else for (let j = i; j < randomBytes; j++) out[offset + j] = (z >>> ((j - i) * 8)) & 0xff;
   }
-  const pattern = (x ^ y) & 0xff;
-  for (; i < PAGE_SIZE; i++) out[offset + i] = i < randomBytes ? (x >>> (i & 3) * 8) & 0xff : pattern;
+  out.fill(z & 0xff, offset + randomBytes, offset + PAGE_SIZE);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// The event queue: a binary heap ordered by (time, priority, sequence), so simultaneous
+// The event queue: a 4-ary heap ordered by (time, priority, sequence), so simultaneous
 // events always run in the same order. Cancelled events are dropped lazily when they surface.
 import { kernelError } from "../errors.js";
 import { formatTime } from "./time.js";
@@ -49,7 +49,10 @@ export interface RunResult {
 }
 
 export class Scheduler {
+  // The heap as parallel arrays: comparisons read typed arrays, not objects.
   private heap: EventHandle[] = [];
+  private ht = new Float64Array(1024);
+  private ho = new Float64Array(1024);
   private seq = 0;
   private live = 0;
   private stopped = false;
@@ -159,15 +162,31 @@ export class Scheduler {
   private push(ev: EventHandle): void {
     const heap = this.heap;
     let i = heap.length;
+    if (i === this.ht.length) {
+      const t = new Float64Array(i * 2);
+      t.set(this.ht);
+      this.ht = t;
+      const o = new Float64Array(i * 2);
+      o.set(this.ho);
+      this.ho = o;
+    }
+    const ht = this.ht;
+    const ho = this.ho;
+    const time = ev.time;
+    const ord = ev.ord;
     heap.push(ev);
     while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = heap[p]!;
-      if (parent.time < ev.time || (parent.time === ev.time && parent.ord < ev.ord)) break;
-      heap[i] = parent;
+      const p = (i - 1) >> 2;
+      const pt = ht[p]!;
+      if (pt < time || (pt === time && ho[p]! < ord)) break;
+      heap[i] = heap[p]!;
+      ht[i] = pt;
+      ho[i] = ho[p]!;
       i = p;
     }
     heap[i] = ev;
+    ht[i] = time;
+    ho[i] = ord;
   }
 
   private pop(): void {
@@ -175,24 +194,35 @@ export class Scheduler {
     const last = heap.pop()!;
     const n = heap.length;
     if (n === 0) return;
+    const ht = this.ht;
+    const ho = this.ho;
+    const lt = ht[n]!;
+    const lo = ho[n]!;
+    // A 4-ary heap: half the depth of a binary one, and the four children sit together.
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      let c = l;
-      let child = heap[l]!;
-      if (r < n) {
-        const rc = heap[r]!;
-        if (rc.time < child.time || (rc.time === child.time && rc.ord < child.ord)) {
-          c = r;
-          child = rc;
+      const first = 4 * i + 1;
+      if (first >= n) break;
+      let c = first;
+      let ct = ht[first]!;
+      let co = ho[first]!;
+      const end = first + 4 < n ? first + 4 : n;
+      for (let k = first + 1; k < end; k++) {
+        const kt = ht[k]!;
+        if (kt < ct || (kt === ct && ho[k]! < co)) {
+          c = k;
+          ct = kt;
+          co = ho[k]!;
         }
       }
-      if (last.time < child.time || (last.time === child.time && last.ord < child.ord)) break;
-      heap[i] = child;
+      if (lt < ct || (lt === ct && lo < co)) break;
+      heap[i] = heap[c]!;
+      ht[i] = ct;
+      ho[i] = co;
       i = c;
     }
     heap[i] = last;
+    ht[i] = lt;
+    ho[i] = lo;
   }
 }
