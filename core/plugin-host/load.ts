@@ -46,9 +46,17 @@ function defaultHostModules(): HostModules {
 
 let hostModules: HostModules = defaultHostModules();
 
+/**
+ * Compiled .ts plugins by absolute path, so loading a file twice (from two working folders)
+ * imports the same module once, as Node does for .js files. The bundle depends on the host
+ * modules' export names, so changing them empties the cache.
+ */
+const compiled = new Map<string, Promise<string>>();
+
 /** Replaces the modules named in `modules` (others keep their current value). */
 export function setHostModules(modules: HostModules): void {
   hostModules = { ...hostModules, ...modules };
+  compiled.clear();
 }
 
 /** The current host module registry (read-only view). */
@@ -59,6 +67,7 @@ export function getHostModules(): Readonly<HostModules> {
 /** Back to tsyringe, reflect-metadata and `vmscn` = { definePlugin } (for tests). */
 export function resetHostModules(): void {
   hostModules = defaultHostModules();
+  compiled.clear();
 }
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
@@ -153,7 +162,16 @@ function pickExport(mod: Record<string, unknown>): unknown {
 async function importFile(spec: string, path: string, cwd: string): Promise<Record<string, unknown>> {
   const ext = extname(path);
   let url = pathToFileURL(path).href;
-  if (ext === ".ts" || ext === ".mts") url = await compile(spec, path, cwd);
+  if (ext === ".ts" || ext === ".mts") {
+    let pending = compiled.get(path);
+    if (pending === undefined) {
+      pending = compile(spec, path, cwd);
+      compiled.set(path, pending);
+      // A failed compile is not cached: the user may fix the file and load it again.
+      pending.catch(() => compiled.delete(path));
+    }
+    url = await pending;
+  }
   (globalThis as Record<string, unknown>)[HOST_GLOBAL] = hostModules;
   try {
     return (await import(url)) as Record<string, unknown>;

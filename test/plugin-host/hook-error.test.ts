@@ -64,11 +64,11 @@ t.test("without a world; thrown non-errors and kernel errors", (t) => {
 t.test("a hook error from a nested hook is rethrown as it is", (t) => {
   const inner = wrapHook("inner", "onTick", () => {
     throw new Error("boom");
-  }, () => ({ time: 5, world: "w" }));
+  }, () => ({ time: 5 * MS, world: "w" }));
   const outer = wrapHook("outer", "onTick", () => inner(), () => ({ time: 5 }));
   const err = t.throws(() => outer()) as unknown as PluginHookError;
   t.equal(err.plugin, "inner");
-  t.equal(err.message, 'plugin "inner" failed in hook "onTick" (world w, at 0.000000005 s): boom');
+  t.equal(err.message, 'plugin "inner" failed in hook "onTick" (world w, at 0.005 s): boom');
   const same = hookError("x", "y", err, { time: 0 });
   t.equal(same, err);
   t.end();
