@@ -1,4 +1,110 @@
-// The plugin context: everything a plugin may touch. (Placeholder; the lead engineer fills it in.)
+// The plugin context: everything a plugin may touch, handed to `register(k)`. Callbacks a
+// plugin registers here are wrapped, so a throw is reported with the plugin, the hook, the
+// world and the simulated time (VMSCN6006).
+import type { Dimension } from "../units.js";
+import type { Scheduler, EventHandle } from "../sim/scheduler.js";
+import type { Random } from "../sim/random.js";
+import type { Cluster } from "../world/cluster.js";
+import type { World, WorldState } from "../world/world.js";
+import type { Host } from "../world/host.js";
+import type { Slot } from "../world/slots.js";
+import type { Memory, FaultHandler, CowListener } from "../memory/memory.js";
+import type { FaultKind } from "../memory/page.js";
+import type { Workload } from "../workload/workload.js";
+import type { RunConfig } from "../config.js";
+
+/** A value the scenario gives an option or argument, already in base units. */
+export type OptionValue = number | string | boolean | string[];
+
+export type OptionSpec = { description: string; required?: boolean } & (
+  | { type: "quantity"; dimension: Dimension; default?: number; min?: number; max?: number }
+  | { type: "integer"; default?: number; min?: number; max?: number }
+  | { type: "boolean"; default?: boolean }
+  | { type: "enum"; values: readonly string[]; default?: string }
+  /** Several words from a fixed set, e.g. `after demand-paging, background`. */
+  | { type: "list"; values: readonly string[]; default?: string[] }
+  | { type: "string"; default?: string }
+);
+
+/** A positional argument: `migrate <vm> to <host>` has args vm (kind vm) and `to` host. */
+export interface ArgSpec {
+  name: string;
+  /** A word that introduces the argument (`to`, `with`); none for the first. */
+  keyword?: string;
+  kind: "vm" | "host" | "link" | "datastore" | "world" | "word" | "quantity";
+  /** For kind "word": the words allowed. */
+  values?: readonly string[];
+  /** For kind "quantity". */
+  dimension?: Dimension;
+  optional?: boolean;
+  description: string;
+}
+
+export interface VerbCall {
+  verb: string;
+  /** Simulated time the action started. */
+  time: number;
+  args: Record<string, OptionValue>;
+  options: Record<string, OptionValue>;
+  /** Marks the action finished (a migration that completed, failed or was refused). */
+  done(outcome?: { failed?: string }): void;
+}
+
+export interface VerbSpec {
+  description: string;
+  args: ArgSpec[];
+  options: Record<string, OptionSpec>;
+  /** Set when the action finishes later than it starts; it must then call `call.done()`. */
+  async?: boolean;
+  run(call: VerbCall): void;
+}
+
+export interface RegisteredVerb extends VerbSpec {
+  name: string;
+  plugin: string;
+}
+
+export type KernelSignal = "created" | "state-changed" | "moved" | "destroyed" | "simulation-end";
+
+export interface SignalHandlers {
+  created: (w: World) => void;
+  "state-changed": (w: World, from: WorldState, to: WorldState) => void;
+  moved: (w: World, from: Host, to: Host) => void;
+  destroyed: (w: World) => void;
+  "simulation-end": (time: number) => void;
+}
+
+export interface SpanSink {
+  span(name: string, cat: string, who: { host?: string; world?: string }, startNs: number, endNs: number, args?: Record<string, unknown>): void;
+  instant(name: string, cat: string, who: { host?: string; world?: string }, timeNs: number, args?: Record<string, unknown>): void;
+}
+
 export interface PluginContext {
   readonly pluginName: string;
+  readonly config: Readonly<RunConfig>;
+  readonly scheduler: Scheduler;
+  readonly cluster: Cluster;
+  readonly memory: Memory;
+  readonly workload: Workload;
+  /** The network and storage (typed in the kernel; see core/net and core/storage). */
+  readonly network: import("../net/network.js").Network;
+  readonly storage: import("../storage/storage.js").Storage;
+  readonly trace: SpanSink;
+
+  /** A verb the scenario language accepts (`at T: <verb> ...`), with its typed options. */
+  verb(name: string, spec: VerbSpec): void;
+  onFault(kind: FaultKind, handler: FaultHandler): void;
+  onCowBreak(listener: CowListener): void;
+  on<S extends KernelSignal>(signal: S, handler: SignalHandlers[S]): void;
+  /** A group of figures in the report, computed at the end of the run. */
+  metric(group: string, provider: () => unknown): void;
+  /** A per-world state slot owned by this plugin. */
+  slot<T>(name: string, init: (w: World) => T): Slot<T, World>;
+  /** A random stream private to this plugin: `random("scanner")` is the same every run with the same seed. */
+  random(stream: string): Random;
+  /** Events whose callbacks are reported as this plugin's hooks if they throw. */
+  at(time: number, fn: () => void, hook?: string): EventHandle;
+  after(delay: number, fn: () => void, hook?: string): EventHandle;
+  /** A system world (a helper thread such as a migration sender) on a host. */
+  systemWorld(name: string, host: Host, serves?: World): World;
 }

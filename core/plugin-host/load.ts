@@ -272,7 +272,7 @@ function resolvePackage(spec: string, cwd: string): string {
   // Legacy "main" may leave out ".js" or name a folder, as CommonJS allows.
   const file = entry === undefined ? undefined : [entry, `${entry}.js`, join(entry, "index.js")].find((f) => existsSync(f) && statSync(f).isFile());
   if (file === undefined) {
-    throw loadError(spec, `package ${spec} in ${dir} has no entry file (${target === undefined ? 'no "." in "exports"' : `${target} is missing`})`);
+    throw loadError(spec, `package ${spec} in ${dir} has no entry file (${target === undefined ? 'its "exports" has no "." entry for import' : `${target} is missing`})`);
   }
   return file;
 }

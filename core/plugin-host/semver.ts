@@ -107,7 +107,6 @@ function parsePartial(text: string): PartialVersion | undefined {
     if (f !== undefined && f !== "x" && f !== "X" && f !== "*") return undefined;
   }
   const parts = values.length as 0 | 1 | 2 | 3;
-  if (m[4] !== undefined && parts !== 3) return undefined;
   return {
     parts,
     major: values[0] ?? 0,

@@ -6,11 +6,17 @@ import { kernelError } from "../errors.js";
 import { KERNEL_VERSION } from "../version.js";
 import { stableStringify } from "./json.js";
 
-/** Where an event happens: a host, and the world on it (none: the host itself). */
+/**
+ * Where an event happens: a host, and the world on it (no world: the host itself). Events of
+ * no host (a scenario action, the whole cluster) go to a process named "cluster".
+ */
 export interface TraceAt {
-  readonly host: string;
+  readonly host?: string;
   readonly world?: string;
 }
+
+const NO_HOST = "";
+const NO_HOST_NAME = "cluster";
 
 export type TraceArgs = Readonly<Record<string, unknown>>;
 
@@ -65,7 +71,7 @@ export class TraceRecorder {
   /** A complete event (ph "X") from `startNs` to `endNs`. */
   span(name: string, cat: string, at: TraceAt, startNs: number, endNs: number, args?: TraceArgs): void {
     if (!this.enabled) return;
-    const pid = this.pid(at.host);
+    const pid = this.pid(at.host ?? NO_HOST);
     const tid = this.tid(pid, at);
     this.events.push(complete(name, cat, pid, tid, startNs, endNs, args));
   }
@@ -73,7 +79,7 @@ export class TraceRecorder {
   /** Opens a span; `end(token, ...)` closes it. Returns 0 while disabled. */
   begin(name: string, cat: string, at: TraceAt, startNs: number, args?: TraceArgs): number {
     if (!this.enabled) return 0;
-    const pid = this.pid(at.host);
+    const pid = this.pid(at.host ?? NO_HOST);
     const tid = this.tid(pid, at);
     const token = this.nextToken++;
     this.open.set(token, { name, cat, pid, tid, startNs, args });
@@ -93,16 +99,16 @@ export class TraceRecorder {
   /** A point in time on a world's (or the host's) thread (ph "i"). */
   instant(name: string, cat: string, at: TraceAt, timeNs: number, args?: TraceArgs): void {
     if (!this.enabled) return;
-    const pid = this.pid(at.host);
+    const pid = this.pid(at.host ?? NO_HOST);
     const tid = this.tid(pid, at);
     const e: TraceEvent = { name, cat, ph: "i", s: "t", pid, tid, ts: timeNs / 1000 };
     this.events.push(args === undefined ? e : { ...e, args });
   }
 
   /** Counter values of a host at a time (ph "C"), one track per key of `values`. */
-  counter(name: string, host: string, timeNs: number, values: Readonly<Record<string, number>>): void {
+  counter(name: string, host: string | undefined, timeNs: number, values: Readonly<Record<string, number>>): void {
     if (!this.enabled) return;
-    this.events.push({ name, ph: "C", pid: this.pid(host), ts: timeNs / 1000, args: values });
+    this.events.push({ name, ph: "C", pid: this.pid(host ?? NO_HOST), ts: timeNs / 1000, args: values });
   }
 
   /** Number of recorded events (metadata not counted). */
@@ -144,7 +150,7 @@ export class TraceRecorder {
     if (pid === undefined) {
       pid = this.pids.size + 1;
       this.pids.set(host, pid);
-      this.metadata.push({ name: "process_name", ph: "M", pid, tid: HOST_TID, args: { name: host } });
+      this.metadata.push({ name: "process_name", ph: "M", pid, tid: HOST_TID, args: { name: host === NO_HOST ? NO_HOST_NAME : host } });
     }
     return pid;
   }
@@ -159,7 +165,7 @@ export class TraceRecorder {
     const key = pid * 0x4000000 + tid;
     if (!this.namedThreads.has(key)) {
       this.namedThreads.add(key);
-      this.metadata.push({ name: "thread_name", ph: "M", pid, tid, args: { name: at.world ?? at.host } });
+      this.metadata.push({ name: "thread_name", ph: "M", pid, tid, args: { name: at.world ?? at.host ?? NO_HOST_NAME } });
     }
     return tid;
   }

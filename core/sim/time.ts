@@ -8,8 +8,7 @@ export const MINUTE = 60 * SECOND;
 /** Time in ns to seconds with nine decimals: "12.000300000 s" would be noisy, so trailing zeros go. */
 export function formatTime(ns: number): string {
   if (!Number.isFinite(ns)) return String(ns);
-  const s = ns / SECOND;
-  return `${Number(s.toFixed(9))} s`;
+  return `${(ns / SECOND).toFixed(9).replace(/\.?0+$/, "")} s`;
 }
 
 /** Duration of moving `bytes` at `bytesPerSecond`, in whole ns (rounded up: data never arrives early). */

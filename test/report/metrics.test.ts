@@ -1,0 +1,102 @@
+import "reflect-metadata";
+import t from "tap";
+import { container } from "tsyringe";
+import { VmscnError } from "../../core/errors.js";
+import { TOKENS } from "../../core/di/tokens.js";
+import type { PluginHookError } from "../../core/plugin-host/hook-error.js";
+import { Metrics, TimeSeries } from "../../core/report/metrics.js";
+import { SECOND } from "../../core/sim/time.js";
+
+t.test("groups keep registration order and are computed at collect time", (t) => {
+  const m = new Metrics();
+  let downtime = 0;
+  m.group("migration", () => ({ downtime }), "precopy-migration");
+  m.group("ksm", () => ({ pages_shared: 3 }), "tps");
+  m.group("hosts", () => 2);
+  t.same(m.groups().map((g) => [g.name, g.owner]), [["migration", "precopy-migration"], ["ksm", "tps"], ["hosts", undefined]]);
+  downtime = 31;
+  const out = m.collect(0);
+  t.same(Object.keys(out), ["migration", "ksm", "hosts"]);
+  t.same(out, { migration: { downtime: 31 }, ksm: { pages_shared: 3 }, hosts: 2 });
+  t.end();
+});
+
+t.test("a group name registered twice is VMSCN6008 naming both owners", (t) => {
+  const m = new Metrics();
+  m.group("migration", () => 1, "precopy-migration");
+  const err = t.throws(() => m.group("migration", () => 2, "postcopy-migration")) as unknown as VmscnError;
+  t.equal(err.code, "VMSCN6008");
+  t.equal(err.message, 'metric group "migration" is registered twice: by plugin "precopy-migration" and by plugin "postcopy-migration"');
+  m.group("hosts", () => 1);
+  t.throws(() => m.group("hosts", () => 1, "tps"), {
+    code: "VMSCN6008",
+    message: 'metric group "hosts" is registered twice: by the kernel and by plugin "tps"',
+  });
+  t.end();
+});
+
+t.test("a plugin's provider that throws is VMSCN6006; the kernel's is rethrown as is", (t) => {
+  const m = new Metrics();
+  m.group("migration", () => {
+    throw new Error("no rounds");
+  }, "precopy-migration");
+  const err = t.throws(() => m.collect(3 * SECOND)) as unknown as PluginHookError;
+  t.equal(err.code, "VMSCN6006");
+  t.equal(err.message, 'plugin "precopy-migration" failed in hook "metric(migration)" (at 3 s): no rounds');
+  t.equal(err.hook, "metric(migration)");
+  const k = new Metrics();
+  const bug = new Error("kernel bug");
+  k.group("hosts", () => {
+    throw bug;
+  });
+  t.equal(t.throws(() => k.collect(0)), bug);
+  t.end();
+});
+
+t.test("time series: append, growth and read-back", (t) => {
+  const s = new TimeSeries("pages-left", "pages", 2);
+  t.equal(s.length, 0);
+  for (let i = 0; i < 1000; i++) s.append(i * 1000, 1000 - i);
+  t.equal(s.length, 1000);
+  t.equal(s.timeAt(0), 0);
+  t.equal(s.valueAt(0), 1000);
+  t.equal(s.timeAt(999), 999_000);
+  t.equal(s.valueAt(999), 1);
+  t.ok(Number.isNaN(s.valueAt(1000)));
+  t.ok(Number.isNaN(s.timeAt(-1)));
+  t.equal(s.times().length, 1000);
+  t.equal(s.values()[500], 500);
+  s.append(999_000, 0); // equal times are allowed (a step)
+  t.equal(s.length, 1001);
+  const err = t.throws(() => s.append(5000, 1)) as unknown as VmscnError;
+  t.equal(err.code, "VMSCN5011");
+  t.equal(err.message, 'time series "pages-left": a sample at 0.000005 s comes before the previous one at 0.000999 s');
+  const small = new TimeSeries("x", "B/s", 0);
+  small.append(1, 2.5);
+  small.append(2, 3.5);
+  t.same(JSON.parse(JSON.stringify(small.toJSON())), { unit: "B/s", timesNs: { 0: 1, 1: 2 }, values: { 0: 2.5, 1: 3.5 } });
+  t.same(Array.from(small.toJSON().values), [2.5, 3.5]);
+  t.end();
+});
+
+t.test("series are created once per name and listed in creation order", (t) => {
+  const m = new Metrics();
+  const a = m.series("memory@a", "B");
+  const b = m.series("bandwidth@l1", "B/s");
+  t.equal(m.series("memory@a", "B"), a);
+  t.same(m.allSeries(), [a, b]);
+  t.throws(() => m.series("memory@a", "pages"), {
+    code: "VMSCN6008",
+    message: 'time series "memory@a" is registered twice, in B and in pages',
+  });
+  t.end();
+});
+
+t.test("Metrics resolves from a container", (t) => {
+  const c = container.createChildContainer();
+  c.registerSingleton(TOKENS.Metrics, Metrics);
+  const m = c.resolve<Metrics>(TOKENS.Metrics);
+  t.ok(m instanceof Metrics);
+  t.equal(c.resolve(TOKENS.Metrics), m);
+  t.end();
+});
