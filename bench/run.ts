@@ -2,9 +2,10 @@
 // (all of them without one) and prints one line per figure: `<name> <value> <unit>`.
 import { benchmarks as scheduler } from "./scheduler.bench.js";
 import { benchmarks as memory } from "./memory.bench.js";
+import { benchmarks as net } from "./net.bench.js";
 import type { Benchmark } from "./harness.js";
 
-const all: Benchmark[] = [...scheduler, ...memory];
+const all: Benchmark[] = [...scheduler, ...memory, ...net];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

@@ -12,6 +12,7 @@
 //    solution dirty; one event at the same instant with Priority.Late recomputes the rates once,
 //    whatever the number of starts and ends at that instant, and keeps a single scheduler
 //    event for the earliest completion.
+// The solver itself is progressive filling over classes; see `recompute`.
 import { inject, injectable } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
 import { kernelError } from "../errors.js";
@@ -35,7 +36,7 @@ export interface FlowSpec {
 
 export type FlowState = "active" | "drained" | "cancelled" | "failed";
 
-/** A bottleneck-free flow with less than this many bytes left is done (floating-point residue). */
+/** A flow with this many bytes left or fewer is done (floating-point residue). */
 const BYTE_EPSILON = 1e-6;
 /** Relative residue of the `served` counters, which are sums of many products. */
 const RELATIVE_EPSILON = 1e-12;
@@ -63,7 +64,11 @@ export class Flow {
     private readonly owner: FairShare,
   ) {}
 
-  /** Current rate in bytes/s (0 once the flow ended; Infinity for a flow with no bottleneck). */
+  /**
+   * Current rate in bytes/s, as of the last recomputation (rates are recomputed at the end of
+   * the instant of a change, so a flow just started reads 0 until then). 0 once the flow ended;
+   * Infinity for a flow with no bottleneck.
+   */
   get rate(): number {
     return this.cls === null ? 0 : this.cls.rate;
   }
@@ -143,6 +148,13 @@ export class FairShare {
   // Solver heap of resources keyed by fair share (parallel arrays, reused between solves).
   private hKeys: number[] = [];
   private hRes: Resource[] = [];
+  private useHeap = false;
+  private readonly involved: Resource[] = [];
+  private readonly capped: FlowClass[] = [];
+  /** Class keys by path array: callers such as the network reuse one array per route. */
+  private readonly pathKeys = new WeakMap<readonly number[], string>();
+  /** @internal Above this many resources in use, the solver finds bottlenecks with a heap. */
+  scanLimit = 64;
   /** Number of rate recomputations so far (tests check that one instant costs one). */
   recomputations = 0;
 
@@ -217,7 +229,12 @@ export class FairShare {
     }
     const path = spec.resources.map((id) => this.resource(id));
     this.touch();
-    const key = `${spec.resources.join(",")}|${maxRate}`;
+    let pathKey = this.pathKeys.get(spec.resources);
+    if (pathKey === undefined) {
+      pathKey = spec.resources.join(",");
+      this.pathKeys.set(spec.resources, pathKey);
+    }
+    const key = `${pathKey}|${maxRate}`;
     let cls = this.byKey.get(key);
     if (cls === undefined) {
       cls = new FlowClass(key, path, maxRate);
@@ -336,8 +353,9 @@ export class FairShare {
 
   private collectDrained(): Flow[] {
     const out: Flow[] = [];
-    // Iterate over a copy: removing a flow may drop its class (swap-remove in `classes`).
-    for (const c of this.classes.slice()) {
+    // Backwards: dropping an emptied class swaps the last class, already visited, into its slot.
+    for (let i = this.classes.length - 1; i >= 0; i--) {
+      const c = this.classes[i]!;
       const heap = c.heap;
       const rate = effectiveRate(c);
       while (heap.length > 0) {
@@ -379,16 +397,19 @@ export class FairShare {
   /**
    * Progressive filling over classes: raise every unfrozen flow's rate together; a resource
    * whose capacity runs out freezes the flows crossing it, a flow reaching its cap freezes
-   * alone. Each step freezes at the lowest level among resources (remaining / unfrozen flows,
-   * kept in a heap) and caps, so levels only rise and every class is frozen once.
+   * alone. Each step freezes at the lowest level among resources (remaining / unfrozen flows)
+   * and caps, so levels only rise and every class is frozen once. The lowest resource is found
+   * by a linear scan when few resources are in use, by a lazy heap otherwise.
    */
   private recompute(): void {
     this.dirty = false;
     this.recomputations++;
     const epoch = ++this.epoch;
     const classes = this.classes;
-    const involved: Resource[] = [];
-    const capped: FlowClass[] = [];
+    const involved = this.involved;
+    const capped = this.capped;
+    involved.length = 0;
+    capped.length = 0;
     for (const c of classes) {
       c.frozen = false;
       const n = c.heap.length;
@@ -403,25 +424,41 @@ export class FairShare {
       }
       if (c.maxRate !== Infinity) capped.push(c);
     }
-    capped.sort((a, b) => a.maxRate - b.maxRate);
-    this.hKeys.length = 0;
-    this.hRes.length = 0;
-    for (const r of involved) this.hPush(r.rem / r.n, r);
+    if (capped.length > 1) capped.sort((a, b) => a.maxRate - b.maxRate);
+    // Few resources (the common case): a linear scan per step beats a heap's bookkeeping.
+    const useHeap = involved.length > this.scanLimit;
+    this.useHeap = useHeap;
+    if (useHeap) {
+      this.hKeys.length = 0;
+      this.hRes.length = 0;
+      for (const r of involved) this.hPush(r.rem / r.n, r);
+    }
 
     let unfrozen = classes.length;
     let ci = 0;
     while (unfrozen > 0) {
       let top: Resource | null = null;
       let share = Infinity;
-      while (this.hRes.length > 0) {
-        const r = this.hRes[0]!;
-        // Entries go stale when a resource's share changed; the current one is pushed again.
-        if (r.n > 0 && this.hKeys[0] === r.rem / r.n) {
-          top = r;
-          share = this.hKeys[0]!;
-          break;
+      if (useHeap) {
+        while (this.hRes.length > 0) {
+          const r = this.hRes[0]!;
+          // Entries go stale when a resource's share changed; the current one is pushed again.
+          if (r.n > 0 && this.hKeys[0] === r.rem / r.n) {
+            top = r;
+            share = this.hKeys[0]!;
+            break;
+          }
+          this.hPop();
         }
-        this.hPop();
+      } else {
+        for (const r of involved) {
+          if (r.n === 0) continue;
+          const k = r.rem / r.n;
+          if (k < share || (k === share && top !== null && r.id < top.id)) {
+            share = k;
+            top = r;
+          }
+        }
       }
       while (ci < capped.length && capped[ci]!.frozen) ci++;
       const cap = ci < capped.length ? capped[ci]!.maxRate : Infinity;
@@ -433,7 +470,7 @@ export class FairShare {
         }
         unfrozen -= this.freeze(capped[ci]!, cap);
       } else {
-        this.hPop();
+        if (useHeap) this.hPop();
         for (const c of top.classes) if (!c.frozen) unfrozen -= this.freeze(c, share);
       }
     }
@@ -467,7 +504,7 @@ export class FairShare {
         r.rem -= level * n;
         if (r.rem < 0) r.rem = 0;
       }
-      if (r.n > 0) this.hPush(r.rem / r.n, r);
+      if (this.useHeap && r.n > 0) this.hPush(r.rem / r.n, r);
     }
     return 1;
   }

@@ -115,6 +115,8 @@ export interface LinkRate {
   /** Bytes/s from a to b, and from b to a. */
   ab: number;
   ba: number;
+  /** Both directions together, bytes/s. */
+  rate: number;
 }
 
 interface HostRec {
@@ -384,7 +386,7 @@ export class Network {
     const h = this.host(host);
     let pagesPerSec = 0;
     for (const tr of h.transfers) {
-      if (tr.kind === "tcp" && tr.flow !== null && tr.from !== tr.to && (tr.from === h.name || tr.to === h.name)) pagesPerSec += tr.flow.rate / PAGE_SIZE;
+      if (tr.flow !== null && this.costsCpu(tr, h)) pagesPerSec += tr.flow.rate / PAGE_SIZE;
     }
     return (pagesPerSec * this.config.tcpCpuNsPerPage) / SECOND;
   }
@@ -438,7 +440,11 @@ export class Network {
 
   /** Current rates of every link, for time series. */
   linkRates(): LinkRate[] {
-    return this.linkList.map((l) => ({ name: l.name, ab: this.fairShare.resourceRate(l.ab), ba: this.fairShare.resourceRate(l.ba) }));
+    return this.linkList.map((l) => {
+      const ab = this.fairShare.resourceRate(l.ab);
+      const ba = this.fairShare.resourceRate(l.ba);
+      return { name: l.name, ab, ba, rate: ab + ba };
+    });
   }
 
   linkStats(name: string): LinkStats {
@@ -546,6 +552,7 @@ export class Network {
     for (const l of tr.linkRecs) l.transfers.delete(tr);
   }
 
+  /** TCP copies cost CPU at both ends only: a host the route merely crosses forwards in hardware. */
   private costsCpu(tr: Transfer, h: HostRec): boolean {
     return tr.kind === "tcp" && tr.from !== tr.to && (tr.from === h.name || tr.to === h.name);
   }

@@ -50,7 +50,7 @@ export interface RunResult {
 
 export class Scheduler {
   // The heap as parallel arrays: comparisons read typed arrays, not objects.
-  private heap: EventHandle[] = [];
+  private readonly heap: EventHandle[] = [];
   private ht = new Float64Array(1024);
   private ho = new Float64Array(1024);
   private seq = 0;
@@ -153,9 +153,10 @@ export class Scheduler {
     if (this.heap.length > 1024 && this.live < this.heap.length >> 2) this.compact();
   }
 
+  /** Rebuilds the heap in place (the run loop holds a reference to the array). */
   private compact(): void {
     const kept = this.heap.filter((e) => e.fn !== null);
-    this.heap = [];
+    this.heap.length = 0;
     for (const e of kept) this.push(e);
   }
 

@@ -128,8 +128,8 @@ t.test("multi-hop: flows share each link direction max-min; links are full duple
   t.equal(z.tr.rate, 4e8);
   t.equal(w.tr.rate, GB);
   t.same(net.linkRates(), [
-    { name: "a<->b", ab: GB, ba: GB },
-    { name: "b<->c", ab: 4e8, ba: 4e8 },
+    { name: "a<->b", ab: GB, ba: GB, rate: 2 * GB },
+    { name: "b<->c", ab: 4e8, ba: 4e8, rate: 8e8 },
   ]);
   s.run();
   // w: 1e6 / 1e9 = 1 ms. x: 2e6 / 4e8 = 5 ms. z: 4e6 / 4e8 = 10 ms.

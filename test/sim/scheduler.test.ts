@@ -113,3 +113,18 @@ t.test("a woken world is no deadlock", (t) => {
   t.equal(s.waitingCount, 0);
   t.end();
 });
+
+t.test("compaction during a run keeps the run going", (t) => {
+  const s = new Scheduler();
+  let ran = 0;
+  s.at(0, () => {
+    const hs = [];
+    for (let i = 0; i < 2000; i++) hs.push(s.at(10 + i, () => {}));
+    for (const h of hs) h.cancel();
+    s.at(5, () => ran++);
+  });
+  s.run();
+  t.equal(ran, 1);
+  t.equal(s.pending, 0);
+  t.end();
+});

@@ -1,0 +1,111 @@
+// The `vmscn` command. Exit codes: 0 ok, 1 an expectation failed, 2 invalid input or usage,
+// 3 a run failed or an internal error.
+import "reflect-metadata";
+import { writeFileSync } from "node:fs";
+import { VmscnError } from "../core/errors.js";
+import { stableStringify } from "../core/report/json.js";
+import { KERNEL_VERSION } from "../core/version.js";
+import { TOKENS } from "../core/di/tokens.js";
+import { createRunContainer } from "../core/run/container.js";
+import type { Kernel } from "../core/run/kernel.js";
+import { parseArgs, one, UsageError } from "./args.js";
+import { buildSmoke } from "./smoke.js";
+import { summarize } from "./summary.js";
+
+const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator of VM clusters
+
+usage:
+  vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster
+  vmscn plugins                                          loaded plugins and the verbs they add
+  vmscn selftest                                         resolve every service of a run (diagnostics)
+  vmscn --version | --help
+
+exit codes: 0 ok, 1 an expectation failed, 2 invalid input or usage, 3 the run failed`;
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
+}
+
+async function smoke(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ["seed", "json", "trace"], []);
+  if (args.positionals.length > 0) throw new UsageError(`smoke takes no file (got ${args.positionals.join(" ")})`);
+  const seed = Number(one(args, "seed") ?? 42);
+  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed needs an integer (got ${one(args, "seed")})`);
+  const k = buildSmoke(seed);
+  const tracePath = one(args, "trace");
+  if (tracePath) k.trace.enabled = true;
+  k.run(5_000_000_000);
+  const report = k.report("smoke");
+  const json = one(args, "json");
+  if (json === "-") out(stableStringify(report));
+  else {
+    out(summarize(report));
+    if (json) writeFileSync(json, stableStringify(report) + "\n");
+  }
+  if (tracePath) await k.trace.write(tracePath);
+  return 0;
+}
+
+function plugins(): number {
+  const k = createRunContainer().resolve<Kernel>(TOKENS.Kernel);
+  for (const v of k.plugins.allVerbs()) {
+    const args = v.args.map((a) => (a.keyword ? `${a.keyword} <${a.name}>` : `<${a.name}>`)).join(" ");
+    out(`${v.plugin.padEnd(10)} ${`${v.name} ${args}`.padEnd(28)} ${v.description}`);
+  }
+  return 0;
+}
+
+function selftest(): number {
+  const c = createRunContainer();
+  for (const [name, token] of Object.entries(TOKENS)) {
+    const a = c.resolve(token);
+    const b = c.resolve(token);
+    if (a !== b) throw new Error(`${name} is not a singleton within a run`);
+    out(`ok ${name}`);
+  }
+  const other = createRunContainer();
+  if (other.resolve(TOKENS.Scheduler) === c.resolve(TOKENS.Scheduler)) throw new Error("two runs share a scheduler");
+  out("ok runs are isolated");
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case "smoke":
+      return smoke(rest);
+    case "plugins":
+      return plugins();
+    case "selftest":
+      return selftest();
+    case "--version":
+      out(KERNEL_VERSION);
+      return 0;
+    case undefined:
+    case "--help":
+    case "help":
+      out(HELP);
+      return cmd === undefined ? 2 : 0;
+    default:
+      throw new UsageError(`unknown command "${cmd}"`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`vmscn: ${err.message}\nrun \`vmscn --help\` for usage\n`);
+      process.exitCode = 2;
+    } else if (err instanceof VmscnError) {
+      // A failed run: the sentence, never a stack trace.
+      process.stderr.write(`vmscn: error ${err.describe()}\n`);
+      process.exitCode = 3;
+    } else {
+      process.stderr.write(`vmscn: internal error (please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 3;
+    }
+  },
+);

@@ -1,0 +1,53 @@
+// The readable summary printed after a run: one table per kind of thing, with units.
+import type { Report } from "../core/report/json.js";
+import { formatTime } from "../core/sim/time.js";
+
+export function formatBytes(b: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = b;
+  let i = 0;
+  while (Math.abs(v) >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Number(v.toFixed(2))} ${units[i]}`;
+}
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  return [line(headers), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)].join("\n");
+}
+
+interface HostSection {
+  up: boolean;
+  cpus: number;
+  memory: { capacity: number; used: number; peak: number };
+  worlds: string[];
+}
+interface VmSection {
+  host: string;
+  state: string;
+  memory: number;
+  pages: { present: number };
+  accesses: { reads: number; writes: number; faults: number; cowBreaks: number };
+  workload: { stallNs: number } | null;
+}
+
+export function summarize(report: Report): string {
+  const out: string[] = [];
+  out.push(`scenario ${report.scenario} · seed ${report.seed} · simulated ${formatTime(report.simulatedTimeNs)}`);
+  const hosts = report["hosts"] as Record<string, HostSection>;
+  out.push("", "hosts");
+  out.push(table(["host", "up", "cpus", "memory", "used", "peak", "worlds"], Object.entries(hosts).map(([n, h]) => [n, h.up ? "yes" : "no", h.cpus, formatBytes(h.memory.capacity), formatBytes(h.memory.used), formatBytes(h.memory.peak), h.worlds.join(" ")])));
+  const vms = report["vms"] as Record<string, VmSection>;
+  out.push("", "vms");
+  out.push(table(["vm", "host", "state", "memory", "resident", "reads", "writes", "faults", "cow breaks", "stalled"], Object.entries(vms).map(([n, v]) => [n, v.host, v.state, formatBytes(v.memory), formatBytes(v.pages.present * 4096), v.accesses.reads, v.accesses.writes, v.accesses.faults, v.accesses.cowBreaks, formatTime(v.workload?.stallNs ?? 0)])));
+  const actions = report["actions"] as { time: number; verb: string; args: Record<string, unknown>; state: string; failure?: string }[];
+  if (actions.length > 0) {
+    out.push("", "actions");
+    out.push(table(["time", "action", "state"], actions.map((a) => [formatTime(a.time), `${a.verb} ${Object.values(a.args).join(" ")}`, a.failure ? `${a.state}: ${a.failure}` : a.state])));
+  }
+  return out.join("\n");
+}

@@ -1,0 +1,226 @@
+// Registers plugins in dependency order, gives each its context, and keeps what they
+// registered: verbs (with their option schemas), fault handlers, metric groups.
+import { injectable, inject } from "tsyringe";
+import { TOKENS } from "../di/tokens.js";
+import { kernelError } from "../errors.js";
+import type { RunConfig } from "../config.js";
+import type { Scheduler, EventHandle } from "../sim/scheduler.js";
+import type { RandomStreams, Random } from "../sim/random.js";
+import type { Cluster } from "../world/cluster.js";
+import type { World } from "../world/world.js";
+import type { Host } from "../world/host.js";
+import { Slot } from "../world/slots.js";
+import type { Memory, FaultHandler, CowListener } from "../memory/memory.js";
+import type { FaultKind } from "../memory/page.js";
+import type { Workload } from "../workload/workload.js";
+import type { Network } from "../net/network.js";
+import type { Storage } from "../storage/storage.js";
+import type { Metrics } from "../report/metrics.js";
+import type { TraceRecorder } from "../report/trace.js";
+import type { Plugin } from "./define.js";
+import { orderPlugins, type PluginEntry } from "./order.js";
+import { hookError } from "./hook-error.js";
+import type { KernelSignal, PluginContext, RegisteredVerb, SignalHandlers, SpanSink, VerbSpec } from "./context.js";
+
+export interface LoadedPluginInfo {
+  name: string;
+  version: string;
+  source: string;
+  description: string | undefined;
+  verbs: string[];
+}
+
+@injectable()
+export class PluginHost {
+  private readonly verbs = new Map<string, RegisteredVerb>();
+  private readonly loaded: LoadedPluginInfo[] = [];
+
+  constructor(
+    @inject(TOKENS.RunConfig) readonly config: RunConfig,
+    @inject(TOKENS.Scheduler) readonly scheduler: Scheduler,
+    @inject(TOKENS.RandomStreams) readonly streams: RandomStreams,
+    @inject(TOKENS.Cluster) readonly cluster: Cluster,
+    @inject(TOKENS.Memory) readonly memory: Memory,
+    @inject(TOKENS.Workload) readonly workload: Workload,
+    @inject(TOKENS.Network) readonly network: Network,
+    @inject(TOKENS.Storage) readonly storage: Storage,
+    @inject(TOKENS.Metrics) readonly metrics: Metrics,
+    @inject(TOKENS.Trace) readonly trace: TraceRecorder,
+  ) {}
+
+  /** Registers the plugins in dependency order (VMSCN6001-6004 on a bad set). */
+  async registerAll(items: readonly (Plugin | PluginEntry)[]): Promise<void> {
+    const entries: PluginEntry[] = items.map((i) => ("plugin" in i ? i : { plugin: i }));
+    for (const entry of orderPlugins(entries)) await this.register(entry);
+  }
+
+  private async register(entry: PluginEntry): Promise<void> {
+    const p = entry.plugin;
+    const info: LoadedPluginInfo = { name: p.name, version: p.version, source: entry.source ?? "built-in", description: p.description, verbs: [] };
+    const k = new Context(this, p.name, info);
+    try {
+      await p.register(k);
+    } catch (thrown) {
+      throw hookError(p.name, "register", thrown, { time: this.scheduler.now });
+    }
+    this.loaded.push(info);
+  }
+
+  /** Adds a verb; the kernel's own verbs are registered with plugin "kernel". */
+  addVerb(name: string, spec: VerbSpec, plugin: string): void {
+    const existing = this.verbs.get(name);
+    if (existing) {
+      throw kernelError("VMSCN6008", `verb "${name}" is registered twice, by plugin "${existing.plugin}" and by plugin "${plugin}"`);
+    }
+    this.verbs.set(name, { ...spec, name, plugin });
+  }
+
+  verb(name: string): RegisteredVerb | undefined {
+    return this.verbs.get(name);
+  }
+
+  allVerbs(): RegisteredVerb[] {
+    return [...this.verbs.values()];
+  }
+
+  plugins(): readonly LoadedPluginInfo[] {
+    return this.loaded;
+  }
+}
+
+class Context implements PluginContext {
+  readonly config: Readonly<RunConfig>;
+  readonly scheduler: Scheduler;
+  readonly cluster: Cluster;
+  readonly memory: Memory;
+  readonly workload: Workload;
+  readonly network: Network;
+  readonly storage: Storage;
+  readonly trace: SpanSink;
+
+  constructor(
+    private readonly host: PluginHost,
+    readonly pluginName: string,
+    private readonly info: LoadedPluginInfo,
+  ) {
+    this.config = host.config;
+    this.scheduler = host.scheduler;
+    this.cluster = host.cluster;
+    this.memory = host.memory;
+    this.workload = host.workload;
+    this.network = host.network;
+    this.storage = host.storage;
+    this.trace = host.trace;
+  }
+
+  private fail(hook: string, thrown: unknown, world?: string): never {
+    throw hookError(this.pluginName, hook, thrown, { time: this.scheduler.now, ...(world === undefined ? {} : { world }) });
+  }
+
+  verb(name: string, spec: VerbSpec): void {
+    const run = spec.run;
+    this.host.addVerb(
+      name,
+      {
+        ...spec,
+        run: (call) => {
+          try {
+            run(call);
+          } catch (thrown) {
+            const vm = call.args["vm"];
+            this.fail(`verb(${name})`, thrown, typeof vm === "string" ? vm : undefined);
+          }
+        },
+      },
+      this.pluginName,
+    );
+    this.info.verbs.push(name);
+  }
+
+  onFault(kind: FaultKind, handler: FaultHandler): void {
+    this.memory.onFault(
+      kind,
+      (f) => {
+        try {
+          return handler(f);
+        } catch (thrown) {
+          return this.fail(`onFault(${kind})`, thrown, f.guest.name);
+        }
+      },
+      this.pluginName,
+    );
+  }
+
+  onCowBreak(listener: CowListener): void {
+    this.memory.onCowBreak((g, page, oldFrame, newFrame) => {
+      try {
+        listener(g, page, oldFrame, newFrame);
+      } catch (thrown) {
+        this.fail("onCowBreak", thrown, g.name);
+      }
+    });
+  }
+
+  on<S extends KernelSignal>(signal: S, handler: SignalHandlers[S]): void {
+    const s = this.cluster.signals;
+    const hook = `on(${signal})`;
+    const guard =
+      (world: World | undefined, fn: () => void): void => {
+        try {
+          fn();
+        } catch (thrown) {
+          this.fail(hook, thrown, world?.name);
+        }
+      };
+    const h = handler as (...args: unknown[]) => void;
+    switch (signal) {
+      case "created":
+        s.created.connect((w) => guard(w, () => h(w)));
+        break;
+      case "state-changed":
+        s.stateChanged.connect((w, from, to) => guard(w, () => h(w, from, to)));
+        break;
+      case "moved":
+        s.moved.connect((w, from, to) => guard(w, () => h(w, from, to)));
+        break;
+      case "destroyed":
+        s.destroyed.connect((w) => guard(w, () => h(w)));
+        break;
+      case "simulation-end":
+        s.simulationEnd.connect((t) => guard(undefined, () => h(t)));
+        break;
+      default:
+        throw kernelError("VMSCN5011", `plugin "${this.pluginName}" asked for an unknown signal "${String(signal)}"; the signals are created, state-changed, moved, destroyed, simulation-end`);
+    }
+  }
+
+  metric(group: string, provider: () => unknown): void {
+    this.host.metrics.group(group, provider, this.pluginName);
+  }
+
+  slot<T>(name: string, init: (w: World) => T): Slot<T, World> {
+    return new Slot<T, World>(`${this.pluginName}:${name}`, init);
+  }
+
+  random(stream: string): Random {
+    return this.host.streams.stream(`plugin:${this.pluginName}:${stream}`);
+  }
+
+  at(time: number, fn: () => void, hook = "at"): EventHandle {
+    return this.scheduler.at(time, () => {
+      try {
+        fn();
+      } catch (thrown) {
+        this.fail(hook, thrown);
+      }
+    });
+  }
+
+  after(delay: number, fn: () => void, hook = "after"): EventHandle {
+    return this.at(this.scheduler.now + delay, fn, hook);
+  }
+
+  systemWorld(name: string, host: Host, serves?: World): World {
+    return this.cluster.createWorld({ name, kind: "system", vcpus: 1, ...(serves ? { serves } : {}) }, host);
+  }
+}

@@ -1,0 +1,309 @@
+// The kernel of one run: the facade the scenario compiler, the CLI and tests drive. It builds
+// the cluster (hosts with their memory, NICs and datastores; links; VMs with their guest
+// memory, disks and workloads), schedules timed actions (verbs), runs, and reports.
+import { injectable, inject } from "tsyringe";
+import { TOKENS } from "../di/tokens.js";
+import { kernelError, VmscnError } from "../errors.js";
+import { PAGE_SIZE, type RunConfig } from "../config.js";
+import { formatTime } from "../sim/time.js";
+import { Priority, type Scheduler } from "../sim/scheduler.js";
+import type { RandomStreams } from "../sim/random.js";
+import type { Cluster } from "../world/cluster.js";
+import type { World } from "../world/world.js";
+import type { Host } from "../world/host.js";
+import { MacPool } from "../world/mac.js";
+import type { Memory } from "../memory/memory.js";
+import { ContentSampler } from "../memory/content.js";
+import type { Workload } from "../workload/workload.js";
+import type { Network } from "../net/network.js";
+import type { Storage } from "../storage/storage.js";
+import type { Metrics } from "../report/metrics.js";
+import type { TraceRecorder } from "../report/trace.js";
+import { buildReport, type Report } from "../report/json.js";
+import type { PluginHost } from "../plugin-host/plugin-host.js";
+import type { OptionValue, RegisteredVerb } from "../plugin-host/context.js";
+import { DEFAULT_DEVICE_STATE_BYTES, type VmSpec } from "./vm-spec.js";
+import { VM_INFO, vmInfo } from "./vm-info.js";
+import { registerKernelVerbs } from "./kernel-verbs.js";
+import { kernelSections } from "./sections.js";
+
+export interface HostDecl {
+  name: string;
+  cpus: number;
+  memoryBytes: number;
+  /** NIC bandwidth in bytes/s (default 10 Gbit/s). */
+  nicBandwidth?: number;
+  rdma?: boolean;
+}
+
+export interface LinkDecl {
+  a: string;
+  b: string;
+  bandwidth: number;
+  latency: number;
+  name?: string;
+}
+
+export interface DatastoreDecl {
+  name: string;
+  hosts: string[];
+  bandwidth: number;
+  latency: number;
+  iops?: number;
+}
+
+/** A timed action: a verb with its arguments and options, as the scenario gives it. */
+export interface ActionRecord {
+  id: number;
+  time: number;
+  verb: string;
+  args: Record<string, OptionValue>;
+  options: Record<string, OptionValue>;
+  state: "scheduled" | "running" | "done" | "failed";
+  finishedAt?: number;
+  failure?: string;
+}
+
+export interface RunSummary {
+  /** Why the run ended. */
+  reason: "until" | "actions-done" | "empty";
+  simulatedTimeNs: number;
+  events: number;
+}
+
+const DEFAULT_NIC = 10e9 / 8;
+
+@injectable()
+export class Kernel {
+  readonly macs = new MacPool();
+  private readonly actions: ActionRecord[] = [];
+  private openActions = 0;
+  private stopWhenActionsDone = false;
+  private sampler = false;
+
+  constructor(
+    @inject(TOKENS.RunConfig) readonly config: RunConfig,
+    @inject(TOKENS.Scheduler) readonly scheduler: Scheduler,
+    @inject(TOKENS.RandomStreams) readonly streams: RandomStreams,
+    @inject(TOKENS.Cluster) readonly cluster: Cluster,
+    @inject(TOKENS.Memory) readonly memory: Memory,
+    @inject(TOKENS.Network) readonly network: Network,
+    @inject(TOKENS.Storage) readonly storage: Storage,
+    @inject(TOKENS.Workload) readonly workload: Workload,
+    @inject(TOKENS.Metrics) readonly metrics: Metrics,
+    @inject(TOKENS.Trace) readonly trace: TraceRecorder,
+    @inject(TOKENS.PluginHost) readonly plugins: PluginHost,
+  ) {
+    cluster.extraLoad = (h) => network.cpuLoad(h.name);
+    registerKernelVerbs(this);
+  }
+
+  // ---- the platform ----------------------------------------------------------------------
+
+  addHost(d: HostDecl): Host {
+    const host = this.cluster.addHost({ name: d.name, cpus: d.cpus, memoryBytes: d.memoryBytes, nicBandwidth: d.nicBandwidth ?? DEFAULT_NIC, rdma: d.rdma ?? false });
+    this.memory.addHost(host.id, host.name, host.memoryBytes);
+    this.network.addHost(host.name, { nicBandwidth: host.nicBandwidth, rdma: host.rdma });
+    return host;
+  }
+
+  addLink(d: LinkDecl): string {
+    return this.network.addLink(d.a, d.b, { bandwidth: d.bandwidth, latency: d.latency, ...(d.name ? { name: d.name } : {}) });
+  }
+
+  addDatastore(d: DatastoreDecl): void {
+    for (const h of d.hosts) this.cluster.host(h);
+    this.storage.addDatastore(d.name, { hosts: d.hosts, bandwidth: d.bandwidth, latency: d.latency, iops: d.iops ?? 10_000 });
+    for (const h of d.hosts) this.cluster.host(h).datastores.push(d.name);
+  }
+
+  /** Creates a VM world with its guest memory, initial contents, disks, MAC and workload. */
+  createVm(spec: VmSpec): World {
+    const host = this.cluster.host(spec.host);
+    const pages = Math.ceil(spec.memoryBytes / PAGE_SIZE);
+    if (spec.memoryBytes > host.memoryBytes) {
+      throw kernelError("VMSCN5011", `VM "${spec.name}" has ${spec.memoryBytes} bytes of memory, more than host "${host.name}" has (${host.memoryBytes})`);
+    }
+    for (const d of spec.disks ?? []) {
+      if (!this.storage.reachable(d.datastore, host.name)) {
+        throw kernelError("VMSCN5012", `VM "${spec.name}" has a disk on datastore "${d.datastore}", which host "${host.name}" cannot reach`);
+      }
+    }
+    const world = this.cluster.createWorld({ name: spec.name, kind: "vm", vcpus: spec.vcpus }, host);
+    world.memory = this.memory.createGuest(world.id, world.name, pages, host.id);
+    const mac = this.macs.assign(spec.name, spec.mac);
+    const disks = (spec.disks ?? []).map((d, i) => this.storage.createFile(d.datastore, `${spec.name}-disk${i}.vmdk`, d.sizeBytes));
+    world.setExt(VM_INFO, { spec, mac, disks, deviceStateBytes: spec.deviceStateBytes ?? DEFAULT_DEVICE_STATE_BYTES, bootNs: spec.bootNs ?? 0 });
+    if (spec.initial) {
+      const sampler = new ContentSampler(spec.initial, this.memory.images, world.id, this.streams.stream(`vm:${spec.name}:initial`));
+      this.memory.populateAll(world.memory, (p) => sampler.next(p));
+    }
+    if (spec.workload) this.workload.attach(world, spec.workload);
+    return world;
+  }
+
+  vm(name: string): World {
+    const w = this.cluster.world(name);
+    if (w.kind !== "vm") throw kernelError("VMSCN5005", `"${name}" is a system world, not a VM`);
+    return w;
+  }
+
+  /** Stops a world and gives back its frames and its MAC address. */
+  destroyVm(w: World): void {
+    if (w.memory) this.memory.releaseAll(w.memory);
+    const info = vmInfo(w);
+    if (info) this.macs.release(info.mac);
+    this.cluster.destroy(w);
+  }
+
+  /** A host crash: its VMs fail (their memory is gone), its flows and IOs fail. */
+  crashHost(name: string): void {
+    const host = this.cluster.host(name);
+    if (!host.up) return;
+    for (const w of host.worlds.slice()) {
+      if (w.state !== "stopped") this.cluster.setState(w, "stopped");
+      w.failure = `host "${name}" crashed at ${formatTime(this.scheduler.now)}`;
+      if (w.memory) this.memory.releaseAll(w.memory);
+    }
+    this.network.failHost(name);
+    this.storage.failHost(name);
+    this.cluster.setHostUp(host, false);
+    this.trace.instant("host crashed", "fault", { host: name }, this.scheduler.now);
+  }
+
+  recoverHost(name: string): void {
+    const host = this.cluster.host(name);
+    if (host.up) return;
+    this.network.restoreHost(name);
+    this.storage.restoreHost(name);
+    this.cluster.setHostUp(host, true);
+  }
+
+  // ---- actions ---------------------------------------------------------------------------
+
+  /** Schedules `verb` at `time`; options missing from `options` take the schema's defaults. */
+  act(time: number, verbName: string, args: Record<string, OptionValue>, options: Record<string, OptionValue> = {}): ActionRecord {
+    const verb = this.plugins.verb(verbName);
+    if (!verb) {
+      const known = this.plugins.allVerbs().map((v) => v.name).join(", ");
+      throw kernelError("VMSCN5005", `there is no verb "${verbName}" (verbs: ${known})`);
+    }
+    const rec: ActionRecord = { id: this.actions.length, time, verb: verbName, args, options: withDefaults(verb, options), state: "scheduled" };
+    this.actions.push(rec);
+    this.openActions++;
+    this.scheduler.at(time, () => this.runAction(verb, rec));
+    return rec;
+  }
+
+  private runAction(verb: RegisteredVerb, rec: ActionRecord): void {
+    rec.state = "running";
+    let finished = false;
+    const done = (outcome?: { failed?: string }): void => {
+      if (finished) return;
+      finished = true;
+      rec.state = outcome?.failed ? "failed" : "done";
+      if (outcome?.failed) rec.failure = outcome.failed;
+      rec.finishedAt = this.scheduler.now;
+      this.openActions--;
+      if (this.stopWhenActionsDone && this.openActions === 0) this.scheduler.stop();
+    };
+    try {
+      verb.run({ verb: rec.verb, time: this.scheduler.now, args: rec.args, options: rec.options, done });
+    } catch (err) {
+      // An impossible request (migrate to a full host, resume a running VM) fails the action
+      // with its sentence and leaves the world as it was; a plugin bug stops the run.
+      if (err instanceof VmscnError && err.code !== "VMSCN6006" && err.code !== "VMSCN5014") {
+        done({ failed: err.describe() });
+        this.trace.instant(`${rec.verb} failed`, "action", {}, this.scheduler.now, { reason: err.message });
+        return;
+      }
+      throw err;
+    }
+    if (!verb.async) done();
+  }
+
+  actionLog(): readonly ActionRecord[] {
+    return this.actions;
+  }
+
+  // ---- running ---------------------------------------------------------------------------
+
+  /**
+   * Runs to `until` (ns), or without it until every scheduled action has finished. Ends with
+   * the simulation-end signal and, when configured, an invariant check.
+   */
+  run(until?: number): RunSummary {
+    this.startSampler();
+    let reason: RunSummary["reason"];
+    if (until === undefined) {
+      this.stopWhenActionsDone = true;
+      const r = this.openActions === 0 ? { reason: "empty" as const } : this.scheduler.run();
+      reason = r.reason === "stopped" ? "actions-done" : "empty";
+      this.stopWhenActionsDone = false;
+    } else {
+      const r = this.scheduler.run(until);
+      reason = r.reason === "until" ? "until" : "empty";
+    }
+    this.sample();
+    this.cluster.signals.simulationEnd.emit(this.scheduler.now);
+    if (this.config.checkInvariants) this.checkInvariants();
+    return { reason, simulatedTimeNs: this.scheduler.now, events: this.scheduler.executed };
+  }
+
+  /** Memory invariants over every live page map, plus the scheduler's clock. */
+  checkInvariants(): void {
+    const guests = this.cluster.worlds.filter((w) => w.memory).map((w) => w.memory!);
+    this.memory.checkInvariants([...guests, ...this.extraGuests]);
+    const next = this.scheduler.peekTime();
+    if (next < this.scheduler.now) throw kernelError("VMSCN5014", `an event is scheduled at ${formatTime(next)}, in the past`, { time: this.scheduler.now });
+  }
+
+  /** Page maps not attached to a world (a migration's destination copy) to include in checks. */
+  readonly extraGuests = new Set<import("../memory/guest.js").GuestMemory>();
+
+  private startSampler(): void {
+    if (this.sampler || this.config.sampleIntervalNs <= 0) return;
+    this.sampler = true;
+    const tick = (): void => {
+      this.sample();
+      // Only while something else is scheduled: a sampler alone must not hide a deadlock.
+      if (this.scheduler.pending > 0) this.scheduler.after(this.config.sampleIntervalNs, tick, Priority.Last);
+      else this.sampler = false;
+    };
+    this.scheduler.after(0, tick, Priority.Last);
+  }
+
+  private lastSample = -1;
+  private sample(): void {
+    const now = this.scheduler.now;
+    if (now === this.lastSample) return;
+    this.lastSample = now;
+    for (const m of this.memory.hosts()) this.metrics.series(`host.${m.hostName}.memory.used`, "B").append(now, m.used * PAGE_SIZE);
+    for (const l of this.network.linkRates()) this.metrics.series(`link.${l.name}.rate`, "B/s").append(now, l.rate);
+  }
+
+  // ---- report ----------------------------------------------------------------------------
+
+  report(scenario: string): Report {
+    const now = this.scheduler.now;
+    return buildReport({
+      scenario,
+      seed: this.config.seed,
+      simulatedTimeNs: now,
+      sections: { ...kernelSections(this), ...this.metrics.collect(now) },
+    });
+  }
+}
+
+function withDefaults(verb: RegisteredVerb, options: Record<string, OptionValue>): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const [name, spec] of Object.entries(verb.options)) {
+    if (name in options) out[name] = options[name]!;
+    else if (spec.default !== undefined) out[name] = spec.default as OptionValue;
+    else if (spec.required) throw kernelError("VMSCN5011", `verb "${verb.name}" needs option "${name}" (${spec.description})`);
+  }
+  for (const name of Object.keys(options)) {
+    if (!(name in verb.options)) throw kernelError("VMSCN5011", `verb "${verb.name}" has no option "${name}"; its options are ${Object.keys(verb.options).join(", ") || "none"}`);
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+// The kernel's sections of the report: hosts, VMs, links, datastores, actions, run figures.
+import { PAGE_SIZE } from "../config.js";
+import { vmInfo } from "./vm-info.js";
+import type { Kernel } from "./kernel.js";
+
+export function kernelSections(k: Kernel): Record<string, unknown> {
+  const hosts: Record<string, unknown> = {};
+  for (const h of k.cluster.hosts) {
+    const m = k.memory.machine(h.id);
+    hosts[h.name] = {
+      up: h.up,
+      cpus: h.cpus,
+      rdma: h.rdma,
+      memory: { capacity: m.capacity * PAGE_SIZE, used: m.used * PAGE_SIZE, free: m.free * PAGE_SIZE, peak: m.peak * PAGE_SIZE },
+      frames: { capacity: m.capacity, used: m.used, peak: m.peak },
+      worlds: h.worlds.map((w) => w.name),
+      network: k.network.hostStats(h.name),
+    };
+  }
+  const vms: Record<string, unknown> = {};
+  for (const w of k.cluster.worlds) {
+    if (w.kind !== "vm") continue;
+    const g = w.memory!;
+    const info = vmInfo(w);
+    vms[w.name] = {
+      host: w.host.name,
+      state: w.state,
+      ...(w.failure ? { failure: w.failure } : {}),
+      vcpus: w.vcpus,
+      memory: g.pages * PAGE_SIZE,
+      mac: info?.mac ?? null,
+      pages: g.census(),
+      accesses: { reads: g.reads, writes: g.writes, faults: g.faults, cowBreaks: g.cowBreaks },
+      workload: k.workload.stats(w) ?? null,
+      disks: (info?.disks ?? []).map((f) => ({ datastore: f.datastore.name, name: f.name, size: f.size })),
+    };
+  }
+  return {
+    hosts,
+    vms,
+    network: k.network.stats(),
+    storage: k.storage.stats(),
+    actions: k.actionLog().map((a) => ({
+      time: a.time,
+      verb: a.verb,
+      args: a.args,
+      options: a.options,
+      state: a.state,
+      ...(a.finishedAt !== undefined ? { finishedAt: a.finishedAt } : {}),
+      ...(a.failure ? { failure: a.failure } : {}),
+    })),
+    run: { events: k.scheduler.executed, plugins: k.plugins.plugins().map((p) => ({ name: p.name, version: p.version })) },
+  };
+}

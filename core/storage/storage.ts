@@ -1,0 +1,518 @@
+// Datastores and the files on them (virtual disks, checkpoint files), with timed IO.
+// An IO is admitted by the datastore's IOPS limiter (FIFO, at most `iops` per second), then
+// its bytes flow through the datastore's bandwidth, shared max-min with the other IOs in
+// flight (the run's FairShare, as for links), and it completes one datastore latency later.
+// Backed files are real files under `<outDir>/<datastore>/<name>`, so checkpoints can be
+// inspected and restored from; other files keep written bytes in memory.
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { dirname, resolve, sep } from "node:path";
+import { inject, injectable } from "tsyringe";
+import type { RunConfig } from "../config.js";
+import { TOKENS } from "../di/tokens.js";
+import { kernelError, type KernelCode, type VmscnError } from "../errors.js";
+import { FairShare, type Flow } from "../net/fair-share.js";
+import { Scheduler, type EventHandle } from "../sim/scheduler.js";
+import { formatTime, SECOND } from "../sim/time.js";
+
+export interface DatastoreOptions {
+  /** Hosts that can reach the datastore; more than one makes it shared storage. */
+  hosts: readonly string[];
+  /** Bytes/s, shared by every IO in flight (reads and writes alike). */
+  bandwidth: number;
+  /** Per-IO latency in ns, added after the bytes went through. */
+  latency: number;
+  /** IOs admitted per second; unlimited when omitted. */
+  iops?: number;
+}
+
+export interface CreateFileOptions {
+  /** Also a real file under the run's output folder (when the run has one). */
+  backing?: boolean;
+}
+
+export interface ReadOptions {
+  /** Hand the bytes to onDone (default true); false times the IO only, without allocating them. */
+  data?: boolean;
+}
+
+export type IoKind = "read" | "write";
+export type IoState = "queued" | "transferring" | "latency" | "done" | "failed" | "cancelled";
+
+export interface DatastoreStats {
+  name: string;
+  hosts: string[];
+  shared: boolean;
+  bandwidth: number;
+  latency: number;
+  /** null when unlimited. */
+  iops: number | null;
+  bytesRead: number;
+  bytesWritten: number;
+  reads: number;
+  writes: number;
+  /** Completed IOs (reads + writes). */
+  ios: number;
+  /** IOs that failed (their host crashed). */
+  failed: number;
+  files: number;
+  /** Current rate through the datastore, bytes/s. */
+  rate: number;
+}
+
+export interface FileStats {
+  datastore: string;
+  name: string;
+  size: number;
+  backed: boolean;
+  /** For a backed file, its path relative to the run's output folder. */
+  path: string | null;
+  bytesRead: number;
+  bytesWritten: number;
+  reads: number;
+  writes: number;
+}
+
+export interface StorageStats {
+  datastores: DatastoreStats[];
+  files: FileStats[];
+}
+
+/** In-memory contents of unbacked files are kept in chunks of this size, only where written. */
+const CHUNK = 64 * 1024;
+
+/** One IO in progress or finished. */
+export class IoRequest {
+  state: IoState = "queued";
+  /** @internal */ timer: EventHandle | null = null;
+  /** @internal */ flow: Flow | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly kind: IoKind,
+    readonly file: SimFile,
+    readonly host: string,
+    readonly offset: number,
+    readonly length: number,
+    /** @internal A private copy of the bytes to write, if any. */ readonly data: Uint8Array | undefined,
+    /** @internal */ readonly wantData: boolean,
+    /** @internal */ readonly onDone: (bytes: Uint8Array | undefined) => void,
+    /** @internal */ readonly onFail: ((err: VmscnError) => void) | undefined,
+    private readonly storage: Storage,
+  ) {}
+
+  /** Stops the IO without calling anything; a write that did not complete changes nothing. */
+  cancel(): boolean {
+    return this.storage.stopIo(this, "cancelled");
+  }
+
+  describe(): string {
+    const dir = this.kind === "read" ? "from" : "to";
+    return `${this.kind} of ${this.length} bytes at offset ${this.offset} ${dir} file "${this.file.name}" on datastore "${this.file.datastore.name}"`;
+  }
+}
+
+export class Datastore {
+  bytesRead = 0;
+  bytesWritten = 0;
+  reads = 0;
+  writes = 0;
+  failed = 0;
+  /** @internal Fair-share resource path of every IO (one array: the key cache reuses it). */
+  readonly path: readonly number[];
+  /** @internal Admission time of the last IO, unrounded so spacing never drifts. */
+  lastAdmit = -Infinity;
+  /** @internal */ readonly fileMap = new Map<string, SimFile>();
+
+  constructor(
+    readonly name: string,
+    readonly hosts: readonly string[],
+    readonly bandwidth: number,
+    readonly latency: number,
+    /** IOs per second; Infinity when unlimited. */
+    readonly iops: number,
+    resource: number,
+    private readonly storage: Storage,
+  ) {
+    this.path = Object.freeze([resource]);
+  }
+
+  get shared(): boolean {
+    return this.hosts.length > 1;
+  }
+
+  file(name: string): SimFile {
+    const f = this.fileMap.get(name);
+    if (f === undefined) throw this.storage.error("VMSCN5005", `there is no file "${name}" on datastore "${this.name}"`);
+    return f;
+  }
+
+  hasFile(name: string): boolean {
+    return this.fileMap.has(name);
+  }
+
+  files(): SimFile[] {
+    return [...this.fileMap.values()];
+  }
+
+  stats(): DatastoreStats {
+    return {
+      name: this.name,
+      hosts: [...this.hosts],
+      shared: this.shared,
+      bandwidth: this.bandwidth,
+      latency: this.latency,
+      iops: this.iops === Infinity ? null : this.iops,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      reads: this.reads,
+      writes: this.writes,
+      ios: this.reads + this.writes,
+      failed: this.failed,
+      files: this.fileMap.size,
+      rate: this.storage.rateOf(this),
+    };
+  }
+}
+
+export class SimFile {
+  bytesRead = 0;
+  bytesWritten = 0;
+  reads = 0;
+  writes = 0;
+  /** @internal Open descriptor of the real file, for backed files. */
+  fd: number | undefined;
+  /** @internal Written chunks of an unbacked file. */
+  readonly chunks = new Map<number, Uint8Array>();
+
+  constructor(
+    readonly name: string,
+    readonly datastore: Datastore,
+    readonly size: number,
+    /** Absolute path of the real file, for backed files. */
+    readonly realPath: string | undefined,
+    /** Path relative to the output folder, for backed files. */
+    readonly relativePath: string | undefined,
+    private readonly storage: Storage,
+  ) {}
+
+  get backed(): boolean {
+    return this.realPath !== undefined;
+  }
+
+  /**
+   * Timed read of `length` bytes at `offset`, issued by `host`. onDone gets the bytes as they
+   * are when the IO completes (zeros where nothing was written), unless `options.data` is false.
+   */
+  read(host: string, offset: number, length: number, onDone: (bytes: Uint8Array | undefined) => void, onFail?: (err: VmscnError) => void, options: ReadOptions = {}): IoRequest {
+    return this.storage.issue(this, "read", host, offset, length, undefined, options.data !== false, onDone, onFail);
+  }
+
+  /**
+   * Timed write at `offset`, issued by `host`: of the given bytes (copied now, stored at
+   * completion), or of `length` bytes whose contents are not modelled (the file is unchanged).
+   */
+  write(host: string, offset: number, dataOrLength: Uint8Array | number, onDone: () => void, onFail?: (err: VmscnError) => void): IoRequest {
+    const data = typeof dataOrLength === "number" ? undefined : dataOrLength.slice();
+    const length = typeof dataOrLength === "number" ? dataOrLength : dataOrLength.length;
+    return this.storage.issue(this, "write", host, offset, length, data, false, () => onDone(), onFail);
+  }
+
+  /** The file's current bytes, untimed (for inspection and tests). */
+  peek(offset: number, length: number): Uint8Array {
+    this.storage.checkBounds(this, "peek", offset, length);
+    return this.contents(offset, length);
+  }
+
+  stats(): FileStats {
+    return {
+      datastore: this.datastore.name,
+      name: this.name,
+      size: this.size,
+      backed: this.backed,
+      path: this.relativePath ?? null,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      reads: this.reads,
+      writes: this.writes,
+    };
+  }
+
+  /** @internal */
+  contents(offset: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    if (this.fd !== undefined) {
+      let done = 0;
+      while (done < length) {
+        const n = readSync(this.fd, out, done, length - done, offset + done);
+        if (n === 0) break; // past the end of a file shortened by someone else: zeros
+        done += n;
+      }
+      return out;
+    }
+    if (this.chunks.size === 0) return out;
+    const end = offset + length;
+    for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      const chunk = this.chunks.get(c);
+      if (chunk === undefined) continue;
+      const from = Math.max(offset, c * CHUNK);
+      const to = Math.min(end, (c + 1) * CHUNK);
+      out.set(chunk.subarray(from - c * CHUNK, to - c * CHUNK), from - offset);
+    }
+    return out;
+  }
+
+  /** @internal */
+  store(offset: number, data: Uint8Array): void {
+    if (this.fd !== undefined) {
+      let done = 0;
+      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, offset + done);
+      return;
+    }
+    const end = offset + data.length;
+    for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      let chunk = this.chunks.get(c);
+      if (chunk === undefined) {
+        chunk = new Uint8Array(CHUNK);
+        this.chunks.set(c, chunk);
+      }
+      const from = Math.max(offset, c * CHUNK);
+      const to = Math.min(end, (c + 1) * CHUNK);
+      chunk.set(data.subarray(from - offset, to - offset), from - c * CHUNK);
+    }
+  }
+}
+
+@injectable()
+export class Storage {
+  private readonly stores = new Map<string, Datastore>();
+  private readonly crashed = new Set<string>();
+  /** IOs in progress by issuing host, so a crash finds them. */
+  private readonly active = new Map<string, Set<IoRequest>>();
+  private nextIo = 1;
+
+  constructor(
+    @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
+    @inject(TOKENS.FairShare) private readonly fairShare: FairShare,
+    @inject(TOKENS.RunConfig) private readonly config: RunConfig,
+  ) {}
+
+  addDatastore(name: string, opts: DatastoreOptions): Datastore {
+    if (this.stores.has(name)) throw this.error("VMSCN5006", `datastore "${name}" already exists`);
+    if (opts.hosts.length === 0) throw this.error("VMSCN5011", `datastore "${name}" is reachable from no host; give it at least one`);
+    if (!(opts.bandwidth > 0)) throw this.error("VMSCN5011", `datastore "${name}" was given a bandwidth of ${opts.bandwidth} bytes/s; it must be > 0`);
+    if (!(opts.latency >= 0) || !Number.isSafeInteger(opts.latency)) {
+      throw this.error("VMSCN5011", `datastore "${name}" was given a latency of ${opts.latency} ns; it must be a whole number of ns ≥ 0`);
+    }
+    const iops = opts.iops ?? Infinity;
+    if (!(iops > 0)) throw this.error("VMSCN5011", `datastore "${name}" was given ${opts.iops} IOPS; it must be > 0`);
+    const resource = this.fairShare.addResource(`datastore:${name}`, opts.bandwidth);
+    const ds = new Datastore(name, Object.freeze([...opts.hosts]), opts.bandwidth, opts.latency, iops, resource, this);
+    this.stores.set(name, ds);
+    return ds;
+  }
+
+  datastore(name: string): Datastore {
+    const ds = this.stores.get(name);
+    if (ds === undefined) throw this.error("VMSCN5005", `there is no datastore "${name}"`);
+    return ds;
+  }
+
+  hasDatastore(name: string): boolean {
+    return this.stores.has(name);
+  }
+
+  datastores(): Datastore[] {
+    return [...this.stores.values()];
+  }
+
+  /** Whether `host` is attached to the datastore (a crashed host still is, but its IOs fail). */
+  reachable(datastore: string, host: string): boolean {
+    return this.datastore(datastore).hosts.includes(host);
+  }
+
+  createFile(datastore: string, name: string, sizeBytes: number, opts: CreateFileOptions = {}): SimFile {
+    const ds = this.datastore(datastore);
+    if (name.length === 0) throw this.error("VMSCN5011", `a file on datastore "${ds.name}" needs a name`);
+    if (ds.fileMap.has(name)) throw this.error("VMSCN5006", `file "${name}" already exists on datastore "${ds.name}"`);
+    if (!(sizeBytes >= 0) || !Number.isSafeInteger(sizeBytes)) {
+      throw this.error("VMSCN5011", `file "${name}" on datastore "${ds.name}" was given a size of ${sizeBytes} bytes; it must be a whole number ≥ 0`);
+    }
+    let realPath: string | undefined;
+    let relativePath: string | undefined;
+    let fd: number | undefined;
+    if (opts.backing === true && this.config.outDir !== undefined) {
+      const root = resolve(this.config.outDir);
+      realPath = resolve(root, ds.name, name);
+      if (!realPath.startsWith(resolve(root, ds.name) + sep) || !resolve(root, ds.name).startsWith(root + sep)) {
+        throw this.error("VMSCN5011", `file "${name}" on datastore "${ds.name}" would be stored outside the output folder "${this.config.outDir}"`);
+      }
+      relativePath = realPath.slice(root.length + 1).split(sep).join("/");
+      mkdirSync(dirname(realPath), { recursive: true });
+      // "w+" truncates what an earlier run left, so a run's files depend on that run only.
+      fd = openSync(realPath, "w+");
+      ftruncateSync(fd, sizeBytes);
+    }
+    const f = new SimFile(name, ds, sizeBytes, realPath, relativePath, this);
+    f.fd = fd;
+    ds.fileMap.set(name, f);
+    return f;
+  }
+
+  file(datastore: string, name: string): SimFile {
+    return this.datastore(datastore).file(name);
+  }
+
+  /** A host crash: every IO it issued fails (VMSCN5010); its later IOs are refused. */
+  failHost(host: string): void {
+    if (this.crashed.has(host)) return;
+    this.crashed.add(host);
+    const ios = this.active.get(host);
+    if (ios === undefined) return;
+    const when = formatTime(this.scheduler.now);
+    for (const io of [...ios]) {
+      this.stopIo(io, "failed");
+      io.file.datastore.failed++;
+      const err = kernelError("VMSCN5010", `host "${host}" crashed at ${when}: its ${io.describe()} failed`, { time: this.scheduler.now, where: host });
+      const cb = io.onFail;
+      // Reported on its own event, so the code that crashed the host finishes first.
+      this.scheduler.at(this.scheduler.now, () => {
+        if (cb === undefined) throw err;
+        cb(err);
+      });
+    }
+  }
+
+  restoreHost(host: string): void {
+    this.crashed.delete(host);
+  }
+
+  stats(): StorageStats {
+    const datastores = this.datastores();
+    return {
+      datastores: datastores.map((d) => d.stats()),
+      files: datastores.flatMap((d) => d.files().map((f) => f.stats())),
+    };
+  }
+
+  /** Closes the real files' descriptors (the files stay on disk). */
+  close(): void {
+    for (const ds of this.stores.values()) {
+      for (const f of ds.fileMap.values()) {
+        if (f.fd !== undefined) closeSync(f.fd);
+        f.fd = undefined;
+      }
+    }
+  }
+
+  /** @internal */
+  rateOf(ds: Datastore): number {
+    return this.fairShare.resourceRate(ds.path[0]!);
+  }
+
+  /** @internal */
+  checkBounds(f: SimFile, what: string, offset: number, length: number): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
+      throw this.error("VMSCN5011", `a ${what} of file "${f.name}" on datastore "${f.datastore.name}" was given offset ${offset} and length ${length}; both must be whole numbers`);
+    }
+    if (offset < 0 || length < 0 || offset + length > f.size) {
+      throw this.error("VMSCN5012", `a ${what} of ${length} bytes at offset ${offset} is outside file "${f.name}" on datastore "${f.datastore.name}" (${f.size} bytes)`);
+    }
+  }
+
+  /** @internal */
+  issue(
+    f: SimFile,
+    kind: IoKind,
+    host: string,
+    offset: number,
+    length: number,
+    data: Uint8Array | undefined,
+    wantData: boolean,
+    onDone: (bytes: Uint8Array | undefined) => void,
+    onFail: ((err: VmscnError) => void) | undefined,
+  ): IoRequest {
+    const ds = f.datastore;
+    if (!ds.hosts.includes(host)) {
+      throw this.error("VMSCN5012", `datastore "${ds.name}" is not reachable from host "${host}" (it is attached to ${ds.hosts.map((h) => `"${h}"`).join(", ")})`, host);
+    }
+    if (this.crashed.has(host)) {
+      throw this.error("VMSCN5010", `host "${host}" is down: it cannot ${kind} file "${f.name}" on datastore "${ds.name}"`, host);
+    }
+    this.checkBounds(f, kind, offset, length);
+    const io = new IoRequest(this.nextIo++, kind, f, host, offset, length, data, wantData, onDone, onFail, this);
+    let set = this.active.get(host);
+    if (set === undefined) {
+      set = new Set();
+      this.active.set(host, set);
+    }
+    set.add(io);
+    const now = this.scheduler.now;
+    let admit = now;
+    if (ds.iops !== Infinity) {
+      // FIFO admission at most `iops` per second: max(now, last admission + 1/iops).
+      const t = Math.max(now, ds.lastAdmit + SECOND / ds.iops);
+      ds.lastAdmit = t;
+      admit = Math.ceil(t - 1e-6);
+    }
+    if (admit <= now) this.startFlow(io);
+    else
+      io.timer = this.scheduler.at(admit, () => {
+        io.timer = null;
+        this.startFlow(io);
+      });
+    return io;
+  }
+
+  /** @internal Ends an IO early; false if it already ended. */
+  stopIo(io: IoRequest, state: "failed" | "cancelled"): boolean {
+    if (io.state === "done" || io.state === "failed" || io.state === "cancelled") return false;
+    io.timer?.cancel();
+    io.timer = null;
+    io.flow?.cancel();
+    io.flow = null;
+    io.state = state;
+    this.active.get(io.host)!.delete(io);
+    return true;
+  }
+
+  private startFlow(io: IoRequest): void {
+    const ds = io.file.datastore;
+    io.state = "transferring";
+    io.flow = this.fairShare.start({
+      resources: ds.path,
+      bytes: io.length,
+      onDrained: () => {
+        io.flow = null;
+        io.state = "latency";
+        io.timer = this.scheduler.after(ds.latency, () => this.complete(io));
+      },
+    });
+  }
+
+  private complete(io: IoRequest): void {
+    io.timer = null;
+    io.state = "done";
+    this.active.get(io.host)!.delete(io);
+    const f = io.file;
+    const ds = f.datastore;
+    if (io.kind === "write") {
+      if (io.data !== undefined) f.store(io.offset, io.data);
+      f.writes++;
+      f.bytesWritten += io.length;
+      ds.writes++;
+      ds.bytesWritten += io.length;
+      io.onDone(undefined);
+    } else {
+      f.reads++;
+      f.bytesRead += io.length;
+      ds.reads++;
+      ds.bytesRead += io.length;
+      io.onDone(io.wantData ? f.contents(io.offset, io.length) : undefined);
+    }
+  }
+
+  /** @internal */
+  error(code: KernelCode, message: string, where?: string): VmscnError {
+    return kernelError(code, message, { time: this.scheduler.now, ...(where === undefined ? {} : { where }) });
+  }
+}
