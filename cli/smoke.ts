@@ -4,10 +4,11 @@ import { createKernel } from "../core/run/container.js";
 import { GiB, MiB, Gbit } from "./quantities.js";
 import { MS, SECOND, US } from "../core/sim/time.js";
 import type { Kernel } from "../core/run/kernel.js";
+import { vmInfo } from "../core/run/vm-info.js";
 
 export function buildSmoke(seed: number): Kernel {
   const k = createKernel({ seed, checkInvariants: true });
-  k.addHost({ name: "a", cpus: 8, memoryBytes: 8 * GiB, nicBandwidth: 10 * Gbit });
+  k.addHost({ name: "a", cpus: 8, memoryBytes: 8 * GiB, nicBandwidth: 10 * Gbit, rdma: true });
   k.addHost({ name: "b", cpus: 8, memoryBytes: 8 * GiB, nicBandwidth: 10 * Gbit, rdma: true });
   k.addLink({ a: "a", b: "b", bandwidth: 10 * Gbit, latency: 50 * US });
   k.addDatastore({ name: "san", hosts: ["a", "b"], bandwidth: 1e9, latency: 200 * US });
@@ -40,6 +41,11 @@ export function buildSmoke(seed: number): Kernel {
   k.act(0, "start", { vm: "db" });
   k.act(1 * SECOND, "suspend", { vm: "db" });
   k.act(1 * SECOND + 500 * MS, "resume", { vm: "db" });
+  // Traffic that is not yet a plugin's: an image copy over TCP, a backup cut by the link
+  // failure at 3 s, and a disk write on the shared datastore.
+  k.scheduler.at(500 * MS, () => void k.network.transfer({ from: "a", to: "b", bytes: 512 * MiB, kind: "tcp", label: "image copy" }));
+  k.scheduler.at(2900 * MS, () => void k.network.transfer({ from: "b", to: "a", bytes: 1 * GiB, kind: "rdma", label: "backup", onFail: () => {} }));
+  k.scheduler.at(1 * SECOND, () => void vmInfo(k.vm("web"))!.disks[0]!.write("a", 0, 64 * MiB, () => {}));
   k.act(3 * SECOND, "link", { link: "a<->b", state: "down" });
   k.act(4 * SECOND, "link", { link: "a<->b", state: "up" });
   return k;

@@ -13,6 +13,27 @@ export function formatBytes(b: number): string {
   return `${Number(v.toFixed(2))} ${units[i]}`;
 }
 
+/** A duration in the largest unit that keeps it ≥ 1: 50 us, 1.5 ms, 2 s. */
+export function formatDuration(ns: number): string {
+  if (ns === 0) return "0 s";
+  const units: [string, number][] = [["s", 1e9], ["ms", 1e6], ["us", 1e3], ["ns", 1]];
+  for (const [u, f] of units) if (Math.abs(ns) >= f) return `${Number((ns / f).toFixed(3))} ${u}`;
+  return `${ns} ns`;
+}
+
+/** Bytes/s as bit/s, the way links are sold. */
+export function formatRate(bytesPerSecond: number): string {
+  const bits = bytesPerSecond * 8;
+  const units = ["bit/s", "Kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
+  let v = bits;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toFixed(2))} ${units[i]}`;
+}
+
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
@@ -43,7 +64,12 @@ export function summarize(report: Report): string {
   out.push(table(["host", "up", "cpus", "memory", "used", "peak", "worlds"], Object.entries(hosts).map(([n, h]) => [n, h.up ? "yes" : "no", h.cpus, formatBytes(h.memory.capacity), formatBytes(h.memory.used), formatBytes(h.memory.peak), h.worlds.join(" ")])));
   const vms = report["vms"] as Record<string, VmSection>;
   out.push("", "vms");
-  out.push(table(["vm", "host", "state", "memory", "resident", "reads", "writes", "faults", "cow breaks", "stalled"], Object.entries(vms).map(([n, v]) => [n, v.host, v.state, formatBytes(v.memory), formatBytes(v.pages.present * 4096), v.accesses.reads, v.accesses.writes, v.accesses.faults, v.accesses.cowBreaks, formatTime(v.workload?.stallNs ?? 0)])));
+  out.push(table(["vm", "host", "state", "memory", "resident", "reads", "writes", "faults", "cow breaks", "stalled"], Object.entries(vms).map(([n, v]) => [n, v.host, v.state, formatBytes(v.memory), formatBytes(v.pages.present * 4096), v.accesses.reads, v.accesses.writes, v.accesses.faults, v.accesses.cowBreaks, formatDuration(v.workload?.stallNs ?? 0)])));
+  const links = report["links"] as Record<string, { a: string; b: string; bandwidth: number; latency: number; up: boolean; bytesAB: number; bytesBA: number }>;
+  if (Object.keys(links).length > 0) {
+    out.push("", "links");
+    out.push(table(["link", "up", "bandwidth", "latency", "a→b", "b→a"], Object.entries(links).map(([n, l]) => [n, l.up ? "yes" : "no", formatRate(l.bandwidth), formatDuration(l.latency), formatBytes(l.bytesAB), formatBytes(l.bytesBA)])));
+  }
   const actions = report["actions"] as { time: number; verb: string; args: Record<string, unknown>; state: string; failure?: string }[];
   if (actions.length > 0) {
     out.push("", "actions");

@@ -360,7 +360,11 @@ export class FairShare {
       const rate = effectiveRate(c);
       while (heap.length > 0) {
         const f = heap[0]!;
-        if (!isDrained(f.finish - c.served, rate, f.finish)) break;
+        const residue = f.finish - c.served;
+        if (!isDrained(residue, rate, f.finish)) break;
+        // Completion times are whole ns, so the counters ran a fraction of a byte past (or
+        // short of) the flow's end: settle the resources' byte counts exactly.
+        for (const r of c.resources) r.carried += residue;
         f.left = 0;
         this.remove(f);
         f.state = "drained";

@@ -14,7 +14,7 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
       memory: { capacity: m.capacity * PAGE_SIZE, used: m.used * PAGE_SIZE, free: m.free * PAGE_SIZE, peak: m.peak * PAGE_SIZE },
       frames: { capacity: m.capacity, used: m.used, peak: m.peak },
       worlds: h.worlds.map((w) => w.name),
-      network: k.network.hostStats(h.name),
+      network: withoutName(k.network.hostStats(h.name)),
     };
   }
   const vms: Record<string, unknown> = {};
@@ -35,11 +35,15 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
       disks: (info?.disks ?? []).map((f) => ({ datastore: f.datastore.name, name: f.name, size: f.size })),
     };
   }
+  const net = k.network.stats();
+  const store = k.storage.stats();
   return {
     hosts,
     vms,
-    network: k.network.stats(),
-    storage: k.storage.stats(),
+    links: byName(net.links),
+    transfers: net.transfers,
+    datastores: byName(store.datastores),
+    files: Object.fromEntries(store.files.map(({ datastore, name, ...f }) => [`${datastore}/${name}`, { datastore, ...f }])),
     actions: k.actionLog().map((a) => ({
       time: a.time,
       verb: a.verb,
@@ -51,4 +55,13 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
     })),
     run: { events: k.scheduler.executed, plugins: k.plugins.plugins().map((p) => ({ name: p.name, version: p.version })) },
   };
+}
+
+function byName<T extends { name: string }>(items: readonly T[]): Record<string, Omit<T, "name">> {
+  return Object.fromEntries(items.map((i) => [i.name, withoutName(i)]));
+}
+
+function withoutName<T extends { name: string }>(item: T): Omit<T, "name"> {
+  const { name: _name, ...rest } = item;
+  return rest;
 }

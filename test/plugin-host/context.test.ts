@@ -1,0 +1,76 @@
+import "reflect-metadata";
+import t from "tap";
+import { readFileSync } from "node:fs";
+import { createKernel } from "../../core/run/container.js";
+import { definePlugin } from "../../core/plugin-host/define.js";
+import { KERNEL_CODES } from "../../core/errors.js";
+import { MS } from "../../core/sim/time.js";
+import type { PluginContext } from "../../core/plugin-host/context.js";
+
+const MiB = 1024 ** 2;
+
+async function withPlugin(register: (k: PluginContext) => void) {
+  const kernel = createKernel({ seed: 3 });
+  kernel.addHost({ name: "a", cpus: 4, memoryBytes: 64 * MiB });
+  kernel.addHost({ name: "b", cpus: 4, memoryBytes: 64 * MiB });
+  await kernel.plugins.registerAll([definePlugin({ name: "probe", version: "1.0.0", kernel: "^1", register })]);
+  return kernel;
+}
+
+t.test("signals, slots, random streams, timers and system worlds through the context", async (t) => {
+  const log: string[] = [];
+  let ctx!: PluginContext;
+  const kernel = await withPlugin((k) => {
+    ctx = k;
+    const visits = k.slot("visits", () => ({ n: 0 }));
+    k.on("moved", (w, from, to) => log.push(`moved ${w.name} ${from.name}->${to.name} visits=${++w.ext(visits).n}`));
+    k.on("destroyed", (w) => log.push(`destroyed ${w.name}`));
+    k.onCowBreak((g, page) => log.push(`cow ${g.name}:${page}`));
+    k.after(2 * MS, () => log.push(`timer at ${k.scheduler.now}`));
+  });
+  const a = kernel.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: MiB, initial: { zero: 0, images: [], random: 1, compressible: [] } });
+  const child = kernel.createVm({ name: "child", host: "a", vcpus: 1, memoryBytes: MiB });
+  kernel.memory.shareAll(a.memory!, child.memory!);
+  kernel.memory.write(child.memory!, 3, 1);
+  const sender = ctx.systemWorld("web-sender", kernel.cluster.host("a"), a);
+  t.equal(sender.kind, "system");
+  t.equal(sender.serves, a);
+  kernel.cluster.move(sender, kernel.cluster.host("b"));
+  kernel.cluster.destroy(sender);
+  kernel.run(5 * MS);
+  t.same(log, ["cow child:3", "moved web-sender a->b visits=1", "destroyed web-sender", `timer at ${2 * MS}`]);
+  const r1 = ctx.random("scanner").u32();
+  const again = await withPlugin(() => {});
+  t.equal(again.streams.stream("plugin:probe:scanner").u32(), r1, "a plugin's stream is named after it");
+  t.end();
+});
+
+t.test("every context hook reports a throw as VMSCN6006 with its hook name", async (t) => {
+  const cases: [string, (k: PluginContext) => void, (kernel: ReturnType<typeof createKernel>) => void][] = [
+    ["on(created)", (k) => k.on("created", () => { throw new Error("x"); }), (kn) => kn.createVm({ name: "v", host: "a", vcpus: 1, memoryBytes: MiB })],
+    ["on(state-changed)", (k) => k.on("state-changed", () => { throw new Error("x"); }), (kn) => { kn.createVm({ name: "v", host: "a", vcpus: 1, memoryBytes: MiB }); kn.act(0, "start", { vm: "v" }); kn.run(1); }],
+    ["on(simulation-end)", (k) => k.on("simulation-end", () => { throw new Error("x"); }), (kn) => kn.run(1)],
+    ["timer", (k) => k.at(0, () => { throw new Error("x"); }, "timer"), (kn) => kn.run(1)],
+    ["onCowBreak", (k) => k.onCowBreak(() => { throw new Error("x"); }), (kn) => {
+      const v = kn.createVm({ name: "v", host: "a", vcpus: 1, memoryBytes: MiB, initial: { zero: 1, images: [], random: 0, compressible: [] } });
+      const w = kn.createVm({ name: "w", host: "a", vcpus: 1, memoryBytes: MiB });
+      kn.memory.shareAll(v.memory!, w.memory!);
+      kn.memory.write(w.memory!, 0, 5);
+    }],
+    ["verb(boom)", (k) => k.verb("boom", { description: "", args: [{ name: "vm", kind: "vm", description: "" }], options: {}, run: () => { throw new TypeError("bug"); } }), (kn) => { kn.act(0, "boom", { vm: "v" }); kn.run(1); }],
+    ["metric(probe)", (k) => k.metric("probe", () => { throw new Error("x"); }), (kn) => kn.report("t")],
+  ];
+  for (const [hook, register, trigger] of cases) {
+    const kernel = await withPlugin(register);
+    t.throws(() => trigger(kernel), { code: "VMSCN6006", plugin: "probe", hook }, hook);
+  }
+  const kernel = await withPlugin((k) => t.throws(() => k.on("exploded" as "created", () => {}), { code: "VMSCN5011" }));
+  t.ok(kernel);
+  t.end();
+});
+
+t.test("docs/diagnostics.md lists every kernel and plugin-host code", (t) => {
+  const doc = readFileSync(new URL("../../docs/diagnostics.md", import.meta.url), "utf8");
+  for (const [code, meaning] of Object.entries(KERNEL_CODES)) t.ok(doc.includes(`| ${code} | ${meaning} |`), code);
+  t.end();
+});
