@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { throwsCode } from "../support/errors.js";
 import t, { type Test } from "tap";
 import { FairShare } from "../../core/net/fair-share.js";
 import { Network, type Transfer, type TransferOptions } from "../../core/net/network.js";
@@ -49,16 +50,6 @@ function send(env: ReturnType<typeof setup>, opts: Omit<TransferOptions, "onDone
   return { tr, out };
 }
 
-function throwsCode(t: Test, fn: () => unknown, code: string, match?: RegExp): void {
-  try {
-    fn();
-    t.fail(`expected ${code}`);
-  } catch (e) {
-    t.ok(e instanceof VmscnError, "a VmscnError");
-    t.equal((e as VmscnError).code, code);
-    if (match) t.match((e as VmscnError).message, match);
-  }
-}
 
 t.test("routes take the fewest hops and add their latency to completion", (t) => {
   const env = triangle();

@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { throwsCode } from "../support/errors.js";
 import t, { type Test } from "tap";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -17,16 +18,6 @@ function setup(outDir?: string): { s: Scheduler; st: Storage } {
   return { s, st: new Storage(s, fs, defaultRunConfig({ outDir })) };
 }
 
-function throwsCode(t: Test, fn: () => unknown, code: string, match?: RegExp): void {
-  try {
-    fn();
-    t.fail(`expected ${code}`);
-  } catch (e) {
-    t.ok(e instanceof VmscnError, "a VmscnError");
-    t.equal((e as VmscnError).code, code);
-    if (match) t.match((e as VmscnError).message, match);
-  }
-}
 
 t.test("a timed write then read: bytes / bandwidth + latency", (t) => {
   const { s, st } = setup();
