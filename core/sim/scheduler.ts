@@ -61,6 +61,8 @@ export class Scheduler {
   now = 0;
   /** Events executed so far. */
   executed = 0;
+  /** Called every 65,536 events (a progress bar); never changes what the run does. */
+  progress: (() => void) | null = null;
 
   /** Number of events scheduled and not cancelled. */
   get pending(): number {
@@ -125,6 +127,7 @@ export class Scheduler {
       this.now = top.time;
       events++;
       fn();
+      if ((events & 0xffff) === 0 && this.progress !== null) this.progress();
       if (this.stopped) {
         this.executed += events;
         return { reason: "stopped", now: this.now, events };

@@ -1,0 +1,22 @@
+// Compilation: the validated plan becomes kernel calls: the platform, the VMs (with their
+// workloads and scripted accesses) and the timed actions.
+import type { Kernel } from "../core/run/kernel.js";
+import type { WorkloadSpec } from "../core/workload/spec.js";
+import type { Plan } from "./plan.js";
+
+export function compile(plan: Plan, k: Kernel): void {
+  if (plan.tickNs !== undefined) k.config.tickNs = plan.tickNs;
+  for (const h of plan.hosts) k.addHost(h);
+  for (const l of plan.links) k.addLink(l);
+  for (const d of plan.datastores) k.addDatastore(d);
+  for (const vm of plan.vms) {
+    const scripted = plan.scripted.filter((s) => s.vm === vm.name).map((s) => ({ at: s.time, op: s.op, first: s.first, count: s.count, vcpu: s.vcpu }));
+    let workload: WorkloadSpec | undefined = vm.workload;
+    if (scripted.length > 0) {
+      // Scripted accesses need a workload to run on, even an otherwise idle one.
+      workload = { ...(workload ?? { activities: [], mix: { zero: 0, images: [], random: 1, compressible: [] } }), scripted };
+    }
+    k.createVm({ ...vm, ...(workload ? { workload } : {}) });
+  }
+  for (const a of plan.actions) k.act(a.time, a.verb, a.args, a.options);
+}

@@ -1,0 +1,302 @@
+// Checks of timed actions against the schema their verb declares: arguments by position and
+// keyword, options by name with their types, units, ranges and defaults.
+import type { ActionStmt, Atom, Quantity, RunStmt, ScriptedStmt, WordLit } from "../ast.js";
+import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb } from "../../core/plugin-host/context.js";
+import { hint } from "../../core/world/cluster.js";
+import { inDimension, inRange, written } from "./values.js";
+import type { ValidationContext } from "./context.js";
+
+function describeAtom(a: Atom): string {
+  switch (a.kind) {
+    case "word":
+      return `"${a.text}"`;
+    case "quantity":
+      return written(a);
+    case "string":
+      return `"${a.value}"`;
+    case "range":
+      return `${a.first}..${a.last}`;
+    default:
+      return '","';
+  }
+}
+
+function hintText(name: string, known: Iterable<string>): string | undefined {
+  const h = hint(name, known);
+  return h ? h.replace(/^ \((.*)\)$/, "$1") : undefined;
+}
+
+function time(q: Quantity, ctx: ValidationContext, what: string): number | undefined {
+  const t = inDimension(q, "time", what, ctx.diagnostics);
+  if (t !== undefined && t < 0) {
+    ctx.error("VMSCN0211", `${what} is ${written(q)}, in the past: the simulation starts at 0 s`, q.loc);
+    return undefined;
+  }
+  return t;
+}
+
+export function checkAction(a: ActionStmt, ctx: ValidationContext): void {
+  const t = time(a.time, ctx, `the time of "${a.verb.text}"`);
+  const verb = ctx.verbs.get(a.verb.text);
+  if (!verb) {
+    const plugin = ctx.unloadedVerbs.get(a.verb.text);
+    if (plugin) ctx.error("VMSCN0207", `verb "${a.verb.text}" comes from plugin "${plugin}", which is not loaded`, a.verb.loc, `add use plugin "${plugin}"`);
+    else ctx.error("VMSCN0207", `no loaded plugin provides the verb "${a.verb.text}"`, a.verb.loc, hintText(a.verb.text, ctx.verbs.keys()) ?? `the verbs are ${[...ctx.verbs.keys()].join(", ")}`);
+    return;
+  }
+  const before = ctx.diagnostics.length;
+  const args = resolveArgs(a, verb, ctx);
+  const options = resolveOptions(a, verb, ctx);
+  if (t !== undefined && args && options && ctx.diagnostics.length === before) ctx.plan.actions.push({ time: t, verb: verb.name, args, options, loc: a.loc });
+}
+
+function resolveArgs(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext): Record<string, OptionValue> | undefined {
+  const out: Record<string, OptionValue> = {};
+  const positional = verb.args.filter((s) => s.keyword === undefined);
+  const byKeyword = new Map(verb.args.filter((s) => s.keyword !== undefined).map((s) => [s.keyword!, s]));
+  const filled = new Set<string>();
+  let ok = true;
+  const atoms = a.args;
+  for (let i = 0; i < atoms.length; i++) {
+    const atom = atoms[i]!;
+    let spec: ArgSpec | undefined;
+    if (atom.kind === "word" && byKeyword.has(atom.text) && !filled.has(byKeyword.get(atom.text)!.name)) {
+      spec = byKeyword.get(atom.text)!;
+      const value = atoms[i + 1];
+      if (!value) {
+        ctx.error("VMSCN0209", `"${atom.text}" needs ${describeArg(spec)} after it`, atom.loc);
+        ok = false;
+        break;
+      }
+      i++;
+      filled.add(spec.name);
+      const v = argValue(value, spec, verb, ctx);
+      if (v === undefined) ok = false;
+      else out[spec.name] = v;
+      continue;
+    }
+    spec = positional.find((s) => !filled.has(s.name));
+    if (!spec) {
+      const keywords = [...byKeyword.keys()].filter((k) => !filled.has(byKeyword.get(k)!.name));
+      ctx.error("VMSCN0213", `unexpected ${describeAtom(atom)} after "${verb.name}"`, atom.loc, `usage: ${usage(verb)}${keywords.length && atom.kind === "word" ? ` (did you mean ${keywords.map((k) => `"${k}"`).join(" or ")}?)` : ""}`);
+      ok = false;
+      continue;
+    }
+    filled.add(spec.name);
+    const v = argValue(atom, spec, verb, ctx);
+    if (v === undefined) ok = false;
+    else out[spec.name] = v;
+  }
+  for (const spec of verb.args) {
+    if (!filled.has(spec.name) && !spec.optional) {
+      ctx.error("VMSCN0209", `"${verb.name}" needs ${spec.keyword ? `"${spec.keyword} ${describeArg(spec)}"` : describeArg(spec)}`, a.verb.loc, `usage: ${usage(verb)}`);
+      ok = false;
+    }
+  }
+  return ok ? out : undefined;
+}
+
+export function usage(verb: RegisteredVerb): string {
+  const parts = verb.args.map((s) => {
+    const p = s.keyword ? `${s.keyword} <${s.name}>` : `<${s.name}>`;
+    return s.optional ? `[${p}]` : p;
+  });
+  return [verb.name, ...parts].join(" ") + (Object.keys(verb.options).length ? " { options }" : "");
+}
+
+function describeArg(s: ArgSpec): string {
+  switch (s.kind) {
+    case "vm":
+      return "a VM";
+    case "host":
+      return "a host";
+    case "link":
+      return "a link such as a<->b";
+    case "datastore":
+      return "a datastore";
+    case "world":
+      return "a world";
+    case "word":
+      return `one of ${(s.values ?? []).join(", ")}`;
+    default:
+      return "a quantity";
+  }
+}
+
+function argValue(atom: Atom, spec: ArgSpec, verb: RegisteredVerb, ctx: ValidationContext): OptionValue | undefined {
+  if (spec.kind === "quantity") {
+    if (atom.kind !== "quantity") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
+    return spec.dimension ? inDimension(atom, spec.dimension, `"${spec.name}" of "${verb.name}"`, ctx.diagnostics) : atom.value;
+  }
+  if (atom.kind !== "word") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
+  const name = { text: atom.text, loc: atom.loc };
+  switch (spec.kind) {
+    case "vm":
+    case "world":
+      return ctx.resolve("vm", name) ? atom.text : undefined;
+    case "host":
+      return ctx.resolve("host", name) ? atom.text : undefined;
+    case "datastore":
+      return ctx.resolve("datastore", name) ? atom.text : undefined;
+    case "link": {
+      const l = ctx.link(atom.text);
+      if (!l) {
+        const names = [...ctx.symbols.links.keys()];
+        ctx.error("VMSCN0204", `there is no link "${atom.text}"`, atom.loc, hintText(atom.text, names) ?? (names.length ? `the links are ${names.join(", ")}` : "declare one with link a <-> b { ... }"));
+        return undefined;
+      }
+      return ctx.linkName(l);
+    }
+    default: {
+      const values = spec.values ?? [];
+      if (values.includes(atom.text)) return atom.text;
+      ctx.error("VMSCN0213", `"${atom.text}" is not a valid ${spec.name} for "${verb.name}": use ${values.join(", ")}`, atom.loc, hintText(atom.text, values));
+      return undefined;
+    }
+  }
+}
+
+function wrong(atom: Atom, wanted: string, ctx: ValidationContext): undefined {
+  ctx.error("VMSCN0213", `expected ${wanted}, not ${describeAtom(atom)}`, atom.loc);
+  return undefined;
+}
+
+function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext): Record<string, OptionValue> | undefined {
+  const out: Record<string, OptionValue> = {};
+  const atoms = a.options ?? [];
+  const names = Object.keys(verb.options);
+  let ok = true;
+  let i = 0;
+  while (i < atoms.length) {
+    const atom = atoms[i]!;
+    if (atom.kind !== "word") {
+      ctx.error("VMSCN0213", `expected an option name, not ${describeAtom(atom)}`, atom.loc, `the options of "${verb.name}" are ${names.join(", ") || "none"}`);
+      ok = false;
+      i++;
+      continue;
+    }
+    const spec = verb.options[atom.text];
+    i++;
+    if (!spec) {
+      ctx.error("VMSCN0208", `"${verb.name}" has no option "${atom.text}"`, atom.loc, hintText(atom.text, names) ?? `its options are ${names.join(", ") || "none"}`);
+      ok = false;
+      // Skip this option's values: up to the next word that names an option.
+      while (i < atoms.length && !(atoms[i]!.kind === "word" && (atoms[i] as WordLit).text in verb.options)) i++;
+      continue;
+    }
+    if (atom.text in out) {
+      ctx.error("VMSCN0214", `option "${atom.text}" is given twice`, atom.loc);
+      ok = false;
+    }
+    const [value, used] = optionValue(atom, spec, atoms, i, verb, ctx);
+    i += used;
+    if (value === undefined) ok = false;
+    else out[atom.text] = value;
+  }
+  for (const [name, spec] of Object.entries(verb.options)) {
+    if (spec.required && !(name in out)) {
+      ctx.error("VMSCN0209", `"${verb.name}" needs option "${name}" (${spec.description})`, a.optionsLoc ?? a.verb.loc);
+      ok = false;
+    }
+  }
+  return ok ? out : undefined;
+}
+
+/** The value of option `name` starting at atoms[i]; returns it and how many atoms it used. */
+function optionValue(name: WordLit, spec: OptionSpec, atoms: Atom[], i: number, verb: RegisteredVerb, ctx: ValidationContext): [OptionValue | undefined, number] {
+  const next = atoms[i];
+  const what = `option "${name.text}" of "${verb.name}"`;
+  const missing = (wanted: string): [undefined, number] => {
+    ctx.error("VMSCN0209", `${what} needs ${wanted}`, name.loc);
+    return [undefined, 0];
+  };
+  switch (spec.type) {
+    case "boolean": {
+      if (next?.kind === "word" && ["true", "false", "yes", "no", "on", "off"].includes(next.text)) return [["true", "yes", "on"].includes(next.text), 1];
+      return [true, 0];
+    }
+    case "quantity":
+    case "integer": {
+      if (next?.kind !== "quantity") return missing(spec.type === "integer" ? "a whole number" : `a value such as ${example(spec)}`);
+      const v = spec.type === "integer" ? inDimension(next, "count", what, ctx.diagnostics) : inDimension(next, spec.dimension, what, ctx.diagnostics);
+      if (v === undefined) return [undefined, 1];
+      return [inRange(v, next, what, ctx.diagnostics, { ...(spec.min !== undefined ? { min: spec.min } : {}), ...(spec.max !== undefined ? { max: spec.max } : {}), integer: spec.type === "integer" }, spec.type === "integer" ? String(v) : written(next)), 1];
+    }
+    case "enum": {
+      if (next?.kind !== "word") return missing(`one of ${spec.values.join(", ")}`);
+      if (!spec.values.includes(next.text)) {
+        ctx.error("VMSCN0213", `"${next.text}" is not a valid value for ${what}: use ${spec.values.join(", ")}`, next.loc, hintText(next.text, spec.values));
+        return [undefined, 1];
+      }
+      return [next.text, 1];
+    }
+    case "list": {
+      const words: string[] = [];
+      let used = 0;
+      let ok = true;
+      for (;;) {
+        const w = atoms[i + used];
+        if (w?.kind !== "word") break;
+        if (!spec.values.includes(w.text)) {
+          ctx.error("VMSCN0213", `"${w.text}" is not a valid value for ${what}: use ${spec.values.join(", ")}`, w.loc, hintText(w.text, spec.values));
+          ok = false;
+        }
+        words.push(w.text);
+        used++;
+        if (atoms[i + used]?.kind !== "comma") break;
+        used++;
+      }
+      if (words.length === 0) return missing(`one or more of ${spec.values.join(", ")}`);
+      return [ok ? words : undefined, used];
+    }
+    default: {
+      if (next?.kind === "string") return [next.value, 1];
+      if (next?.kind === "word" && !(next.text in verb.options)) return [next.text, 1];
+      return missing("a string");
+    }
+  }
+}
+
+function example(spec: OptionSpec & { type: "quantity" }): string {
+  return { bytes: "64 MiB", time: "300 ms", bandwidth: "1 Gbit/s", rate: "1000 pages/s", percent: "50%", count: "10" }[spec.dimension];
+}
+
+export function checkScripted(s: ScriptedStmt, ctx: ValidationContext): void {
+  const t = time(s.time, ctx, `the time of the scripted ${s.op}`);
+  if (!ctx.resolve("vm", s.vm)) return;
+  const pages = ctx.vmPages.get(s.vm.text);
+  let ok = t !== undefined;
+  if (s.pages.last < s.pages.first) {
+    ctx.error("VMSCN0212", `the page range ${s.pages.first}..${s.pages.last} is empty`, s.pages.loc);
+    ok = false;
+  } else if (pages !== undefined && s.pages.last >= pages) {
+    ctx.error("VMSCN0212", `page ${s.pages.last} is outside VM "${s.vm.text}" (pages 0..${pages - 1})`, s.pages.loc);
+    ok = false;
+  }
+  let vcpu = 0;
+  if (s.vcpu) {
+    const vcpus = ctx.vmVcpus.get(s.vm.text) ?? 1;
+    const v = inDimension(s.vcpu, "count", "the vCPU", ctx.diagnostics);
+    const r = v === undefined ? undefined : inRange(v, s.vcpu, `the vCPU of VM "${s.vm.text}"`, ctx.diagnostics, { min: 0, max: vcpus - 1, integer: true });
+    if (r === undefined) ok = false;
+    else vcpu = r;
+  }
+  if (ok) ctx.plan.scripted.push({ time: t!, vm: s.vm.text, op: s.op, first: s.pages.first, count: s.pages.last - s.pages.first + 1, vcpu, loc: s.loc });
+}
+
+export function checkRun(r: RunStmt, ctx: ValidationContext, seen: RunStmt | undefined): void {
+  if (seen) {
+    ctx.error("VMSCN0214", `"run" is given twice (first at line ${seen.loc.line})`, r.loc);
+    return;
+  }
+  if (r.until) ctx.plan.until = time(r.until, ctx, "the end of the run");
+}
+
+/** Actions planned after `run until T` would never happen. */
+export function checkHorizon(ctx: ValidationContext): void {
+  const until = ctx.plan.until;
+  if (until === undefined) return;
+  for (const a of [...ctx.plan.actions, ...ctx.plan.scripted]) {
+    if (a.time > until) ctx.warn("VMSCN0220", `this action at ${a.time / 1e9} s comes after the end of the run (${until / 1e9} s): it never happens`, a.loc);
+  }
+}

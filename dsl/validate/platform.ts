@@ -1,0 +1,209 @@
+// Checks of the platform declarations: hosts, links, datastores, VMs and their workloads.
+import { dirname, resolve } from "node:path";
+import type { ContentMixNode, DatastoreDecl, HostDecl, LinkDecl, Node, PatternNode, PropertyProblem, Quantity, VmDecl, WorkloadNode } from "../ast.js";
+import type { ContentMix } from "../../core/memory/content.js";
+import type { Activity, AccessPattern, WorkloadSpec } from "../../core/workload/spec.js";
+import { PAGE_SIZE } from "../../core/config.js";
+import type { VmSpec } from "../../core/run/vm-spec.js";
+import { inDimension, inRange, plainNumber } from "./values.js";
+import type { ValidationContext } from "./context.js";
+
+const DEFAULT_NIC = 10e9 / 8;
+const DEFAULT_DATASTORE_LATENCY = 100_000;
+
+function problems(ctx: ValidationContext, list: readonly PropertyProblem[], owner: string): void {
+  for (const p of list) ctx.error("VMSCN0214", `${owner} gives "${p.property}" twice`, p.loc, "keep one of them");
+}
+
+function required<T>(ctx: ValidationContext, value: T | undefined, what: string, owner: Node & { name?: { text: string } }, ownerText: string): value is T {
+  if (value === undefined) {
+    ctx.error("VMSCN0209", `${ownerText} needs ${what}`, (owner.name as Node | undefined)?.loc ?? owner.loc);
+    return false;
+  }
+  return true;
+}
+
+export function checkHost(h: HostDecl, ctx: ValidationContext): void {
+  const who = `host "${h.name.text}"`;
+  problems(ctx, h.problems, who);
+  let cpus: number | undefined;
+  let memory: number | undefined;
+  if (required(ctx, h.cpus, "a number of CPUs (cpus 16)", h, who)) cpus = plainNumber(h.cpus, `the CPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true });
+  if (required(ctx, h.memory, "memory (memory 64 GiB)", h, who)) memory = positive(ctx, h.memory, inDimension(h.memory, "bytes", `the memory of ${who}`, ctx.diagnostics), `the memory of ${who}`);
+  const nic = h.nic ? positive(ctx, h.nic, inDimension(h.nic, "bandwidth", `the NIC of ${who}`, ctx.diagnostics), `the NIC of ${who}`) : DEFAULT_NIC;
+  if (memory !== undefined) ctx.hostMemory.set(h.name.text, memory);
+  if (cpus !== undefined && memory !== undefined && nic !== undefined) {
+    ctx.plan.hosts.push({ name: h.name.text, cpus, memoryBytes: memory, nicBandwidth: nic, rdma: h.rdma !== undefined });
+  }
+}
+
+export function checkLink(l: LinkDecl, ctx: ValidationContext): void {
+  const name = `${l.a.text}<->${l.b.text}`;
+  const who = `link ${name}`;
+  problems(ctx, l.problems, who);
+  const okA = ctx.resolve("host", l.a);
+  const okB = ctx.resolve("host", l.b);
+  if (okA && okB && l.a.text === l.b.text) ctx.error("VMSCN0213", `${who} connects a host to itself`, l.b.loc);
+  let bandwidth: number | undefined;
+  if (required(ctx, l.bandwidth, "a bandwidth (bandwidth 10 Gbit/s)", l, who)) bandwidth = positive(ctx, l.bandwidth, inDimension(l.bandwidth, "bandwidth", `the bandwidth of ${who}`, ctx.diagnostics), `the bandwidth of ${who}`);
+  const latency = l.latency ? nonNegative(ctx, l.latency, inDimension(l.latency, "time", `the latency of ${who}`, ctx.diagnostics), `the latency of ${who}`) : 0;
+  if (okA && okB && bandwidth !== undefined && latency !== undefined) ctx.plan.links.push({ a: l.a.text, b: l.b.text, bandwidth, latency, name });
+}
+
+export function checkDatastore(d: DatastoreDecl, ctx: ValidationContext): void {
+  const who = `datastore "${d.name.text}"`;
+  problems(ctx, d.problems, who);
+  let hosts: string[] = [];
+  let ok = true;
+  if (d.sharedBy && d.on) {
+    ctx.error("VMSCN0213", `${who} is either shared (shared-by) or local (on), not both`, d.on.loc);
+    ok = false;
+  } else if (d.sharedBy) {
+    for (const h of d.sharedBy) ok = ctx.resolve("host", h) && ok;
+    hosts = d.sharedBy.map((h) => h.text);
+  } else if (d.on) {
+    ok = ctx.resolve("host", d.on);
+    hosts = [d.on.text];
+  } else {
+    ctx.error("VMSCN0209", `${who} needs its hosts: "shared-by a, b" for shared storage or "on a" for local storage`, d.name.loc);
+    ok = false;
+  }
+  let bandwidth: number | undefined;
+  if (required(ctx, d.bandwidth, "a bandwidth (bandwidth 1 GB/s)", d, who)) bandwidth = positive(ctx, d.bandwidth, inDimension(d.bandwidth, "bandwidth", `the bandwidth of ${who}`, ctx.diagnostics), `the bandwidth of ${who}`);
+  const latency = d.latency ? nonNegative(ctx, d.latency, inDimension(d.latency, "time", `the latency of ${who}`, ctx.diagnostics), `the latency of ${who}`) : DEFAULT_DATASTORE_LATENCY;
+  const iops = d.iops ? plainNumber(d.iops, `the IOPS of ${who}`, ctx.diagnostics, { min: 1 }) : undefined;
+  if (ok && bandwidth !== undefined && latency !== undefined && (d.iops === undefined || iops !== undefined)) {
+    ctx.plan.datastores.push({ name: d.name.text, hosts, bandwidth, latency, ...(iops !== undefined ? { iops } : {}) });
+  }
+}
+
+export function checkVm(v: VmDecl, ctx: ValidationContext): void {
+  const who = `VM "${v.name.text}"`;
+  problems(ctx, v.problems, who);
+  const hostOk = ctx.resolve("host", v.host);
+  let vcpus: number | undefined;
+  let memory: number | undefined;
+  if (required(ctx, v.vcpus, "a number of vCPUs (vcpus 4)", v, who)) vcpus = plainNumber(v.vcpus, `the vCPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true });
+  if (required(ctx, v.memory, "memory (memory 4 GiB)", v, who)) memory = positive(ctx, v.memory, inDimension(v.memory, "bytes", `the memory of ${who}`, ctx.diagnostics), `the memory of ${who}`);
+  const hostMemory = ctx.hostMemory.get(v.host.text);
+  if (memory !== undefined && hostMemory !== undefined && memory > hostMemory) {
+    ctx.error("VMSCN0206", `${who} has ${v.memory!.value} ${v.memory!.unit} of memory, more than host "${v.host.text}" has`, v.memory!.loc, `host "${v.host.text}" has ${hostMemory / 1024 ** 3} GiB`);
+  }
+  if (memory !== undefined) ctx.vmPages.set(v.name.text, Math.ceil(memory / PAGE_SIZE));
+  if (vcpus !== undefined) ctx.vmVcpus.set(v.name.text, vcpus);
+  const disks: VmSpec["disks"] = [];
+  let disksOk = true;
+  for (const d of v.disks) {
+    const size = positive(ctx, d.size, inDimension(d.size, "bytes", `the disk of ${who}`, ctx.diagnostics), `the disk of ${who}`);
+    if (!ctx.resolve("datastore", d.datastore)) {
+      disksOk = false;
+      continue;
+    }
+    const ds = ctx.symbols.datastores.get(d.datastore.text)!;
+    const reach = ds.sharedBy?.map((h) => h.text) ?? (ds.on ? [ds.on.text] : []);
+    if (hostOk && !reach.includes(v.host.text)) {
+      ctx.error("VMSCN0219", `${who} runs on host "${v.host.text}", which cannot reach datastore "${d.datastore.text}" (${reach.join(", ") || "no host"})`, d.datastore.loc);
+      disksOk = false;
+    }
+    if (size === undefined) disksOk = false;
+    else disks.push({ datastore: d.datastore.text, sizeBytes: size });
+  }
+  const deviceState = v.deviceState ? nonNegative(ctx, v.deviceState, inDimension(v.deviceState, "bytes", `the device state of ${who}`, ctx.diagnostics), `the device state of ${who}`) : undefined;
+  const boot = v.boot ? nonNegative(ctx, v.boot, inDimension(v.boot, "time", `the boot time of ${who}`, ctx.diagnostics), `the boot time of ${who}`) : undefined;
+  let mac: string | undefined;
+  if (v.mac) {
+    if (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v.mac.value)) mac = v.mac.value.toLowerCase();
+    else ctx.error("VMSCN0213", `"${v.mac.value}" is not a MAC address`, v.mac.loc, 'write six hex pairs separated by colons, such as "02:00:00:00:01:0a"');
+  }
+  const initial = v.initial ? checkMix(v.initial, ctx, `the initial contents of ${who}`) : undefined;
+  const workload = v.workload ? checkWorkload(v.workload, ctx, who) : undefined;
+  if (hostOk && vcpus !== undefined && memory !== undefined && disksOk && (v.initial === undefined || initial) && (v.workload === undefined || workload)) {
+    ctx.plan.vms.push({
+      name: v.name.text,
+      host: v.host.text,
+      vcpus,
+      memoryBytes: memory,
+      ...(initial ? { initial } : {}),
+      ...(workload ? { workload } : {}),
+      disks,
+      ...(deviceState !== undefined ? { deviceStateBytes: deviceState } : {}),
+      ...(mac ? { mac } : {}),
+      ...(boot !== undefined ? { bootNs: boot } : {}),
+    });
+  }
+}
+
+function checkMix(m: ContentMixNode, ctx: ValidationContext, what: string): ContentMix | undefined {
+  const mix: ContentMix = { zero: 0, images: [], random: 0, compressible: [] };
+  let total = 0;
+  let ok = true;
+  for (const part of m.parts) {
+    const f = inDimension(part.percent, "percent", `a part of ${what}`, ctx.diagnostics);
+    if (f === undefined || inRange(f, part.percent, `a part of ${what}`, ctx.diagnostics, { min: 0, max: 1 }) === undefined) {
+      ok = false;
+      continue;
+    }
+    total += f;
+    if (part.kind === "zero") mix.zero += f;
+    else if (part.kind === "random") mix.random += f;
+    else if (part.kind === "image") mix.images.push({ name: part.image!.value, fraction: f });
+    else {
+      let level = 8;
+      if (part.at) {
+        const c = inDimension(part.at, "percent", `the compressible share of ${what}`, ctx.diagnostics);
+        if (c === undefined || inRange(c, part.at, `the compressible share of ${what}`, ctx.diagnostics, { min: 0, max: 1 }) === undefined) ok = false;
+        else level = Math.round(c * 16);
+      }
+      mix.compressible.push({ level, fraction: f });
+    }
+  }
+  if (ok && Math.abs(total - 1) > 1e-9) {
+    ctx.error("VMSCN0215", `${what} adds up to ${Number((total * 100).toFixed(6))}%, not 100%`, m.loc);
+    ok = false;
+  }
+  return ok ? mix : undefined;
+}
+
+function checkPattern(p: PatternNode, ctx: ValidationContext, what: string): AccessPattern | undefined {
+  if (p.kind !== "zipf") return { kind: p.kind };
+  const skew = p.skew ? plainNumber(p.skew, `the zipf skew of ${what}`, ctx.diagnostics, { min: 0.01, max: 10 }) : undefined;
+  const over = p.over ? inDimension(p.over, "percent", `the zipf working set of ${what}`, ctx.diagnostics) : 1;
+  if (over !== undefined && p.over && inRange(over, p.over, `the zipf working set of ${what}`, ctx.diagnostics, { min: 1e-9, max: 1 }) === undefined) return undefined;
+  return skew !== undefined && over !== undefined ? { kind: "zipf", skew, over } : undefined;
+}
+
+function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string): WorkloadSpec | undefined {
+  problems(ctx, w.problems, `the workload of ${who}`);
+  const activities: Activity[] = [];
+  let ok = true;
+  for (const a of w.activities) {
+    const what = `the ${a.op}s of ${who}`;
+    const rate = a.rate ? inDimension(a.rate, "rate", what, ctx.diagnostics) : undefined;
+    const pattern = checkPattern(a.pattern, ctx, what);
+    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined || !pattern) ok = false;
+    else activities.push({ op: a.op, rate, pattern });
+  }
+  const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : { zero: 0, images: [], random: 1, compressible: [] };
+  if (!mix) ok = false;
+  if (!ok || !mix) return undefined;
+  // A trace path is relative to the file that names it.
+  return { activities, mix, scripted: [], ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
+}
+
+function positive(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!(v > 0)) {
+    ctx.error("VMSCN0212", `${what} must be more than 0`, q.loc);
+    return undefined;
+  }
+  return v;
+}
+
+function nonNegative(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (v < 0) {
+    ctx.error("VMSCN0212", `${what} cannot be negative`, q.loc);
+    return undefined;
+  }
+  return v;
+}
