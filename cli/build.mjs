@@ -9,7 +9,7 @@ await build({
   platform: "node",
   target: "node20",
   format: "esm",
-  external: ["esbuild"],
+  external: ["esbuild", "vega", "vega-lite"],
   sourcemap: true,
   outfile: "dist/vmscn.js",
   banner: { js: "#!/usr/bin/env node\nimport { createRequire as __vmscnCreateRequire } from 'node:module'; const require = __vmscnCreateRequire(import.meta.url);" },

@@ -134,7 +134,7 @@ function peak(s: TimeSeries): number {
 
 /** The `max` series with the highest peaks (ties by name), then in name order. */
 function largest(list: { name: string; s: TimeSeries }[], max: number): { name: string; s: TimeSeries }[] {
-  const byName = [...list].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const byName = [...list].sort((a, b) => (a.name < b.name ? -1 : 1)); // names are unique
   if (byName.length <= max) return byName;
   const keep = new Set([...byName].sort((a, b) => peak(b.s) - peak(a.s)).slice(0, max));
   return byName.filter((e) => keep.has(e));

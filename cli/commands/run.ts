@@ -1,0 +1,58 @@
+// `vmscn run FILE`: runs a scenario, prints its summary and expectations, writes the outputs.
+import { stableStringify } from "../../core/report/json.js";
+import { run } from "../../dsl/pipeline.js";
+import { SourceUnreadable } from "../../dsl/load.js";
+import { parseArgs, one, UsageError } from "../args.js";
+import { printDiagnostics, writeAtomically } from "../output.js";
+import { summarize } from "../summary.js";
+
+export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants]";
+
+export async function runCommand(argv: string[], out: (s: string) => void): Promise<number> {
+  const args = parseArgs(argv, ["json", "trace", "html", "out", "plugin", "seed"], ["check-invariants"]);
+  if (args.positionals.length !== 1) throw new UsageError(`run takes one scenario file\nusage: ${RUN_USAGE}`);
+  const file = args.positionals[0]!;
+  const seedText = one(args, "seed");
+  const seed = seedText === undefined ? undefined : Number(seedText);
+  if (seed !== undefined && !Number.isSafeInteger(seed)) throw new UsageError(`--seed needs an integer (got ${seedText})`);
+  const json = one(args, "json");
+  const tracePath = one(args, "trace");
+  const htmlPath = one(args, "html");
+  const outDir = one(args, "out");
+  let outcome;
+  try {
+    outcome = await run(file, {
+      ...(seed !== undefined ? { seed } : {}),
+      plugins: args.options.get("plugin") ?? [],
+      ...(outDir ? { outDir } : {}),
+      checkInvariants: args.flags.has("check-invariants"),
+      trace: Boolean(tracePath),
+    });
+  } catch (err) {
+    if (err instanceof SourceUnreadable) throw new UsageError(err.message);
+    throw err;
+  }
+  printDiagnostics(outcome.diagnostics, outcome.sources);
+  if (outcome.failedPhase === "parse" || outcome.failedPhase === "validate") return 2;
+  if (outcome.error) {
+    process.stderr.write(`vmscn: error ${outcome.error.describe()}\n`);
+    return 3;
+  }
+  const report = outcome.report!;
+  if (json === "-") out(stableStringify(report));
+  else out(summarize(report));
+  if (json && json !== "-") writeAtomically(json, `${stableStringify(report)}\n`);
+  if (tracePath) writeAtomically(tracePath, JSON.stringify(outcome.kernel!.trace.toJSON()));
+  if (htmlPath) {
+    const { renderHtml } = await import("../html/render.js");
+    writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries() }));
+  }
+  const failed = outcome.expects.filter((e) => !e.passed);
+  const log = json === "-" ? (s: string) => process.stderr.write(`${s}\n`) : out;
+  if (outcome.expects.length > 0) {
+    log("");
+    for (const e of outcome.expects) log(`${e.passed ? "ok" : "FAILED"}  ${e.loc.file}:${e.loc.line}:${e.loc.column} expect ${e.text}${e.passed ? "" : `: ${e.message}`}`);
+    log(`${outcome.expects.length - failed.length} of ${outcome.expects.length} expectations hold`);
+  }
+  return failed.length > 0 ? 1 : 0;
+}
