@@ -9,14 +9,24 @@ import { TOKENS } from "../core/di/tokens.js";
 import { createRunContainer } from "../core/run/container.js";
 import type { Kernel } from "../core/run/kernel.js";
 import { parseArgs, one, UsageError } from "./args.js";
+import { poolWorkerTask, serveWorker } from "./pool.js";
+import { runCommand, RUN_USAGE } from "./commands/run.js";
+import { checkCommand } from "./commands/check.js";
+import { testCommand } from "./commands/test.js";
+import { runConformanceFile } from "./commands/conformance.js";
+import { builtinPlugins } from "../plugins/index.js";
+import { loadPlugin } from "../core/plugin-host/load.js";
 import { buildSmoke } from "./smoke.js";
 import { summarize } from "./summary.js";
 
 const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator of VM clusters
 
 usage:
+  ${RUN_USAGE}
+  vmscn check FILE... [--plugin P]...                     diagnostics only
+  vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]...   a conformance suite, as TAP
+  vmscn plugins [--plugin P]...                          loaded plugins and the verbs they add
   vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster
-  vmscn plugins                                          loaded plugins and the verbs they add
   vmscn selftest                                         resolve every service of a run (diagnostics)
   vmscn --version | --help
 
@@ -46,8 +56,12 @@ async function smoke(argv: string[]): Promise<number> {
   return 0;
 }
 
-function plugins(): number {
+async function plugins(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ["plugin"], []);
   const k = createRunContainer().resolve<Kernel>(TOKENS.Kernel);
+  const extra = await Promise.all((args.options.get("plugin") ?? []).map((p) => loadPlugin(p)));
+  await k.plugins.registerAll([...builtinPlugins.map((plugin) => ({ plugin })), ...extra]);
+  for (const p of k.plugins.plugins()) out(`plugin ${p.name} ${p.version} (${p.source})${p.description ? `: ${p.description}` : ""}`);
   for (const v of k.plugins.allVerbs()) {
     const args = v.args.map((a) => (a.keyword ? `${a.keyword} <${a.name}>` : `<${a.name}>`)).join(" ");
     out(`${v.plugin.padEnd(10)} ${`${v.name} ${args}`.padEnd(28)} ${v.description}`);
@@ -74,8 +88,14 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "smoke":
       return smoke(rest);
+    case "run":
+      return runCommand(rest, out);
+    case "check":
+      return checkCommand(rest, out);
+    case "test":
+      return testCommand(rest, out, new URL(import.meta.url));
     case "plugins":
-      return plugins();
+      return plugins(rest);
     case "selftest":
       return selftest();
     case "--version":
@@ -91,7 +111,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then(
+// The same file serves as a worker of `vmscn test`'s pool.
+if (poolWorkerTask() === "conformance") serveWorker(runConformanceFile);
+else main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },

@@ -1,0 +1,72 @@
+// One conformance file, run to a TAP file entry: one test point per expectation, and the
+// file's `negative` front matter honoured (it must fail in that phase with that code).
+import { relative } from "node:path";
+import { run, type RunOutcome } from "../../dsl/pipeline.js";
+import { formatDiagnostic } from "../../dsl/diagnostics.js";
+import type { TapFile, TapPoint } from "../tap.js";
+
+export interface ConformanceTask {
+  file: string;
+  plugins: string[];
+  cwd: string;
+}
+
+export async function runConformanceFile(task: ConformanceTask): Promise<TapFile> {
+  const name = relative(task.cwd, task.file) || task.file;
+  let outcome: RunOutcome;
+  try {
+    outcome = await run(task.file, { plugins: task.plugins, cwd: task.cwd, checkInvariants: true });
+  } catch (err) {
+    return { name, expectations: [], ok: false, diagnostics: { message: `cannot run: ${(err as Error).message}` } };
+  }
+  // A platform file (declarations only, for import) is not a test.
+  if (outcome.diagnostics.length === 1 && outcome.diagnostics[0]!.code === "VMSCN0216" && outcome.frontMatter.description === undefined) {
+    return { name, expectations: [], directive: { kind: "skip", reason: "platform file (no scenario block)" } };
+  }
+  const negative = outcome.frontMatter.negative;
+  if (negative) return negativeResult(name, outcome, negative);
+  if (outcome.failedPhase === "parse" || outcome.failedPhase === "validate") {
+    const errors = outcome.diagnostics.filter((d) => d.severity === "error");
+    return {
+      name,
+      expectations: [],
+      ok: false,
+      diagnostics: { message: `${errors.length} error(s) in the ${outcome.failedPhase} phase`, severity: "fail", errors: errors.map((d) => formatDiagnostic(d, undefined)) },
+    };
+  }
+  if (outcome.error) {
+    return { name, expectations: [], ok: false, diagnostics: { message: outcome.error.describe(), severity: "fail" } };
+  }
+  const points: TapPoint[] = outcome.expects.map((e) => ({
+    ok: e.passed,
+    description: `line ${e.loc.line}: expect ${e.text}`,
+    ...(e.passed ? {} : { diagnostics: { message: e.message, at: { file: name, line: e.loc.line, column: e.loc.column }, ...(e.code ? { code: e.code } : {}) } }),
+  }));
+  if (points.length === 0) points.push({ ok: true, description: "runs without error (no expectations)" });
+  return { name, expectations: points };
+}
+
+function negativeResult(name: string, o: RunOutcome, negative: { phase: string; code: string }): TapFile {
+  const codes: { phase: string; code: string; message: string }[] = [
+    ...o.diagnostics.filter((d) => d.severity === "error").map((d) => ({ phase: d.phase, code: d.code, message: d.message })),
+    ...(o.error ? [{ phase: "run", code: o.error.code, message: o.error.message }] : []),
+    // An impossible request fails its action alone: its code counts as the run's.
+    ...(o.report ? failedActions(o.report as unknown as { actions?: { failure?: string }[] }) : []),
+  ];
+  const hit = codes.find((c) => c.phase === negative.phase && c.code === negative.code);
+  const point: TapPoint = hit
+    ? { ok: true, description: `fails in the ${negative.phase} phase with ${negative.code}: ${hit.message}` }
+    : {
+        ok: false,
+        description: `must fail in the ${negative.phase} phase with ${negative.code}`,
+        diagnostics: { message: codes.length ? "it failed otherwise" : "it did not fail", expected: `${negative.phase} ${negative.code}`, actual: codes.map((c) => `${c.phase} ${c.code}`).join(", ") || "no error" },
+      };
+  return { name, expectations: [point] };
+}
+
+function failedActions(report: { actions?: { failure?: string }[] }): { phase: string; code: string; message: string }[] {
+  return (report.actions ?? []).flatMap((a) => {
+    const m = a.failure ? /^(VMSCN\d{4})/.exec(a.failure) : null;
+    return m ? [{ phase: "run", code: m[1]!, message: a.failure! }] : [];
+  });
+}
