@@ -5,6 +5,7 @@ import { SourceUnreadable } from "../../dsl/load.js";
 import { parseArgs, one, UsageError } from "../args.js";
 import { printDiagnostics, writeAtomically } from "../output.js";
 import { summarize } from "../summary.js";
+import { createProgress, type Progress } from "../progress.js";
 
 export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants]";
 
@@ -19,6 +20,13 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   const tracePath = one(args, "trace");
   const htmlPath = one(args, "html");
   const outDir = one(args, "out");
+  // A progress bar on stderr for long runs, when stderr is a terminal (it draws nothing otherwise).
+  let bar: Progress | undefined;
+  const progress = (now: number, until: number | undefined): void => {
+    if (until === undefined) return;
+    bar ??= createProgress(process.stderr, { until });
+    bar.update(now);
+  };
   let outcome;
   try {
     outcome = await run(file, {
@@ -27,7 +35,9 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
       ...(outDir ? { outDir } : {}),
       checkInvariants: args.flags.has("check-invariants"),
       trace: Boolean(tracePath),
+      progress,
     });
+    bar?.done();
   } catch (err) {
     if (err instanceof SourceUnreadable) throw new UsageError(err.message);
     throw err;

@@ -1,0 +1,39 @@
+import "reflect-metadata";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { check, run } from "../../../dsl/pipeline.js";
+
+export const PROBE = fileURLToPath(new URL("../fixtures/probe-plugin.ts", import.meta.url));
+
+/** Writes the files into a fresh folder and returns the path of the first. */
+export function files(entries: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), "vmscn-test-"));
+  const names = Object.keys(entries);
+  for (const n of names) writeFileSync(join(dir, n), entries[n]!);
+  return join(dir, names[0]!);
+}
+
+/** A scenario body inside a standard platform: hosts a and b, a link, a SAN, VM web on a. */
+export function scenario(body: string, { plugin = false }: { plugin?: boolean } = {}): string {
+  return `${plugin ? `use plugin "${PROBE.replace(/\\/g, "/")}"\n` : ""}scenario "t" {
+  host a { cpus 8  memory 16 GiB }
+  host b { cpus 8  memory 16 GiB  rdma }
+  link a <-> b { bandwidth 10 Gbit/s  latency 50 us }
+  datastore san { shared-by a, b  bandwidth 1 GB/s }
+  datastore local-b { on b  bandwidth 500 MB/s }
+  vm web on a { vcpus 2  memory 1 GiB }
+${body}
+}
+`;
+}
+
+/** The diagnostics of a scenario as [code, line, column, message] rows. */
+export async function diagnosticsOf(text: string, opts: { plugin?: boolean } = {}) {
+  const path = files({ "t.vmscn": text });
+  const c = await check(path, opts.plugin ? {} : {});
+  return c.diagnostics.map((d) => ({ code: d.code, line: d.loc.line, column: d.loc.column, message: d.message, hint: d.hint, severity: d.severity }));
+}
+
+export { check, run };
