@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Benchmark } from "./harness.js";
 
-/** The command line measured (after `node dist/vmscn.js`). To become `check <small file>`. */
-export const CLI_START_ARGS: readonly string[] = ["--version"];
+/** The command line measured (after `node dist/vmscn.js`): `check` of one small example. */
+export const CLI_START_ARGS: readonly string[] = ["check", fileURLToPath(new URL("../scenarios/examples/lifecycle.vmscn", import.meta.url))];
 const RUNS = 7;
 
 const bundle = fileURLToPath(new URL("../dist/vmscn.js", import.meta.url));

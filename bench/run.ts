@@ -3,9 +3,11 @@
 import { benchmarks as scheduler } from "./scheduler.bench.js";
 import { benchmarks as memory } from "./memory.bench.js";
 import { benchmarks as net } from "./net.bench.js";
+import { benchmarks as dsl } from "./dsl.bench.js";
+import { benchmarks as cli } from "./cli.bench.js";
 import type { Benchmark } from "./harness.js";
 
-const all: Benchmark[] = [...scheduler, ...memory, ...net];
+const all: Benchmark[] = [...scheduler, ...memory, ...net, ...dsl, ...cli];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
