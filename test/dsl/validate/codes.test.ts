@@ -1,5 +1,5 @@
 // One test per validation code: the exact code, line and column.
-import t from "tap";
+import t, { type Test } from "tap";
 import { diagnosticsOf, scenario, files, check, run } from "./helpers.js";
 
 // Line numbers: the scenario() platform takes lines 1-7 (8 with the plugin line), the body starts after.
@@ -10,7 +10,7 @@ const BODY_P = 9;
  * Asserts exactly one diagnostic with `code`, at `line` and at `column` — given as a number, or
  * as the text it points at (its first occurrence on that line, 1-based), which is easier to read.
  */
-async function only(t: Tap.Test, text: string, code: string, line: number, at: number | string, message?: RegExp, plugin = false) {
+async function only(t: Test, text: string, code: string, line: number, at: number | string, message?: RegExp, plugin = false) {
   const ds = await diagnosticsOf(text, { plugin });
   const column = typeof at === "number" ? at : text.split("\n")[line - 1]!.indexOf(at) + 1;
   const hit = ds.filter((d) => d.code === code);
