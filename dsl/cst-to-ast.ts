@@ -412,7 +412,11 @@ class AstBuilder extends BaseVisitor {
   // ---- actions --------------------------------------------------------------------------
 
   actionStmt(ch: Ch, _: unknown, n: CstNode): ActionStmt | ScriptedStmt | undefined {
-    const time = this.sub<Quantity>(ch, "timeValue");
+    let time = this.sub<Quantity>(ch, "timeValue");
+    const minus = tok(ch, "Minus");
+    if (time !== undefined && minus !== undefined) {
+      time = { ...time, value: -time.value, loc: { ...time.loc, column: minus.startColumn ?? time.loc.column, start: minus.startOffset } };
+    }
     const verb = this.name(tok(ch, "VerbWord"));
     const loc = this.at(n);
     if (time === undefined || verb === undefined || loc === undefined) return undefined;

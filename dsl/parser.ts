@@ -430,6 +430,8 @@ export class ScenarioParser extends CstParser {
    */
   actionStmt = this.RULE("actionStmt", () => {
     this.CONSUME(K.at);
+    // A minus parses so that validation can say the time is in the past (VMSCN0211).
+    this.OPTION2(() => this.CONSUME(Minus));
     this.SUBRULE(this.timeValue);
     this.CONSUME(Colon);
     this.CONSUME(VerbWord);

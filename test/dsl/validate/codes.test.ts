@@ -68,6 +68,11 @@ t.test("VMSCN0210 a unit of the wrong dimension, or none", async (t) => {
   await only(t, scenario("  at 1 s: probe web to b { downtime-limit 10 MB }", { plugin: true }), "VMSCN0210", BODY_P, "10 MB", undefined, true);
 });
 
+t.test("VMSCN0211 a time in the past", async (t) => {
+  await only(t, scenario("  at -5 s: start web"), "VMSCN0211", BODY, "-5 s", /the time of "start" is -5 s, in the past: the simulation starts at 0 s/);
+  await only(t, scenario("  at -1 ms: web writes pages 0..3"), "VMSCN0211", BODY, "-1 ms", /in the past/);
+});
+
 t.test("VMSCN0212 a value out of range", async (t) => {
   await only(t, scenario("  at 1 s: probe web to b { downtime-limit 1 s  max-rounds 500 }", { plugin: true }), "VMSCN0212", BODY_P, "500", /must be at most 100/, true);
   await only(t, scenario("  at 1 s: web writes pages 0..300000"), "VMSCN0212", BODY, "0..300000", /page 300000 is outside VM "web" \(pages 0..262143\)/);
