@@ -55,7 +55,7 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   if (tracePath) writeAtomically(tracePath, JSON.stringify(outcome.kernel!.trace.toJSON()));
   if (htmlPath) {
     const { renderHtml } = await import("../html/render.js");
-    writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries() }));
+    writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries(), charts: outcome.kernel!.metrics.collectCharts(report.simulatedTimeNs) }));
   }
   const failed = outcome.expects.filter((e) => !e.passed);
   const log = json === "-" ? (s: string) => process.stderr.write(`${s}\n`) : out;

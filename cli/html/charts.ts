@@ -3,42 +3,8 @@
 // (for example "pages left per pre-copy round") in the same shape.
 import type { TimeSeries } from "../../core/report/metrics.js";
 
-export interface ChartAxis {
-  /** What the axis shows: "time", "memory used", "round". */
-  readonly label: string;
-  /**
-   * The unit of the data. The base units of the report ("ns", "B", "B/s") are shown in a
-   * readable unit chosen from the data (s, GiB, Gbit/s); any other unit is shown as given.
-   */
-  readonly unit?: string;
-}
-
-/** One named line: x and y of equal length (plain arrays or typed arrays). */
-export interface ChartSeries {
-  readonly name: string;
-  readonly x: ArrayLike<number>;
-  readonly y: ArrayLike<number>;
-}
-
-/** One bar or point; `series` groups points into coloured groups side by side. */
-export interface ChartPoint {
-  readonly x: number | string;
-  readonly y: number;
-  readonly series?: string;
-}
-
-export interface ChartSpec {
-  readonly title: string;
-  /** A sentence under the title: what the chart shows and how to read it. */
-  readonly description?: string;
-  /** Default: "line" for series, "bar" for points. "step" holds each value until the next. */
-  readonly mark?: "line" | "step" | "bar" | "point";
-  readonly x: ChartAxis;
-  readonly y: ChartAxis;
-  /** The legend's title, naming what the series are ("host", "link"). */
-  readonly legend?: string;
-  readonly data: { readonly series: readonly ChartSeries[] } | { readonly points: readonly ChartPoint[] };
-}
+export type { ChartAxis, ChartPoint, ChartSeries, ChartSpec } from "../../core/report/chart.js";
+import type { ChartAxis, ChartSpec } from "../../core/report/chart.js";
 
 /** A unit to show values in: divide by `factor`, label with `name`. */
 export interface DisplayUnit {

@@ -215,6 +215,8 @@ export class Network {
   /** Routes by `fromId * 2^26 + toId`; cleared whenever the topology changes. */
   private readonly routes = new Map<number, RouteRec | typeof NO_ROUTE>();
   private nextId = 1;
+  /** Told of every transfer that ended (done, failed or cancelled): the kernel traces them. */
+  onSettled: ((tr: Transfer) => void) | null = null;
   private readonly totals: TransferTotals = {
     started: 0,
     completed: 0,
@@ -550,6 +552,7 @@ export class Network {
       else h.rdmaBytes += tr.moved;
     }
     for (const l of tr.linkRecs) l.transfers.delete(tr);
+    this.onSettled?.(tr);
   }
 
   /** TCP copies cost CPU at both ends only: a host the route merely crosses forwards in hardware. */

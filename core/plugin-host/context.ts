@@ -12,6 +12,7 @@ import type { Memory, FaultHandler, CowListener } from "../memory/memory.js";
 import type { FaultKind } from "../memory/page.js";
 import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
+import type { ChartSpec } from "../report/chart.js";
 
 /** A value the scenario gives an option or argument, already in base units. */
 export type OptionValue = number | string | boolean | string[];
@@ -98,6 +99,8 @@ export interface PluginContext {
   on<S extends KernelSignal>(signal: S, handler: SignalHandlers[S]): void;
   /** A group of figures in the report, computed at the end of the run. */
   metric(group: string, provider: () => unknown): void;
+  /** Charts for `--html` (for example pages left per pre-copy round), made at the end of the run. */
+  chart(provider: () => ChartSpec | readonly ChartSpec[]): void;
   /** A per-world state slot owned by this plugin. */
   slot<T>(name: string, init: (w: World) => T): Slot<T, World>;
   /** A random stream private to this plugin: `random("scanner")` is the same every run with the same seed. */

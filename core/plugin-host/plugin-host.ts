@@ -17,6 +17,7 @@ import type { Network } from "../net/network.js";
 import type { Storage } from "../storage/storage.js";
 import type { Metrics } from "../report/metrics.js";
 import type { TraceRecorder } from "../report/trace.js";
+import type { ChartSpec } from "../report/chart.js";
 import type { Plugin } from "./define.js";
 import { orderPlugins, type PluginEntry } from "./order.js";
 import { hookError } from "./hook-error.js";
@@ -196,6 +197,10 @@ class Context implements PluginContext {
 
   metric(group: string, provider: () => unknown): void {
     this.host.metrics.group(group, provider, this.pluginName);
+  }
+
+  chart(provider: () => ChartSpec | readonly ChartSpec[]): void {
+    this.host.metrics.chart(provider, this.pluginName);
   }
 
   slot<T>(name: string, init: (w: World) => T): Slot<T, World> {

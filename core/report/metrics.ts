@@ -4,6 +4,7 @@ import { injectable } from "tsyringe";
 import { kernelError } from "../errors.js";
 import { hookError } from "../plugin-host/hook-error.js";
 import { formatTime } from "../sim/time.js";
+import type { ChartSpec } from "./chart.js";
 
 export interface MetricGroup {
   readonly name: string;
@@ -119,6 +120,28 @@ export class Metrics {
       } catch (thrown) {
         if (g.owner === undefined) throw thrown;
         throw hookError(g.owner, `metric(${g.name})`, thrown, { time: timeNs });
+      }
+    }
+    return out;
+  }
+
+  private readonly chartProviders: { owner: string | undefined; provider: () => ChartSpec | readonly ChartSpec[] }[] = [];
+
+  /** Charts for the HTML report, made at the end of the run (a plugin's `k.chart`). */
+  chart(provider: () => ChartSpec | readonly ChartSpec[], owner?: string): void {
+    this.chartProviders.push({ owner, provider });
+  }
+
+  collectCharts(timeNs: number): ChartSpec[] {
+    const out: ChartSpec[] = [];
+    for (const c of this.chartProviders) {
+      try {
+        const r = c.provider();
+        if (Array.isArray(r)) out.push(...(r as readonly ChartSpec[]));
+        else out.push(r as ChartSpec);
+      } catch (thrown) {
+        if (c.owner === undefined) throw thrown;
+        throw hookError(c.owner, "chart", thrown, { time: timeNs });
       }
     }
     return out;

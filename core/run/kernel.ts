@@ -96,6 +96,7 @@ export class Kernel {
   ) {
     cluster.extraLoad = (h) => network.cpuLoad(h.name);
     registerKernelVerbs(this);
+    this.traceWorldsAndFlows();
   }
 
   // ---- the platform ----------------------------------------------------------------------
@@ -280,6 +281,37 @@ export class Kernel {
     this.lastSample = now;
     for (const m of this.memory.hosts()) this.metrics.series(`host.${m.hostName}.memory.used`, "B").append(now, m.used * PAGE_SIZE);
     for (const l of this.network.linkRates()) this.metrics.series(`link.${l.name}.rate`, "B/s").append(now, l.rate);
+  }
+
+  /** Spans in the trace: each world's running periods (worlds are threads), and every transfer. */
+  private traceWorldsAndFlows(): void {
+    const since = new Map<World, number>();
+    const close = (w: World, host: string): void => {
+      const start = since.get(w);
+      if (start === undefined) return;
+      since.delete(w);
+      this.trace.span(w.kind === "vm" ? "running" : w.name, "world", { host, world: w.name }, start, this.scheduler.now);
+    };
+    this.cluster.signals.stateChanged.connect((w, from, to) => {
+      if (!this.trace.enabled) return;
+      if (from === "running") close(w, w.host.name);
+      if (to === "running") since.set(w, this.scheduler.now);
+    });
+    this.cluster.signals.moved.connect((w, from) => {
+      if (!this.trace.enabled || !since.has(w)) return;
+      close(w, from.name);
+      since.set(w, this.scheduler.now);
+    });
+    this.cluster.signals.simulationEnd.connect(() => {
+      for (const w of [...since.keys()]) {
+        close(w, w.host.name);
+        since.set(w, this.scheduler.now);
+      }
+    });
+    this.network.onSettled = (tr) => {
+      if (!this.trace.enabled) return;
+      this.trace.span(tr.label, "flow", { host: tr.from }, tr.startedAt, tr.finishedAt ?? this.scheduler.now, { to: tr.to, bytes: tr.bytes, kind: tr.kind, state: tr.state });
+    };
   }
 
   // ---- report ----------------------------------------------------------------------------

@@ -59,6 +59,7 @@ t.test("every context hook reports a throw as VMSCN6006 with its hook name", asy
     }],
     ["verb(boom)", (k) => k.verb("boom", { description: "", args: [{ name: "vm", kind: "vm", description: "" }], options: {}, run: () => { throw new TypeError("bug"); } }), (kn) => { kn.act(0, "boom", { vm: "v" }); kn.run(1); }],
     ["metric(probe)", (k) => k.metric("probe", () => { throw new Error("x"); }), (kn) => kn.report("t")],
+    ["chart", (k) => k.chart(() => { throw new Error("x"); }), (kn) => kn.metrics.collectCharts(0)],
   ];
   for (const [hook, register, trigger] of cases) {
     const kernel = await withPlugin(register);
@@ -66,6 +67,17 @@ t.test("every context hook reports a throw as VMSCN6006 with its hook name", asy
   }
   const kernel = await withPlugin((k) => t.throws(() => k.on("exploded" as "created", () => {}), { code: "VMSCN5011" }));
   t.ok(kernel);
+  t.end();
+});
+
+t.test("a plugin's charts reach the HTML report's input", async (t) => {
+  const kernel = await withPlugin((k) => {
+    k.chart(() => ({ title: "pages left per round", x: { label: "round" }, y: { label: "pages left", unit: "pages" }, data: { points: [{ x: 1, y: 4096 }, { x: 2, y: 1024 }, { x: 3, y: 300 }] } }));
+    k.chart(() => []);
+  });
+  const charts = kernel.metrics.collectCharts(0);
+  t.equal(charts.length, 1);
+  t.equal(charts[0]!.title, "pages left per round");
   t.end();
 });
 

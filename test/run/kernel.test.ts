@@ -239,3 +239,17 @@ t.test("RDMA transfers need RDMA NICs at both ends", (t) => {
   t.throws(() => k.network.transfer({ from: "a", to: "b", bytes: 4096, kind: "rdma" }), { code: "VMSCN5011" });
   t.end();
 });
+
+t.test("the trace shows worlds' running periods and every transfer as spans", (t) => {
+  const k = buildSmoke(42);
+  k.trace.enabled = true;
+  k.run(5 * SECOND);
+  const events = (k.trace.toJSON() as { traceEvents: { name: string; ph: string; ts: number; dur?: number; args?: Record<string, unknown> }[] }).traceEvents;
+  const spans = events.filter((e) => e.ph === "X");
+  const running = spans.filter((e) => e.name === "running").map((e) => [e.ts, e.dur]);
+  // db runs 0-1 s and 1.5-5 s; web runs 0-5 s (times in µs)
+  t.same(running.sort((a, b) => a[0]! - b[0]! || a[1]! - b[1]!), [[0, 1e6], [0, 5e6], [1.5e6, 3.5e6]]);
+  const flows = spans.filter((e) => e.name === "image copy" || e.name === "backup");
+  t.same(flows.map((e) => [e.name, e.args?.["state"]]), [["image copy", "done"], ["backup", "failed"]]);
+  t.end();
+});
