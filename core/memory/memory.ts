@@ -48,6 +48,7 @@ export class Memory {
   private readonly cowListeners: CowListener[] = [];
   private readonly fault: Fault = { kind: "write-protect", guest: null as unknown as GuestMemory, page: 0, write: false, vcpu: 0, content: 0 };
   private readonly waiters = new Map<GuestMemory, Map<number, () => void>>();
+  private readonly guests = new Set<GuestMemory>();
   /** Names of shared images (guest OS, applications) to content ids, for the whole run. */
   readonly images = new ImageRegistry();
   /** Stall (ns, or WAIT) of the last access that did not complete. */
@@ -73,7 +74,20 @@ export class Memory {
   createGuest(worldId: number, name: string, pages: number, hostId: number): GuestMemory {
     if (!(pages > 0) || !Number.isInteger(pages)) throw kernelError("VMSCN5011", `guest "${name}" needs a whole, positive number of pages (got ${pages})`);
     this.machine(hostId);
-    return new GuestMemory(worldId, name, pages, hostId);
+    const g = new GuestMemory(worldId, name, pages, hostId);
+    this.guests.add(g);
+    return g;
+  }
+
+  /** Every page map not yet dropped: attached to a world or not (a migration's destination copy). */
+  liveGuests(): GuestMemory[] {
+    return [...this.guests];
+  }
+
+  /** Frees a page map's frames and forgets it (a destroyed VM, an aborted migration's copy). */
+  dropGuest(g: GuestMemory): void {
+    this.releaseAll(g);
+    this.guests.delete(g);
   }
 
   // ---- fault handlers ------------------------------------------------------------------
@@ -447,7 +461,7 @@ export class Memory {
    * frame is both free and mapped; a shared frame is mapped copy-on-write; each host's used
    * count adds up. Throws VMSCN5014 listing the first problems.
    */
-  checkInvariants(guests: Iterable<GuestMemory>): void {
+  checkInvariants(guests: Iterable<GuestMemory> = this.guests): void {
     const problems: string[] = [];
     const counts = this.machines.map((m) => (m ? new Uint32Array(m.touched) : new Uint32Array(0)));
     for (const g of guests) {

@@ -13,6 +13,7 @@ import type { FaultKind } from "../memory/page.js";
 import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
 import type { ChartSpec } from "../report/chart.js";
+import type { VmInfo } from "../run/vm-info.js";
 
 /** A value the scenario gives an option or argument, already in base units. */
 export type OptionValue = number | string | boolean | string[];
@@ -108,6 +109,8 @@ export interface PluginContext {
   /** Events whose callbacks are reported as this plugin's hooks if they throw. */
   at(time: number, fn: () => void, hook?: string): EventHandle;
   after(delay: number, fn: () => void, hook?: string): EventHandle;
+  /** What the scenario declared of a VM: device-state size, disks, MAC, cold-launch time; null for system worlds. */
+  vmInfo(w: World): VmInfo | null;
   /** A system world (a helper thread such as a migration sender) on a host. */
   systemWorld(name: string, host: Host, serves?: World): World;
 }

@@ -18,6 +18,7 @@ import type { Storage } from "../storage/storage.js";
 import type { Metrics } from "../report/metrics.js";
 import type { TraceRecorder } from "../report/trace.js";
 import type { ChartSpec } from "../report/chart.js";
+import { vmInfo, type VmInfo } from "../run/vm-info.js";
 import type { Plugin } from "./define.js";
 import { orderPlugins, type PluginEntry } from "./order.js";
 import { hookError } from "./hook-error.js";
@@ -223,6 +224,10 @@ class Context implements PluginContext {
 
   after(delay: number, fn: () => void, hook = "after"): EventHandle {
     return this.at(this.scheduler.now + delay, fn, hook);
+  }
+
+  vmInfo(w: World): VmInfo | null {
+    return vmInfo(w);
   }
 
   systemWorld(name: string, host: Host, serves?: World): World {

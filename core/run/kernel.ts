@@ -151,7 +151,7 @@ export class Kernel {
 
   /** Stops a world and gives back its frames and its MAC address. */
   destroyVm(w: World): void {
-    if (w.memory) this.memory.releaseAll(w.memory);
+    if (w.memory) this.memory.dropGuest(w.memory);
     const info = vmInfo(w);
     if (info) this.macs.release(info.mac);
     this.cluster.destroy(w);
@@ -251,16 +251,13 @@ export class Kernel {
     return { reason, simulatedTimeNs: this.scheduler.now, events: this.scheduler.executed };
   }
 
-  /** Memory invariants over every live page map, plus the scheduler's clock. */
+  /** Memory invariants over every live page map (with or without a world), plus the scheduler's clock. */
   checkInvariants(): void {
-    const guests = this.cluster.worlds.filter((w) => w.memory).map((w) => w.memory!);
-    this.memory.checkInvariants([...guests, ...this.extraGuests]);
+    this.memory.checkInvariants();
     const next = this.scheduler.peekTime();
     if (next < this.scheduler.now) throw kernelError("VMSCN5014", `an event is scheduled at ${formatTime(next)}, in the past`, { time: this.scheduler.now });
   }
 
-  /** Page maps not attached to a world (a migration's destination copy) to include in checks. */
-  readonly extraGuests = new Set<import("../memory/guest.js").GuestMemory>();
 
   private startSampler(): void {
     if (this.sampler || this.config.sampleIntervalNs <= 0) return;
