@@ -74,7 +74,7 @@ export interface HostDecl extends Node {
   memory?: Quantity;
   nic?: Quantity;
   rdma?: Node;
-  /** Properties given twice or unknown, for diagnostics. */
+  /** Properties given twice (the first value is kept); validation reports them. */
   problems: PropertyProblem[];
 }
 

@@ -130,14 +130,17 @@ export class Kernel {
         throw kernelError("VMSCN5012", `VM "${spec.name}" has a disk on datastore "${d.datastore}", which host "${host.name}" cannot reach`);
       }
     }
-    const world = this.cluster.createWorld({ name: spec.name, kind: "vm", vcpus: spec.vcpus }, host);
-    world.memory = this.memory.createGuest(world.id, world.name, pages, host.id);
+    if (this.cluster.hasWorld(spec.name)) throw kernelError("VMSCN5006", `a world named "${spec.name}" already exists`);
+    // Everything that can refuse the VM is checked above, so nothing is half made.
     const mac = this.macs.assign(spec.name, spec.mac);
-    const disks = (spec.disks ?? []).map((d, i) => this.storage.createFile(d.datastore, `${spec.name}-disk${i}.vmdk`, d.sizeBytes));
-    world.setExt(VM_INFO, { spec, mac, disks, deviceStateBytes: spec.deviceStateBytes ?? DEFAULT_DEVICE_STATE_BYTES, bootNs: spec.bootNs ?? 0 });
+    const world = this.cluster.createWorld({ name: spec.name, kind: "vm", vcpus: spec.vcpus }, host, (w) => {
+      w.memory = this.memory.createGuest(w.id, w.name, pages, host.id);
+      const disks = (spec.disks ?? []).map((d, i) => this.storage.createFile(d.datastore, `${spec.name}-disk${i}.vmdk`, d.sizeBytes));
+      w.setExt(VM_INFO, { spec, mac, disks, deviceStateBytes: spec.deviceStateBytes ?? DEFAULT_DEVICE_STATE_BYTES, bootNs: spec.bootNs ?? 0 });
+    });
     if (spec.initial) {
       const sampler = new ContentSampler(spec.initial, this.memory.images, world.id, this.streams.stream(`vm:${spec.name}:initial`));
-      this.memory.populateAll(world.memory, (p) => sampler.next(p));
+      this.memory.populateAll(world.memory!, (p) => sampler.next(p));
     }
     if (spec.workload) this.workload.attach(world, spec.workload);
     return world;

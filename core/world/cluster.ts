@@ -64,7 +64,8 @@ export class Cluster {
     return this.worlds.filter((w) => w.kind === "vm");
   }
 
-  createWorld(spec: WorldSpec, host: Host): World {
+  /** `init` runs before the `created` signal, so handlers see a complete world (its memory, its slots). */
+  createWorld(spec: WorldSpec, host: Host, init?: (w: World) => void): World {
     if (this.worldByName.has(spec.name)) {
       throw kernelError("VMSCN5006", `a world named "${spec.name}" already exists`, { time: this.scheduler.now });
     }
@@ -73,6 +74,7 @@ export class Cluster {
     this.worlds.push(w);
     this.worldByName.set(w.name, w);
     host.worlds.push(w);
+    init?.(w);
     this.signals.created.emit(w);
     return w;
   }

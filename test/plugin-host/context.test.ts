@@ -86,3 +86,14 @@ t.test("docs/diagnostics.md lists every kernel and plugin-host code", (t) => {
   for (const [code, meaning] of Object.entries(KERNEL_CODES)) t.ok(doc.includes(`| ${code} | ${meaning} |`), code);
   t.end();
 });
+
+t.test("vmInfo gives what the scenario declared of a VM", async (t) => {
+  let info: unknown;
+  const kernel = await withPlugin((k) => {
+    k.on("created", (w) => (info = k.vmInfo(w)));
+  });
+  kernel.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: MiB, deviceStateBytes: 4096, bootNs: 20e9 });
+  t.match(info, { mac: "02:00:00:00:00:01", deviceStateBytes: 4096, bootNs: 20e9, disks: [] });
+  t.equal((info as { spec: { name: string } }).spec.name, "web");
+  t.end();
+});
