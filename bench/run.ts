@@ -5,9 +5,10 @@ import { benchmarks as memory } from "./memory.bench.js";
 import { benchmarks as net } from "./net.bench.js";
 import { benchmarks as dsl } from "./dsl.bench.js";
 import { benchmarks as cli } from "./cli.bench.js";
+import { benchmarks as migration } from "./migration.bench.js";
 import type { Benchmark } from "./harness.js";
 
-const all: Benchmark[] = [...scheduler, ...memory, ...net, ...dsl, ...cli];
+const all: Benchmark[] = [...scheduler, ...memory, ...net, ...dsl, ...cli, ...migration];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -37,6 +38,7 @@ function unitOf(name: string): string | undefined {
   if (name.endsWith("_per_s")) return "/s";
   if (name.endsWith("_mib")) return "MiB";
   if (name.endsWith("_pages")) return "pages";
+  if (name.endsWith("_rounds")) return "rounds";
   if (name.endsWith("_s")) return "s";
   if (name.endsWith("_ms")) return "ms";
   return undefined;

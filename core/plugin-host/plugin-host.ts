@@ -2,7 +2,7 @@
 // registered: verbs (with their option schemas), fault handlers, metric groups.
 import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
-import { kernelError } from "../errors.js";
+import { kernelError, VmscnError } from "../errors.js";
 import type { RunConfig } from "../config.js";
 import type { Scheduler, EventHandle } from "../sim/scheduler.js";
 import type { RandomStreams, Random } from "../sim/random.js";
@@ -129,6 +129,9 @@ class Context implements PluginContext {
           try {
             run(call);
           } catch (thrown) {
+            // An impossible request (a coded error) fails that action only, as the contract
+            // says; the kernel records it. Anything else is a plugin bug: VMSCN6006.
+            if (thrown instanceof VmscnError && thrown.code !== "VMSCN6006") throw thrown;
             const vm = call.args["vm"];
             this.fail(`verb(${name})`, thrown, typeof vm === "string" ? vm : undefined);
           }

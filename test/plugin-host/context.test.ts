@@ -3,7 +3,7 @@ import t from "tap";
 import { readFileSync } from "node:fs";
 import { createKernel } from "../../core/run/container.js";
 import { definePlugin } from "../../core/plugin-host/define.js";
-import { KERNEL_CODES } from "../../core/errors.js";
+import { KERNEL_CODES, VmscnError } from "../../core/errors.js";
 import { MS } from "../../core/sim/time.js";
 import type { PluginContext } from "../../core/plugin-host/context.js";
 
@@ -65,6 +65,12 @@ t.test("every context hook reports a throw as VMSCN6006 with its hook name", asy
     const kernel = await withPlugin(register);
     t.throws(() => trigger(kernel), { code: "VMSCN6006", plugin: "probe", hook }, hook);
   }
+  // A coded error from a verb is an impossible request: that action fails, the run goes on.
+  const refusing = await withPlugin((k) => k.verb("refuse", { description: "", args: [{ name: "vm", kind: "vm", description: "" }], options: {}, run: () => { throw new VmscnError("VMSCN5002", "no room"); } }));
+  const rec = refusing.act(0, "refuse", { vm: "v" });
+  refusing.run(1);
+  t.equal(rec.state, "failed");
+  t.match(rec.failure, /^VMSCN5002.*no room/);
   const kernel = await withPlugin((k) => t.throws(() => k.on("exploded" as "created", () => {}), { code: "VMSCN5011" }));
   t.ok(kernel);
   t.end();

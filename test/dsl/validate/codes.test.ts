@@ -47,7 +47,7 @@ t.test("VMSCN0206 a VM larger than its host", async (t) => {
 });
 
 t.test("VMSCN0207 a verb no loaded plugin provides", async (t) => {
-  const d = await only(t, scenario("  at 1 s: migrate web to b"), "VMSCN0207", BODY, "migrate", /no loaded plugin provides the verb "migrate"/);
+  const d = await only(t, scenario("  at 1 s: teleport web to b"), "VMSCN0207", BODY, "teleport", /no loaded plugin provides the verb "teleport"/);
   t.match(d?.hint, /the verbs are/);
 });
 
@@ -131,9 +131,9 @@ t.test("VMSCN0221 an expectation naming an undefined link", async (t) => {
 });
 
 t.test("VMSCN0301 an expectation reading a value the report does not have", async (t) => {
-  const r = await run(files({ "t.vmscn": scenario("  expect migration(web).downtime < 300 ms\n  expect web.nothing == 1\n  expect web.accesses.writes == 0") }));
+  const r = await run(files({ "t.vmscn": scenario("  expect checkpoint(web).downtime < 300 ms\n  expect web.nothing == 1\n  expect web.accesses.writes == 0") }));
   t.same(r.expects.map((e) => [e.passed, e.code]), [[false, "VMSCN0301"], [false, "VMSCN0301"], [true, undefined]]);
-  t.match(r.expects[0]!.message, /the report has no "migration" section/);
+  t.match(r.expects[0]!.message, /the report has no "checkpoint" section/);
   t.match(r.expects[1]!.message, /web has no "nothing" \(it has /);
 });
 

@@ -1,0 +1,67 @@
+// When iterative pre-copy stops and the VM is switched over. Three rules users know:
+// - threshold: the document's rule — pages left under a threshold, or no forward progress
+//   (the pages dirtied during a round are not fewer than the round sent), or a round limit;
+// - qemu: the pages still to send, at the bandwidth measured this round, fit in the
+//   downtime limit (checked during a pass, after every batch), or the round limit;
+// - xen: at most 29 iterations, fewer than 50 pages dirtied in a round, or more than 3×
+//   the guest's memory sent in all.
+
+export type ConvergeRule = "threshold" | "qemu" | "xen";
+
+export interface RoundEnd {
+  /** 1-based round that just ended. */
+  round: number;
+  /** Pages this round sent. */
+  sent: number;
+  /** Distinct pages dirtied while it ran (what the next round would send). */
+  dirty: number;
+  /** Pages sent in all rounds so far. */
+  totalSent: number;
+  /** Guest pages. */
+  pages: number;
+  /** Bytes/s this round achieved (0 if unknown). */
+  bandwidth: number;
+}
+
+export interface ConvergeParams {
+  rule: ConvergeRule;
+  threshold: number;
+  maxRounds: number;
+  downtimeLimitNs: number;
+  /** Bytes one dirty page costs on the wire (for qemu's estimate). */
+  pageBytes: number;
+}
+
+export const XEN_MAX_ITERATIONS = 29;
+export const XEN_MIN_DIRTY = 50;
+export const XEN_MAX_FACTOR = 3;
+
+/** Time in ns to send `pages` at `bandwidth` bytes/s (Infinity when nothing was measured). */
+export function expectedDowntimeNs(pages: number, pageBytes: number, bandwidth: number): number {
+  if (pages === 0) return 0;
+  return bandwidth > 0 ? Math.round(((pages * pageBytes) / bandwidth) * 1e9) : Infinity;
+}
+
+/** The reason to switch over after a round, or null to run another round. */
+export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
+  switch (p.rule) {
+    case "threshold":
+      if (r.dirty < p.threshold) return "threshold";
+      if (r.dirty >= r.sent) return "no-progress";
+      break;
+    case "qemu":
+      if (expectedDowntimeNs(r.dirty, p.pageBytes, r.bandwidth) <= p.downtimeLimitNs) return "downtime-limit";
+      break;
+    case "xen":
+      if (r.dirty < XEN_MIN_DIRTY) return "few-dirty";
+      if (r.totalSent > XEN_MAX_FACTOR * r.pages) return "sent-3x";
+      if (r.round >= XEN_MAX_ITERATIONS) return "max-iterations";
+      break;
+  }
+  return r.round >= p.maxRounds ? "max-rounds" : null;
+}
+
+/** QEMU's check during a pass: switch over as soon as what is left fits in the downtime limit. */
+export function duringPass(p: ConvergeParams, pending: number, bandwidth: number): boolean {
+  return p.rule === "qemu" && expectedDowntimeNs(pending, p.pageBytes, bandwidth) <= p.downtimeLimitNs;
+}

@@ -1,0 +1,123 @@
+// The pre-copy live migration plugin: the `migrate` verb (iterative pre-copy, then
+// stop-and-copy, demand paging or background paging; or pure demand paging), its network
+// page-fault handler, and its report section and chart. See README.md.
+import { definePlugin } from "../../core/plugin-host/define.js";
+import { kernelError, VmscnError } from "../../core/errors.js";
+import { PAGE_SIZE } from "../../core/config.js";
+import { formatBytes } from "../../core/memory/memory.js";
+import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js";
+import type { GuestMemory } from "../../core/memory/guest.js";
+import type { World } from "../../core/world/world.js";
+import { Migration } from "./migration.js";
+import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
+import { migrationReport } from "./report.js";
+
+export default definePlugin({
+  name: "precopy-migration",
+  version: "1.0.0",
+  kernel: "^1",
+  description: "live migration: iterative pre-copy, demand paging and background paging",
+  register(k) {
+    /** The latest migration of each VM, by VM name (the report's keys). */
+    const byVm = new Map<string, Migration>();
+    const active = new Map<World, Migration>();
+    /** Destination page maps in post-copy, for the network page-fault handler. */
+    const byDest = new Map<GuestMemory, Migration>();
+    /** Refused requests per VM name: how many, and the last one's code and sentence. */
+    const refusals = new Map<string, { count: number; code: string; reason: string }>();
+    let seq = 0;
+
+    k.verb("migrate", {
+      description: "migrates a running VM to another host (pre-copy, then stop-and-copy, demand paging or background paging)",
+      args: MIGRATE_ARGS,
+      options: MIGRATE_OPTIONS,
+      async: true,
+      run(call) {
+        let m: Migration;
+        try {
+          m = begin(k, call, active, ++seq, (done) => {
+            active.delete(done.world);
+            byDest.delete(done.dst);
+          });
+        } catch (err) {
+          // Refused: the action fails with the error's sentence; the report keeps the code.
+          if (err instanceof VmscnError) {
+            const vm = String(call.args["vm"]);
+            const r = refusals.get(vm) ?? { count: 0, code: "", reason: "" };
+            refusals.set(vm, { count: r.count + 1, code: err.code, reason: err.describe() });
+          }
+          throw err;
+        }
+        active.set(m.world, m);
+        byDest.set(m.dst, m);
+        byVm.set(m.world.name, m);
+        m.start();
+      },
+    });
+
+    k.onFault("absent-fetch", (f) => {
+      const m = byDest.get(f.guest);
+      return m ? m.fault(f.page, f.vcpu) : 0;
+    });
+
+    k.on("state-changed", (w, _from, to) => {
+      if (to !== "stopped") return;
+      for (const m of [...active.values()]) m.worldStopped(w);
+    });
+
+    k.metric("migration", () => {
+      const now = k.scheduler.now;
+      const out: Record<string, unknown> = {};
+      for (const [name, m] of byVm) out[name] = { ...migrationReport(m, now), mac: k.vmInfo(m.world)?.mac ?? null };
+      for (const [name, r] of refusals) {
+        const base = (out[name] as Record<string, unknown> | undefined) ?? { status: "refused" };
+        out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
+      }
+      return out;
+    });
+
+    k.chart(() => {
+      const points = [...byVm.values()].flatMap((m) => m.rounds.map((r) => ({ x: `round ${r.round}`, y: r.pages, series: m.world.name })));
+      return {
+        title: "Pages sent per pre-copy round",
+        description: "Each bar is one pre-copy round: the pages it sent (round 1 sends every page; later rounds the pages dirtied meanwhile).",
+        mark: "bar",
+        x: { label: "round" },
+        y: { label: "pages", unit: "pages" },
+        legend: "VM",
+        data: { points },
+      };
+    });
+  },
+});
+
+/** Checks the request (coded errors leave everything as it was) and builds the migration. */
+function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, seq: number, onFinish: (m: Migration) => void): Migration {
+  const o = parseOptions(call);
+  const now = k.scheduler.now;
+  const world = k.cluster.world(o.vm);
+  if (world.kind !== "vm" || !world.memory) throw kernelError("VMSCN5005", `"${o.vm}" is a system world, not a VM`, { time: now });
+  const dest = k.cluster.host(o.host);
+  const cur = active.get(world);
+  if (cur) throw kernelError("VMSCN5011", `VM "${world.name}" is already migrating (to "${cur.dest.name}" since ${cur.startedAt} ns)`, { time: now, where: world.label });
+  if (world.state !== "running" && world.state !== "suspended") throw kernelError("VMSCN5004", `cannot migrate VM "${world.name}": it is ${world.state}`, { time: now, where: world.label });
+  if (dest === world.host) throw kernelError("VMSCN5011", `VM "${world.name}" is already on host "${dest.name}"`, { time: now, where: world.label });
+  if (!dest.up) throw kernelError("VMSCN5009", `cannot migrate VM "${world.name}" to host "${dest.name}": the host is down`, { time: now, where: world.label });
+  if (!k.network.hasRoute(world.host.name, dest.name)) throw kernelError("VMSCN5009", `cannot migrate VM "${world.name}": no route from host "${world.host.name}" to host "${dest.name}"`, { time: now, where: world.label });
+  if (o.transport === "rdma" && !(world.host.rdma && dest.rdma)) {
+    throw kernelError("VMSCN5011", `cannot migrate VM "${world.name}" over RDMA: host "${world.host.rdma ? dest.name : world.host.name}" has no RDMA NIC`, { time: now, where: world.label });
+  }
+  const free = k.memory.machine(dest.id).free;
+  const pages = world.memory.pages;
+  if (free < pages) {
+    throw kernelError("VMSCN5002", `host "${dest.name}" cannot hold VM "${world.name}": it needs ${formatBytes(pages * PAGE_SIZE)} and ${formatBytes(free * PAGE_SIZE)} is free`, { time: now, where: `${world.name}@${dest.name}` });
+  }
+  // Disks stay on storage both hosts share and are re-mapped; a disk the destination
+  // cannot reach would need copying, which this plugin does not do.
+  for (const d of k.vmInfo(world)?.disks ?? []) {
+    if (!k.storage.reachable(d.datastore.name, dest.name)) {
+      throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": its disk "${d.name}" is on datastore "${d.datastore.name}", which host "${dest.name}" cannot reach (disk copy is not supported)`, { time: now, where: world.label });
+    }
+  }
+  return new Migration(k, world, dest, o, call, seq, onFinish);
+}

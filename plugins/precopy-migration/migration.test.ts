@@ -1,0 +1,177 @@
+// The migration engine through the kernel API: exact page, byte and time figures; the
+// destination's contents equal the source's at switch-over; refusals and failures.
+import "reflect-metadata";
+import t from "tap";
+import { createKernel } from "../../core/run/container.js";
+import { MS, SECOND, US } from "../../core/sim/time.js";
+import type { Kernel } from "../../core/run/kernel.js";
+import plugin from "./index.js";
+import { afterRound, duringPass, expectedDowntimeNs } from "./convergence.js";
+import { parseOptions, QEMU_DEFAULT_BANDWIDTH } from "./options.js";
+import { NORMAL_PAGE_BYTES, wireBytes, ZERO_PAGE_BYTES } from "./wire.js";
+
+const MiB = 1024 ** 2;
+const GiB = 1024 ** 3;
+const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
+
+async function cluster(opts: { latency?: number; bMemory?: number } = {}): Promise<Kernel> {
+  const k = createKernel({ seed: 3, checkInvariants: true });
+  await k.plugins.registerAll([plugin]);
+  k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
+  k.addHost({ name: "b", cpus: 4, memoryBytes: opts.bMemory ?? 1 * GiB });
+  k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: opts.latency ?? 0 });
+  return k;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const section = (k: Kernel, vm: string): any => (k.report("t") as any).migration[vm];
+
+t.test("the worked example: 4096, 1024, then 300 pages at switch-over; contents equal the source's", async (t) => {
+  const k = await cluster();
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 16 * MiB, deviceStateBytes: 410_400, initial: RANDOM });
+  k.act(0, "start", { vm: "web" });
+  k.act(1 * SECOND, "migrate", { vm: "web", host: "b" }, { bandwidth: 16_416_000 });
+  const src = web.memory!;
+  k.workload.attach(web, { activities: [], mix: RANDOM, scripted: [
+    { at: 1.5 * SECOND, op: "write", first: 0, count: 1024 },
+    { at: 2.1 * SECOND, op: "write", first: 0, count: 200 },
+    { at: 2.1 * SECOND, op: "write", first: 1024, count: 100 },
+  ] });
+  // Snapshot the source just before it is freed: it is frozen from the suspend on.
+  let before: number[] = [];
+  k.scheduler.at(2 * SECOND + 300 * MS, () => { before = Array.from({ length: src.pages }, (_, p) => k.memory.peek(src, p)); });
+  k.run(4 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "completed");
+  t.same([m.rounds.r1.pages, m.rounds.r1.dirtied, m.rounds.r2.pages, m.rounds.r2.dirtied], [4096, 1024, 1024, 300]);
+  t.equal(m.ram.duplicate + m.ram.normal, 4096 + 1024 + 300);
+  t.equal(m.ram.transferred, m.ram.duplicate * ZERO_PAGE_BYTES + m.ram.normal * NORMAL_PAGE_BYTES);
+  t.equal(m.downtime, 100 * MS);
+  t.equal(web.host.name, "b");
+  t.equal(web.memory!.hostId, k.cluster.host("b").id);
+  const after = Array.from({ length: src.pages }, (_, p) => k.memory.peek(web.memory!, p));
+  t.same(after, before, "every page on the destination equals the source's at switch-over");
+  t.equal(k.memory.machine(0).used, 0, "the source freed the VM's frames");
+  t.ok(!k.memory.liveGuests().includes(src));
+  t.end();
+});
+
+t.test("demand paging: several vCPUs faulting on one page share one fetch; stall = RTT + page", async (t) => {
+  const k = await cluster({ latency: 50 * US });
+  const web = k.createVm({ name: "web", host: "a", vcpus: 2, memoryBytes: 1 * MiB, deviceStateBytes: 0, initial: RANDOM });
+  k.workload.attach(web, { activities: [], mix: RANDOM, scripted: [
+    { at: 1 * SECOND, op: "read", first: 7, count: 1, vcpu: 0 },
+    { at: 1 * SECOND, op: "write", first: 7, count: 1, vcpu: 1 },
+    { at: 1 * SECOND, op: "read", first: 8, count: 1, vcpu: 1 },
+  ] });
+  k.act(0, "start", { vm: "web" });
+  k.act(10 * MS, "migrate", { vm: "web", host: "b", mode: "demand-paging" }, { bandwidth: 4_104_000 });
+  k.run(2 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "postcopy-active");
+  t.equal(m["depends-on-source"], true);
+  t.equal(m.ram["postcopy-requests"], 2, "page 7 fetched once for two vCPUs, then page 8");
+  t.equal(m["demand-paging"].faults, 3);
+  // each fetch: 50 us request + 1 ms page + 50 us delivery; vCPU 1 waits for 7 then for 8
+  t.equal(m["demand-paging"]["stall-time"], 3 * 1_100_000);
+  t.equal(m["demand-paging"]["pages-left"], 256 - 2);
+  t.equal(m["setup-time"], 100 * US);
+  t.equal(m.downtime, 50 * US, "no device state: one latency");
+  t.end();
+});
+
+t.test("refusals are coded errors that leave everything as it was", async (t) => {
+  const k = await cluster({ bMemory: 8 * MiB });
+  k.addHost({ name: "c", cpus: 1, memoryBytes: 1 * GiB });
+  k.addHost({ name: "r", cpus: 1, memoryBytes: 1 * GiB, rdma: true });
+  k.addLink({ a: "a", b: "r", bandwidth: 1e9, latency: 0 });
+  k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 16 * MiB, initial: RANDOM });
+  k.createVm({ name: "off", host: "a", vcpus: 1, memoryBytes: 1 * MiB });
+  k.act(0, "start", { vm: "web" });
+  const acts = [
+    k.act(1 * MS, "migrate", { vm: "web", host: "b" }),
+    k.act(1 * MS, "migrate", { vm: "web", host: "c" }),
+    k.act(1 * MS, "migrate", { vm: "web", host: "a" }),
+    k.act(1 * MS, "migrate", { vm: "off", host: "r" }),
+    k.act(1 * MS, "migrate", { vm: "web", host: "r" }, { transport: "rdma" }),
+    k.act(1 * MS, "migrate", { vm: "web", host: "nowhere" }),
+  ];
+  k.run(10 * MS);
+  t.same(acts.map((a) => a.failure?.slice(0, 9)), ["VMSCN5002", "VMSCN5009", "VMSCN5011", "VMSCN5004", "VMSCN5011", "VMSCN5005"]);
+  t.match(acts[0]!.failure, /host "b" cannot hold VM "web": it needs 16 MiB and 8 MiB is free/);
+  t.equal(section(k, "web").refusals, 5);
+  t.equal(k.cluster.world("web").host.name, "a");
+  t.end();
+});
+
+t.test("background paging completes; the source crash kills a dependent destination VM", async (t) => {
+  const k = await cluster({ latency: 10 * US });
+  k.createVm({ name: "bg", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: { zero: 0.5, images: [], random: 0.5, compressible: [] } });
+  k.createVm({ name: "dp", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM });
+  k.act(0, "start", { vm: "bg" });
+  k.act(0, "start", { vm: "dp" });
+  k.act(1 * MS, "migrate", { vm: "bg", host: "b" }, { after: ["background"], converge: "xen", batch: 32 });
+  k.act(1 * MS, "migrate", { vm: "dp", host: "b", mode: "demand-paging" });
+  k.act(1 * SECOND, "crash", { host: "a" });
+  k.run(2 * SECOND);
+  const bg = section(k, "bg");
+  t.equal(bg.status, "completed");
+  t.equal(bg["switch-reason"], "few-dirty");
+  t.ok(bg.ram.duplicate > 0, "zero pages travel as short markers");
+  t.equal(bg.ram.transferred, bg.ram.duplicate * ZERO_PAGE_BYTES + bg.ram.normal * NORMAL_PAGE_BYTES);
+  const dp = section(k, "dp");
+  t.equal(dp.status, "failed");
+  t.match(dp.failure, /host "a" crashed .* while the destination still depended on it for 256 pages/);
+  t.equal(k.cluster.world("dp").state, "stopped");
+  t.match(k.cluster.world("dp").failure, /^migration: /);
+  t.equal(k.cluster.world("bg").state, "running");
+  t.end();
+});
+
+t.test("qemu's rule switches over during a pass; max-rounds and no-progress end the others", async (t) => {
+  const k = await cluster();
+  const busy = { activities: [{ op: "write" as const, rate: 20_000, pattern: { kind: "uniform" as const } }], mix: RANDOM, scripted: [] };
+  for (const name of ["q", "n", "x"]) {
+    const w = k.createVm({ name, host: "a", vcpus: 1, memoryBytes: 8 * MiB, initial: RANDOM });
+    if (name !== "q") k.workload.attach(w, busy);
+    k.act(0, "start", { vm: name });
+  }
+  k.act(1 * MS, "migrate", { vm: "q", host: "b" }, { converge: "qemu", "downtime-limit": 20 * MS, batch: 64 });
+  k.act(1 * MS, "migrate", { vm: "n", host: "b" }, { bandwidth: 40e6, threshold: 10 });
+  k.act(1 * MS, "migrate", { vm: "x", host: "b" }, { bandwidth: 40e6, "max-rounds": 2, threshold: 10 });
+  k.run(5 * SECOND);
+  const q = section(k, "q");
+  t.equal(q.status, "completed");
+  t.equal(q["switch-reason"], "downtime-limit");
+  // 20 ms at 128 MiB/s is 653 pages of 4104 B: the pass stops once fewer are left
+  t.equal(q.rounds.r1.pages, 2048 - 640, "switched over in the middle of round 1");
+  t.equal(q.ram["downtime-bytes"], 640 * NORMAL_PAGE_BYTES);
+  t.equal(section(k, "n")["switch-reason"], "no-progress");
+  t.equal(section(k, "x")["switch-reason"], "max-rounds");
+  t.equal(section(k, "x")["round-count"], 2);
+  t.end();
+});
+
+t.test("convergence rules, options and wire sizes", (t) => {
+  const base = { threshold: 512, maxRounds: 30, downtimeLimitNs: 300 * MS, pageBytes: NORMAL_PAGE_BYTES };
+  const r = { round: 2, sent: 1024, dirty: 300, totalSent: 5120, pages: 4096, bandwidth: 1e6 };
+  t.equal(afterRound({ ...base, rule: "threshold" }, r), "threshold");
+  t.equal(afterRound({ ...base, rule: "threshold" }, { ...r, dirty: 1024 }), "no-progress");
+  t.equal(afterRound({ ...base, rule: "threshold" }, { ...r, dirty: 600 }), null);
+  t.equal(afterRound({ ...base, rule: "xen" }, { ...r, dirty: 49 }), "few-dirty");
+  t.equal(afterRound({ ...base, rule: "xen" }, { ...r, totalSent: 3 * 4096 + 1 }), "sent-3x");
+  t.equal(afterRound({ ...base, rule: "xen" }, { ...r, round: 29 }), "max-iterations");
+  t.equal(afterRound({ ...base, rule: "qemu" }, { ...r, bandwidth: 0 }), null);
+  t.equal(afterRound({ ...base, rule: "qemu", maxRounds: 2 }, { ...r, bandwidth: 0 }), "max-rounds");
+  t.equal(expectedDowntimeNs(0, 1, 0), 0);
+  t.equal(expectedDowntimeNs(1000, 1000, 1e6), 1e9);
+  t.equal(duringPass({ ...base, rule: "threshold" }, 0, 1), false);
+  t.equal(wireBytes(0), 9);
+  t.equal(wireBytes(5), 4104);
+  const o = parseOptions({ args: { vm: "web", host: "b" }, options: { converge: "qemu" } });
+  t.equal(o.bandwidth, QEMU_DEFAULT_BANDWIDTH);
+  t.equal(o.stopAndCopy, true);
+  const d = parseOptions({ args: { vm: "web", host: "b", mode: "demand-paging" }, options: { after: ["stop-and-copy"] } });
+  t.equal(d.stopAndCopy, false, "pure demand paging leaves every page for after resume");
+  t.end();
+});

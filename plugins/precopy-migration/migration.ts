@@ -1,0 +1,537 @@
+// One migration, following the document's steps: the initiator asks the destination daemon
+// to build the destination VM (its page map, every page absent until it arrives) and waits
+// for it to be ready (steps 1-4); a migration sender system world on the source pre-copies
+// memory in rounds while the VM runs, the kernel's dirty log playing the write-protection
+// + modified-page bitmap (step 7); the VM is suspended (step 5), what is left is sent (or
+// not), the non-memory state follows (steps 6, 8, 9), the VM moves onto the destination's
+// page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
+// background paging thread (steps 12, 13); the source then frees the VM's frames.
+import { kernelError, type VmscnError } from "../../core/errors.js";
+import { WAIT } from "../../core/memory/memory.js";
+import { PageState, STATE_MASK } from "../../core/memory/page.js";
+import type { GuestMemory } from "../../core/memory/guest.js";
+import type { DirtyLog } from "../../core/memory/dirty-log.js";
+import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js";
+import type { Transfer } from "../../core/net/network.js";
+import type { World } from "../../core/world/world.js";
+import type { Host } from "../../core/world/host.js";
+import { formatTime } from "../../core/sim/time.js";
+import { afterRound, duringPass, expectedDowntimeNs, type ConvergeParams } from "./convergence.js";
+import type { MigrateOptions } from "./options.js";
+import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
+
+export type Status = "setup" | "active" | "device" | "postcopy-active" | "completed" | "failed";
+
+export interface RoundStat {
+  round: number;
+  /** Pages the round sent. */
+  pages: number;
+  /** Distinct pages the guest dirtied while it ran. */
+  dirtied: number;
+  bytes: number;
+  startNs: number;
+  durationNs: number;
+}
+
+/** Counters in QEMU's terms (bytes on the wire, pages by kind). */
+export interface Counters {
+  transferred: number;
+  duplicate: number;
+  normal: number;
+  precopyBytes: number;
+  downtimeBytes: number;
+  postcopyBytes: number;
+  dirtySyncCount: number;
+  postcopyRequests: number;
+  /** Network page faults taken by vCPUs (a fault on a page already being fetched included). */
+  faults: number;
+  stallNs: number;
+  backgroundPages: number;
+  deviceBytes: number;
+}
+
+type Phase = "precopy" | "downtime" | "background";
+
+export class Migration {
+  status: Status = "setup";
+  failure: string | undefined;
+  readonly startedAt: number;
+  setupEndAt: number | undefined;
+  suspendAt: number | undefined;
+  resumeAt: number | undefined;
+  completedAt: number | undefined;
+  switchReason: string | undefined;
+  expectedDowntimeNs = 0;
+  readonly rounds: RoundStat[] = [];
+  readonly c: Counters = { transferred: 0, duplicate: 0, normal: 0, precopyBytes: 0, downtimeBytes: 0, postcopyBytes: 0, dirtySyncCount: 0, postcopyRequests: 0, faults: 0, stallNs: 0, backgroundPages: 0, deviceBytes: 0 };
+  readonly src: Host;
+  readonly srcGuest: GuestMemory;
+  readonly dst: GuestMemory;
+  private readonly pages: number;
+  private log: DirtyLog | null = null;
+  private readonly sender: World;
+  private readonly daemon: World;
+  private pager: World | null = null;
+  /** Set while the plugin itself stops its worlds, so their state changes are not failures. */
+  private closing = false;
+  private wasRunning = false;
+  private readonly inflight = new Set<Transfer>();
+  private readonly conv: ConvergeParams;
+  // The current pre-copy round: its page list (null: every page), its cursor, its bytes.
+  private list: Int32Array | null = null;
+  private n = 0;
+  private cursor = 0;
+  private roundStart = 0;
+  private roundBytes = 0;
+  private phase: Phase = "precopy";
+  // After resume: pages still absent on the destination, and per page whether a fetch is
+  // under way (1) — one fetch serves every vCPU that faults on the page.
+  remainingPost = 0;
+  private fetching: Uint8Array | null = null;
+  private readonly waiters = new Map<number, number[]>();
+  private bgCursor = 0;
+
+  constructor(
+    private readonly k: PluginContext,
+    readonly world: World,
+    readonly dest: Host,
+    readonly o: MigrateOptions,
+    private readonly call: VerbCall,
+    private readonly seq: number,
+    private readonly onFinish: (m: Migration) => void,
+  ) {
+    this.startedAt = k.scheduler.now;
+    this.src = world.host;
+    this.srcGuest = world.memory!;
+    this.pages = this.srcGuest.pages;
+    this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: NORMAL_PAGE_BYTES };
+    // Step 2: the destination daemon creates the destination VM: a page map on the
+    // destination host with every page absent until it is fetched. It is a fresh map (no
+    // frames), so marking its pages needs no per-page kernel call.
+    this.dst = k.memory.createGuest(world.id, `${world.name}@${dest.name}`, this.pages, dest.id);
+    this.dst.meta.fill(PageState.AbsentFetch);
+    this.daemon = k.systemWorld(`${world.name}.migration-daemon#${seq}`, dest, world);
+    k.cluster.setDemand(this.daemon, 0);
+    k.cluster.setState(this.daemon, "running");
+    this.sender = k.systemWorld(`${world.name}.migration-sender#${seq}`, this.src, world);
+  }
+
+  /** Steps 1-4: the request reaches the daemon and its "ready" comes back: one round trip. */
+  start(): void {
+    const rtt = this.k.network.rtt(this.src.name, this.dest.name);
+    this.k.after(rtt, () => {
+      if (this.done) return;
+      this.setupEndAt = this.k.scheduler.now;
+      this.status = "active";
+      this.k.cluster.setState(this.sender, "running");
+      if (this.o.mode === "demand-paging") this.switchOver("demand-paging", null);
+      else {
+        this.log = this.srcGuest.openLog("precopy-migration");
+        this.startRound(null);
+      }
+    }, "migration setup");
+  }
+
+  get done(): boolean {
+    return this.status === "completed" || this.status === "failed";
+  }
+
+  // ---- pre-copy rounds -------------------------------------------------------------------
+
+  private startRound(list: Int32Array | null): void {
+    this.c.dirtySyncCount++;
+    this.list = list;
+    this.n = list ? list.length : this.pages;
+    this.cursor = 0;
+    this.roundStart = this.k.scheduler.now;
+    this.roundBytes = 0;
+    this.phase = "precopy";
+    this.sendNext();
+  }
+
+  /** Sends the next batch of the current list; one batch in flight at a time. */
+  private sendNext(): void {
+    if (this.cursor >= this.n) {
+      if (this.phase === "precopy") this.endRound();
+      else this.sendDeviceState();
+      return;
+    }
+    const take = Math.min(this.o.batch, this.n - this.cursor);
+    const pages = new Int32Array(take);
+    const contents = new Float64Array(take);
+    const g = this.srcGuest;
+    const meta = g.meta;
+    const frame = g.frame;
+    const fc = this.k.memory.machine(g.hostId).content;
+    const list = this.list;
+    let bytes = 0;
+    let zeros = 0;
+    for (let i = 0; i < take; i++) {
+      const p = list ? list[this.cursor + i]! : this.cursor + i;
+      // The content when the page is sent; a later write is caught by the dirty log.
+      const m = meta[p]! & STATE_MASK;
+      const c = m === PageState.Present ? fc[frame[p]!]! : this.k.memory.peek(g, p);
+      pages[i] = p;
+      contents[i] = c;
+      if (c === 0) zeros++;
+    }
+    bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
+    this.c.duplicate += zeros;
+    this.c.normal += take - zeros;
+    this.c.transferred += bytes;
+    if (this.phase === "precopy") this.c.precopyBytes += bytes;
+    else this.c.downtimeBytes += bytes;
+    this.cursor += take;
+    this.roundBytes += bytes;
+    this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => {
+      this.place(pages, contents, take);
+      if (this.phase === "precopy" && this.cursor < this.n && duringPass(this.conv, this.n - this.cursor + this.log!.count, this.bandwidthNow())) {
+        this.endRound("downtime-limit");
+        return;
+      }
+      this.sendNext();
+    });
+  }
+
+  private bandwidthNow(): number {
+    const dt = this.k.scheduler.now - this.roundStart;
+    return dt > 0 ? (this.roundBytes / dt) * 1e9 : 0;
+  }
+
+  /** A round ends (all sent, or QEMU's rule fired during the pass): another round, or switch over. */
+  private endRound(early?: string): void {
+    const now = this.k.scheduler.now;
+    const log = this.log!;
+    const sent = early ? this.cursor : this.n;
+    const stat: RoundStat = { round: this.rounds.length + 1, pages: sent, dirtied: log.count, bytes: this.roundBytes, startNs: this.roundStart, durationNs: now - this.roundStart };
+    this.rounds.push(stat);
+    this.k.trace.span(`pre-copy round ${stat.round}`, "migration", { host: this.src.name, world: this.world.name }, stat.startNs, now, { pages: stat.pages, dirtied: stat.dirtied });
+    const bw = this.bandwidthNow();
+    const left = this.n - this.cursor;
+    const totalSent = this.rounds.reduce((s, r) => s + r.pages, 0);
+    const reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw });
+    this.c.dirtySyncCount++;
+    const dirty = log.readAndClear();
+    const next = left > 0 ? union(this.list, this.cursor, this.n, dirty, this.pages) : dirty;
+    this.expectedDowntimeNs = expectedDowntimeNs(next.length, NORMAL_PAGE_BYTES, bw);
+    if (reason) this.switchOver(reason, next);
+    else {
+      this.c.dirtySyncCount--; // the sync above is the next round's
+      this.startRound(next);
+    }
+  }
+
+  // ---- switch-over -----------------------------------------------------------------------
+
+  /** Step 5: suspend; then what is left is sent now (stop-and-copy) or left to page in later. */
+  private switchOver(reason: string, left: Int32Array | null): void {
+    const k = this.k;
+    this.switchReason = reason;
+    this.suspendAt = k.scheduler.now;
+    this.wasRunning = this.world.state === "running";
+    if (this.wasRunning) k.cluster.setState(this.world, "suspended");
+    this.status = "device";
+    this.log?.close();
+    this.log = null;
+    if (left === null) {
+      // Pure demand paging: no page was pre-copied; every page is absent on the destination.
+      this.remainingPost = this.pages;
+      this.sendDeviceState();
+      return;
+    }
+    if (this.o.stopAndCopy) {
+      this.phase = "downtime";
+      this.list = left;
+      this.n = left.length;
+      this.cursor = 0;
+      this.sendNext();
+      return;
+    }
+    // The destination's copies of these pages are stale: they must be fetched again.
+    for (let i = 0; i < left.length; i++) k.memory.setAbsent(this.dst, left[i]!, PageState.AbsentFetch);
+    this.remainingPost = left.length;
+    this.sendDeviceState();
+  }
+
+  /** Steps 6, 8, 9: the non-memory state (devices, vCPU registers) crosses while suspended. */
+  private sendDeviceState(): void {
+    const bytes = this.k.vmInfo(this.world)?.deviceStateBytes ?? 0;
+    this.c.deviceBytes = bytes;
+    this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} device state`, () => this.resumeOnDestination());
+  }
+
+  /** Steps 10, 11: the VM runs on the destination's page map; disks are re-mapped, the MAC moves with it. */
+  private resumeOnDestination(): void {
+    const k = this.k;
+    if (k.config.checkInvariants) this.checkCopy();
+    this.world.memory = this.dst;
+    k.cluster.move(this.world, this.dest);
+    if (this.wasRunning) k.cluster.setState(this.world, "running");
+    this.resumeAt = k.scheduler.now;
+    k.trace.span("downtime", "migration", { host: this.dest.name, world: this.world.name }, this.suspendAt!, this.resumeAt, { reason: this.switchReason });
+    this.closing = true;
+    k.cluster.setState(this.sender, this.remainingPost > 0 ? "running" : "stopped");
+    this.closing = false;
+    if (this.remainingPost === 0) {
+      this.complete();
+      return;
+    }
+    // The source stays needed: its sender serves page requests (idle, no CPU demand).
+    k.cluster.setDemand(this.sender, 0);
+    this.status = "postcopy-active";
+    this.fetching = new Uint8Array(this.pages);
+    if (this.o.background) {
+      this.pager = k.systemWorld(`${this.world.name}.background-pager#${this.seq}`, this.dest, this.world);
+      k.cluster.setState(this.pager, "running");
+      this.pumpBackground();
+    }
+  }
+
+  /** With --check-invariants: every page the destination holds equals the source's at switch-over. */
+  private checkCopy(): void {
+    const mem = this.k.memory;
+    for (let p = 0; p < this.pages; p++) {
+      if ((this.dst.meta[p]! & STATE_MASK) === PageState.AbsentFetch) continue;
+      if (mem.peek(this.dst, p) !== mem.peek(this.srcGuest, p)) {
+        throw kernelError("VMSCN5014", `migration of "${this.world.name}": page ${p} on "${this.dest.name}" differs from the source's at switch-over`, { time: this.k.scheduler.now, where: this.world.label });
+      }
+    }
+  }
+
+  // ---- after resume: demand paging and background paging --------------------------------
+
+  /** A network page fault on the destination: one fetch per page, every faulting vCPU waits on it. */
+  fault(page: number, vcpu: number): number {
+    if ((this.dst.meta[page]! & STATE_MASK) !== PageState.AbsentFetch || this.status !== "postcopy-active") return 0;
+    this.c.faults++;
+    let w = this.waiters.get(page);
+    if (!w) this.waiters.set(page, (w = []));
+    w.push(vcpu, this.k.scheduler.now);
+    if (this.fetching![page] === 1) return WAIT;
+    this.fetching![page] = 1;
+    this.c.postcopyRequests++;
+    // The request crosses to the source (one way), then the page comes back.
+    const oneWay = this.k.network.route(this.dest.name, this.src.name).latency;
+    this.k.after(oneWay, () => {
+      if (this.status !== "postcopy-active") return;
+      const c = this.k.memory.peek(this.srcGuest, page);
+      const bytes = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      this.countPost(c, bytes);
+      const pages = Int32Array.of(page);
+      const contents = Float64Array.of(c);
+      this.send(this.src.name, this.dest.name, bytes, "destination", `migrate ${this.world.name} page ${page}`, () => this.landPost(pages, contents, 1));
+    }, "demand paging");
+    return WAIT;
+  }
+
+  private countPost(c: number, bytes: number): void {
+    if (c === 0) this.c.duplicate++;
+    else this.c.normal++;
+    this.c.transferred += bytes;
+    this.c.postcopyBytes += bytes;
+  }
+
+  /** The background paging thread: pulls the pages still absent, in order, a batch at a time. */
+  private pumpBackground(): void {
+    if (this.status !== "postcopy-active") return;
+    const meta = this.dst.meta;
+    const fetching = this.fetching!;
+    const pages = new Int32Array(this.o.batch);
+    let n = 0;
+    while (this.bgCursor < this.pages && n < pages.length) {
+      const p = this.bgCursor++;
+      if ((meta[p]! & STATE_MASK) === PageState.AbsentFetch && fetching[p] === 0) {
+        fetching[p] = 1;
+        pages[n++] = p;
+      }
+    }
+    if (n === 0) {
+      // Nothing left to pull; demand fetches under way finish the job.
+      this.closing = true;
+      this.k.cluster.setState(this.pager!, "stopped");
+      this.closing = false;
+      return;
+    }
+    const contents = new Float64Array(n);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const c = this.k.memory.peek(this.srcGuest, pages[i]!);
+      contents[i] = c;
+      const b = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      this.countPost(c, b);
+      bytes += b;
+    }
+    this.c.backgroundPages += n;
+    this.send(this.src.name, this.dest.name, bytes, "destination", `migrate ${this.world.name} background`, () => {
+      this.landPost(pages, contents, n);
+      this.pumpBackground();
+    });
+  }
+
+  private landPost(pages: Int32Array, contents: Float64Array, n: number): void {
+    if (this.status !== "postcopy-active") return;
+    const now = this.k.scheduler.now;
+    this.place(pages, contents, n);
+    for (let i = 0; i < n; i++) {
+      const p = pages[i]!;
+      this.fetching![p] = 0;
+      this.remainingPost--;
+      const w = this.waiters.get(p);
+      if (!w) continue;
+      this.waiters.delete(p);
+      for (let j = 0; j < w.length; j += 2) {
+        this.c.stallNs += now - w[j + 1]!;
+        this.k.memory.wake(this.dst, w[j]!);
+      }
+    }
+    if (this.remainingPost === 0) this.complete();
+  }
+
+  // ---- pages landing, transfers, the end -------------------------------------------------
+
+  /** Pages arrive on the destination: each gets its content (a zero page needs no frame). */
+  private place(pages: Int32Array, contents: Float64Array, n: number): void {
+    const mem = this.k.memory;
+    const g = this.dst;
+    const machine = mem.machine(g.hostId);
+    for (let i = 0; i < n; i++) {
+      const p = pages[i]!;
+      const c = contents[i]!;
+      const state = g.meta[p]! & STATE_MASK;
+      if (c === 0) {
+        if (state !== PageState.Unbacked) mem.setAbsent(g, p, PageState.Unbacked);
+      } else if (state === PageState.Present && machine.refs[g.frame[p]!] === 1) {
+        machine.content[g.frame[p]!] = c; // a page sent again: its private frame is rewritten
+      } else mem.populate(g, p, c);
+    }
+  }
+
+  private send(from: string, to: string, bytes: number, initiator: "source" | "destination", label: string, onDone: () => void): void {
+    const tr = this.k.network.transfer({
+      from,
+      to,
+      bytes,
+      kind: this.o.transport,
+      initiator,
+      label,
+      ...(this.o.bandwidth === undefined ? {} : { maxRate: this.o.bandwidth }),
+      onDone: () => {
+        this.inflight.delete(tr);
+        if (!this.done) onDone();
+      },
+      onFail: (err) => {
+        this.inflight.delete(tr);
+        this.transferFailed(err);
+      },
+    });
+    this.inflight.add(tr);
+  }
+
+  private transferFailed(err: VmscnError): void {
+    if (this.done) return;
+    if (this.resumeAt === undefined) this.abort(`a transfer failed before switch-over (${err.message}); the VM keeps running on "${this.src.name}"`);
+    else this.killDestination(`the destination could no longer fetch pages from "${this.src.name}" (${err.message})`);
+  }
+
+  /** A world of this migration changed state; the kernel (a crash, a stop) did it, not we. */
+  worldStopped(w: World): void {
+    if (this.done || this.closing) return;
+    const at = formatTime(this.k.scheduler.now);
+    if (w === this.world) {
+      if (this.resumeAt === undefined) this.abort(`VM "${w.name}" stopped on "${this.src.name}" at ${at} before switch-over${w.failure ? ` (${w.failure})` : ""}`);
+      else this.finishFailed(`VM "${w.name}" stopped on "${this.dest.name}" at ${at}${w.failure ? ` (${w.failure})` : ""}`);
+    } else if (w === this.sender) {
+      if (this.resumeAt === undefined) this.abort(`host "${this.src.name}" went down at ${at} before switch-over`);
+      else this.killDestination(`host "${this.src.name}" crashed at ${at} while the destination still depended on it for ${this.remainingPost} pages`);
+    } else if (w === this.daemon || w === this.pager) {
+      if (this.resumeAt === undefined) this.abort(`host "${this.dest.name}" went down at ${at} before switch-over; the VM keeps running on "${this.src.name}"`);
+      else this.finishFailed(`host "${this.dest.name}" went down at ${at}`);
+    }
+  }
+
+  /** Before switch-over: nothing is lost, the VM stays (or goes back to running) on the source. */
+  private abort(reason: string): void {
+    const k = this.k;
+    this.cancelTransfers();
+    this.log?.close();
+    this.log = null;
+    k.memory.dropGuest(this.dst);
+    if (this.world.state === "suspended" && this.wasRunning) k.cluster.setState(this.world, "running");
+    this.fail(reason);
+  }
+
+  /** The document: the destination VM dies if the source goes while it still depends on it. */
+  private killDestination(reason: string): void {
+    const k = this.k;
+    this.cancelTransfers();
+    this.world.failure = `migration: ${reason}`;
+    this.closing = true;
+    if (this.world.state !== "stopped") k.cluster.setState(this.world, "stopped");
+    this.closing = false;
+    k.memory.releaseAll(this.dst);
+    // vCPUs parked on network page faults must not wait forever (they see the VM stopped).
+    k.memory.wake(this.dst);
+    this.waiters.clear();
+    this.finishFailed(reason);
+  }
+
+  private finishFailed(reason: string): void {
+    this.cancelTransfers();
+    this.k.memory.dropGuest(this.srcGuest);
+    this.fail(reason);
+  }
+
+  private fail(reason: string): void {
+    this.status = "failed";
+    this.failure = reason;
+    this.completedAt = this.k.scheduler.now;
+    this.stopWorlds();
+    this.k.trace.instant("migration failed", "migration", { world: this.world.name }, this.completedAt, { reason });
+    this.onFinish(this);
+    this.call.done({ failed: `migration of "${this.world.name}" to "${this.dest.name}" failed: ${reason}` });
+  }
+
+  /** Clean-up: the last page has left the source, which frees the VM's frames. */
+  private complete(): void {
+    this.status = "completed";
+    this.completedAt = this.k.scheduler.now;
+    this.k.memory.dropGuest(this.srcGuest);
+    this.stopWorlds();
+    this.onFinish(this);
+    this.call.done();
+  }
+
+  private cancelTransfers(): void {
+    for (const tr of [...this.inflight]) this.k.network.end(tr, "cancelled");
+    this.inflight.clear();
+  }
+
+  private stopWorlds(): void {
+    this.closing = true;
+    for (const w of [this.sender, this.daemon, this.pager]) {
+      if (w && this.k.cluster.hasWorld(w.name) && this.k.cluster.world(w.name) === w) this.k.cluster.destroy(w);
+    }
+    this.closing = false;
+  }
+
+  /** Pages the source still holds for the destination (bytes, as QEMU's ram.remaining). */
+  remainingPages(): number {
+    if (this.status === "completed") return 0;
+    if (this.resumeAt !== undefined || this.status === "device") return this.remainingPost + (this.phase === "downtime" ? this.n - this.cursor : 0);
+    if (this.status === "setup") return this.pages;
+    return this.n - this.cursor + (this.log?.count ?? 0);
+  }
+}
+
+/** The pages of `list[from..to)` (or of the range when list is null) together with `dirty`, ascending. */
+function union(list: Int32Array | null, from: number, to: number, dirty: Int32Array, pages: number): Int32Array {
+  const mark = new Uint8Array(pages);
+  for (let i = from; i < to; i++) mark[list ? list[i]! : i] = 1;
+  for (let i = 0; i < dirty.length; i++) mark[dirty[i]!] = 1;
+  let n = 0;
+  for (let p = 0; p < pages; p++) n += mark[p]!;
+  const out = new Int32Array(n);
+  let j = 0;
+  for (let p = 0; p < pages; p++) if (mark[p]) out[j++] = p;
+  return out;
+}

@@ -1,0 +1,69 @@
+// The `migrate` verb's arguments and options, and their typed form.
+import type { ArgSpec, OptionSpec, VerbCall } from "../../core/plugin-host/context.js";
+import type { ConvergeRule } from "./convergence.js";
+
+export const MIGRATE_ARGS: ArgSpec[] = [
+  { name: "vm", kind: "vm", description: "the VM to migrate (the source VM)" },
+  { name: "host", keyword: "to", kind: "host", description: "the destination host" },
+  { name: "mode", keyword: "with", kind: "word", values: ["precopy", "demand-paging"], optional: true, description: "precopy (default): iterative pre-copy while the VM runs; demand-paging: no pre-copy, every page fetched after resume" },
+];
+
+export const AFTER_VALUES = ["stop-and-copy", "demand-paging", "background"] as const;
+
+export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
+  bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, description: "cap on the migration's rate (default: none, the link decides; 128 MiB/s with converge qemu)" },
+  converge: { type: "enum", values: ["threshold", "qemu", "xen"], default: "threshold", description: "when pre-copy stops: threshold (the document's rule), qemu (downtime-limit), xen (29 iterations, < 50 dirty, > 3× memory)" },
+  threshold: { type: "integer", min: 0, default: 512, description: "pages left under which pre-copy stops (converge threshold)" },
+  "max-rounds": { type: "integer", min: 1, max: 10000, default: 30, description: "pre-copy rounds at most, the first included" },
+  "downtime-limit": { type: "quantity", dimension: "time", min: 0, default: 300_000_000, description: "the downtime QEMU's rule aims for (converge qemu)" },
+  after: { type: "list", values: AFTER_VALUES, default: ["stop-and-copy"], description: "what moves the pages left at switch-over: stop-and-copy (while suspended), demand-paging (network page faults after resume), background (a paging thread after resume)" },
+  transport: { type: "enum", values: ["tcp", "rdma"], default: "tcp", description: "tcp (costs host CPU) or rdma (both hosts need RDMA NICs)" },
+  batch: { type: "integer", min: 1, max: 1_048_576, default: 512, description: "pages per network transfer" },
+};
+
+/** 128 MiB/s: QEMU's default max-bandwidth, used with converge qemu when no cap is given. */
+export const QEMU_DEFAULT_BANDWIDTH = 128 * 1024 * 1024;
+
+export interface MigrateOptions {
+  vm: string;
+  host: string;
+  mode: "precopy" | "demand-paging";
+  bandwidth: number | undefined;
+  converge: ConvergeRule;
+  threshold: number;
+  maxRounds: number;
+  downtimeLimitNs: number;
+  /** Pages left at switch-over are sent while suspended (else fetched after resume). */
+  stopAndCopy: boolean;
+  demandPaging: boolean;
+  background: boolean;
+  transport: "tcp" | "rdma";
+  batch: number;
+}
+
+export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
+  const o = call.options;
+  const after = (o["after"] as string[] | undefined) ?? ["stop-and-copy"];
+  const mode = (call.args["mode"] as "precopy" | "demand-paging" | undefined) ?? "precopy";
+  const converge = (o["converge"] as ConvergeRule | undefined) ?? "threshold";
+  let bandwidth = o["bandwidth"] as number | undefined;
+  if (bandwidth === undefined && converge === "qemu") bandwidth = QEMU_DEFAULT_BANDWIDTH;
+  // Demand paging is always on after resume when stop-and-copy is not chosen: a page the
+  // destination touches before the background thread brings it must be fetched.
+  const stopAndCopy = mode === "precopy" && (after.includes("stop-and-copy") || after.length === 0);
+  return {
+    vm: String(call.args["vm"]),
+    host: String(call.args["host"]),
+    mode,
+    bandwidth,
+    converge,
+    threshold: Number(o["threshold"] ?? 512),
+    maxRounds: Number(o["max-rounds"] ?? 30),
+    downtimeLimitNs: Number(o["downtime-limit"] ?? 300_000_000),
+    stopAndCopy,
+    demandPaging: !stopAndCopy,
+    background: after.includes("background"),
+    transport: (o["transport"] as "tcp" | "rdma" | undefined) ?? "tcp",
+    batch: Number(o["batch"] ?? 512),
+  };
+}

@@ -1,0 +1,54 @@
+// The report section of one migration, in QEMU `query-migrate` terms (all times in ns, all
+// sizes in bytes), plus what the document asks for: rounds, network page faults, and how
+// long the VM depended on the source.
+import { PAGE_SIZE } from "../../core/config.js";
+import type { Migration } from "./migration.js";
+
+export function migrationReport(m: Migration, now: number): Record<string, unknown> {
+  const end = m.completedAt ?? now;
+  const total = end - m.startedAt;
+  const c = m.c;
+  const pagesSent = c.duplicate + c.normal;
+  const last = m.rounds[m.rounds.length - 1];
+  const rounds: Record<string, unknown> = {};
+  for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs };
+  return {
+    status: m.status,
+    ...(m.failure ? { failure: m.failure } : {}),
+    mode: m.o.mode,
+    converge: m.o.converge,
+    "switch-reason": m.switchReason ?? null,
+    source: m.src.name,
+    destination: m.dest.name,
+    "start-time": m.startedAt,
+    "total-time": total,
+    "setup-time": m.setupEndAt === undefined ? null : m.setupEndAt - m.startedAt,
+    downtime: m.suspendAt !== undefined && m.resumeAt !== undefined ? m.resumeAt - m.suspendAt : null,
+    "expected-downtime": Number.isFinite(m.expectedDowntimeNs) ? m.expectedDowntimeNs : null,
+    ram: {
+      transferred: c.transferred,
+      remaining: m.remainingPages() * PAGE_SIZE,
+      total: m.srcGuest.pages * PAGE_SIZE,
+      duplicate: c.duplicate,
+      normal: c.normal,
+      "normal-bytes": c.normal * PAGE_SIZE,
+      "dirty-sync-count": c.dirtySyncCount,
+      "dirty-pages-rate": last && last.durationNs > 0 ? Math.round((last.dirtied * 1e9) / last.durationNs) : 0,
+      mbps: total > 0 ? (c.transferred * 8 * 1e3) / total : 0,
+      "pages-per-second": total > 0 ? Math.round((pagesSent * 1e9) / total) : 0,
+      "postcopy-requests": c.postcopyRequests,
+      "precopy-bytes": c.precopyBytes,
+      "downtime-bytes": c.downtimeBytes,
+      "postcopy-bytes": c.postcopyBytes,
+    },
+    "device-state-bytes": c.deviceBytes,
+    "round-count": m.rounds.length,
+    rounds,
+    "demand-paging": { faults: c.faults, requests: c.postcopyRequests, "stall-time": c.stallNs, "background-pages": c.backgroundPages, "pages-left": m.remainingPost },
+    // How long the running VM needed pages from the source after it resumed on the destination.
+    "source-dependency-time": m.resumeAt === undefined ? 0 : end - m.resumeAt,
+    "depends-on-source": m.status === "postcopy-active",
+    disks: "re-mapped (shared storage)",
+    mac: null as string | null,
+  };
+}

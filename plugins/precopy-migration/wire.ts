@@ -1,0 +1,15 @@
+// What crosses the wire for one guest page, counted as QEMU counts it: every page carries an
+// 8-byte header (offset and flags); a zero page is only that header plus one fill byte
+// (RAM_SAVE_FLAG_ZERO, counted in `duplicate`), any other page the header plus 4096 bytes.
+import { PAGE_SIZE } from "../../core/config.js";
+
+export const PAGE_HEADER_BYTES = 8;
+/** A zero page: header + the one byte it is filled with. */
+export const ZERO_PAGE_BYTES = PAGE_HEADER_BYTES + 1;
+/** A page sent in full. */
+export const NORMAL_PAGE_BYTES = PAGE_HEADER_BYTES + PAGE_SIZE;
+
+/** Bytes on the wire for a page whose content identity is `content` (0 is the zero page). */
+export function wireBytes(content: number): number {
+  return content === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+}
