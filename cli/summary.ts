@@ -1,6 +1,7 @@
 // The readable summary printed after a run: one table per kind of thing, with units.
 import type { Report } from "../core/report/json.js";
 import { formatTime } from "../core/sim/time.js";
+import type { SummaryTable } from "../core/report/chart.js";
 
 export function formatBytes(b: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -56,7 +57,18 @@ interface VmSection {
   workload: { stallNs: number } | null;
 }
 
-export function summarize(report: Report): string {
+/** A value in its column's unit, readable: ns → 12.5 ms, B → 4 GiB, B/s → 1 Gbit/s. */
+function cell(v: string | number | null, unit: string | undefined): string {
+  if (v === null) return "-";
+  if (typeof v === "string") return v;
+  if (unit === "ns") return formatDuration(v);
+  if (unit === "B") return formatBytes(v);
+  if (unit === "B/s") return formatRate(v);
+  const n = Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  return unit ? `${n} ${unit}` : n;
+}
+
+export function summarize(report: Report, tables: readonly SummaryTable[] = []): string {
   const out: string[] = [];
   out.push(`scenario ${report.scenario} · seed ${report.seed} · simulated ${formatTime(report.simulatedTimeNs)}`);
   const hosts = report["hosts"] as Record<string, HostSection>;
@@ -69,6 +81,11 @@ export function summarize(report: Report): string {
   if (Object.keys(links).length > 0) {
     out.push("", "links");
     out.push(table(["link", "up", "bandwidth", "latency", "a→b", "b→a"], Object.entries(links).map(([n, l]) => [n, l.up ? "yes" : "no", formatRate(l.bandwidth), formatDuration(l.latency), formatBytes(l.bytesAB), formatBytes(l.bytesBA)])));
+  }
+  for (const tb of tables) {
+    if (tb.rows.length === 0) continue;
+    out.push("", tb.title);
+    out.push(table(tb.columns.map((c) => c.name), tb.rows.map((r) => r.map((v, i) => cell(v, tb.columns[i]?.unit)))));
   }
   const actions = report["actions"] as { time: number; verb: string; args: Record<string, unknown>; state: string; failure?: string }[];
   if (actions.length > 0) {

@@ -50,7 +50,7 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   }
   const report = outcome.report!;
   if (json === "-") out(stableStringify(report));
-  else out(summarize(report));
+  else out(summarize(report, outcome.kernel!.metrics.collectTables(report.simulatedTimeNs)));
   if (json && json !== "-") writeAtomically(json, `${stableStringify(report)}\n`);
   if (tracePath) writeAtomically(tracePath, JSON.stringify(outcome.kernel!.trace.toJSON()));
   if (htmlPath) {

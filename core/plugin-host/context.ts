@@ -12,7 +12,7 @@ import type { Memory, FaultHandler, CowListener } from "../memory/memory.js";
 import type { FaultKind } from "../memory/page.js";
 import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
-import type { ChartSpec } from "../report/chart.js";
+import type { ChartSpec, SummaryTable } from "../report/chart.js";
 import type { VmInfo } from "../run/vm-info.js";
 
 /** A value the scenario gives an option or argument, already in base units. */
@@ -102,6 +102,8 @@ export interface PluginContext {
   metric(group: string, provider: () => unknown): void;
   /** Charts for `--html` (for example pages left per pre-copy round), made at the end of the run. */
   chart(provider: () => ChartSpec | readonly ChartSpec[]): void;
+  /** Tables for the readable summary `vmscn run` prints (one row per migration, say), made at the end. */
+  table(provider: () => SummaryTable | readonly SummaryTable[]): void;
   /** A per-world state slot owned by this plugin. */
   slot<T>(name: string, init: (w: World) => T): Slot<T, World>;
   /** A random stream private to this plugin: `random("scanner")` is the same every run with the same seed. */

@@ -17,7 +17,7 @@ import type { Network } from "../net/network.js";
 import type { Storage } from "../storage/storage.js";
 import type { Metrics } from "../report/metrics.js";
 import type { TraceRecorder } from "../report/trace.js";
-import type { ChartSpec } from "../report/chart.js";
+import type { ChartSpec, SummaryTable } from "../report/chart.js";
 import { vmInfo, type VmInfo } from "../run/vm-info.js";
 import type { Plugin } from "./define.js";
 import { orderPlugins, type PluginEntry } from "./order.js";
@@ -205,6 +205,10 @@ class Context implements PluginContext {
 
   chart(provider: () => ChartSpec | readonly ChartSpec[]): void {
     this.host.metrics.chart(provider, this.pluginName);
+  }
+
+  table(provider: () => SummaryTable | readonly SummaryTable[]): void {
+    this.host.metrics.table(provider, this.pluginName);
   }
 
   slot<T>(name: string, init: (w: World) => T): Slot<T, World> {

@@ -38,3 +38,13 @@ export interface ChartSpec {
   readonly data: { readonly series: readonly ChartSeries[] } | { readonly points: readonly ChartPoint[] };
 }
 
+
+/**
+ * A table for the readable summary `vmscn run` prints (one per migration, checkpoint, fork...).
+ * Values in base units (ns, B, B/s) are shown in a readable unit by the CLI.
+ */
+export interface SummaryTable {
+  readonly title: string;
+  readonly columns: readonly { readonly name: string; readonly unit?: "ns" | "B" | "B/s" | string }[];
+  readonly rows: readonly (readonly (string | number | null)[])[];
+}

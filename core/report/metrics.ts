@@ -4,7 +4,7 @@ import { injectable } from "tsyringe";
 import { kernelError } from "../errors.js";
 import { hookError } from "../plugin-host/hook-error.js";
 import { formatTime } from "../sim/time.js";
-import type { ChartSpec } from "./chart.js";
+import type { ChartSpec, SummaryTable } from "./chart.js";
 
 export interface MetricGroup {
   readonly name: string;
@@ -133,18 +133,18 @@ export class Metrics {
   }
 
   collectCharts(timeNs: number): ChartSpec[] {
-    const out: ChartSpec[] = [];
-    for (const c of this.chartProviders) {
-      try {
-        const r = c.provider();
-        if (Array.isArray(r)) out.push(...(r as readonly ChartSpec[]));
-        else out.push(r as ChartSpec);
-      } catch (thrown) {
-        if (c.owner === undefined) throw thrown;
-        throw hookError(c.owner, "chart", thrown, { time: timeNs });
-      }
-    }
-    return out;
+    return collect(this.chartProviders, "chart", timeNs);
+  }
+
+  private readonly tableProviders: { owner: string | undefined; provider: () => SummaryTable | readonly SummaryTable[] }[] = [];
+
+  /** Tables for the readable summary of `vmscn run` (a plugin's `k.table`). */
+  table(provider: () => SummaryTable | readonly SummaryTable[], owner?: string): void {
+    this.tableProviders.push({ owner, provider });
+  }
+
+  collectTables(timeNs: number): SummaryTable[] {
+    return collect(this.tableProviders, "table", timeNs);
   }
 
   /**
@@ -175,4 +175,20 @@ export class Metrics {
 
 function ownerName(owner: string | undefined): string {
   return owner === undefined ? "the kernel" : `plugin "${owner}"`;
+}
+
+/** Calls every provider; a throwing plugin provider is reported as that plugin's hook. */
+function collect<T>(providers: readonly { owner: string | undefined; provider: () => T | readonly T[] }[], hook: string, timeNs: number): T[] {
+  const out: T[] = [];
+  for (const c of providers) {
+    try {
+      const r = c.provider();
+      if (Array.isArray(r)) out.push(...(r as readonly T[]));
+      else out.push(r as T);
+    } catch (thrown) {
+      if (c.owner === undefined) throw thrown;
+      throw hookError(c.owner, hook, thrown, { time: timeNs });
+    }
+  }
+  return out;
 }

@@ -76,6 +76,27 @@ export default definePlugin({
       return out;
     });
 
+    k.table(() => ({
+      title: "migrations",
+      columns: [
+        { name: "vm" },
+        { name: "from → to" },
+        { name: "status" },
+        { name: "rounds" },
+        { name: "total time", unit: "ns" },
+        { name: "downtime", unit: "ns" },
+        { name: "transferred", unit: "B" },
+        { name: "zero pages" },
+        { name: "demand faults" },
+        { name: "on source", unit: "ns" },
+      ],
+      rows: [...byVm.entries()].map(([name, m]) => {
+        const r = migrationReport(m, k.scheduler.now);
+        const ram = r["ram"] as Record<string, number>;
+        return [name, `${m.src.name} → ${m.dest.name}`, m.status, m.rounds.length, r["total-time"] as number, (r["downtime"] as number | null) ?? null, ram["transferred"]!, ram["duplicate"]!, m.c.faults, r["source-dependency-time"] as number];
+      }),
+    }));
+
     k.chart(() => {
       const points = [...byVm.values()].flatMap((m) => m.rounds.map((r) => ({ x: `round ${r.round}`, y: r.pages, series: m.world.name })));
       return {

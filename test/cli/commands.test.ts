@@ -111,6 +111,14 @@ t.test("test: a negative file that does not fail as declared fails", (t) => {
   t.end();
 });
 
+t.test("run: a plugin's summary table, with units", (t) => {
+  const r = vmscn("run", "scenarios/examples/precopy.vmscn");
+  t.equal(r.code, 0, r.err);
+  t.match(r.out, /migrations\nvm +from → to +status +rounds +total time +downtime +transferred +zero pages +demand faults +on source\n/);
+  t.match(r.out, /web +a → b +completed +2 +[\d.]+ s +[\d.]+ ms +[\d.]+ MiB +\d+ +\d+ +[\d.]+ ms/);
+  t.end();
+});
+
 t.test("the bundled examples all pass as a suite", (t) => {
   const r = vmscn("test", "scenarios/examples");
   t.equal(r.code, 0, r.out);

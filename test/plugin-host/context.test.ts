@@ -60,6 +60,7 @@ t.test("every context hook reports a throw as VMSCN6006 with its hook name", asy
     ["verb(boom)", (k) => k.verb("boom", { description: "", args: [{ name: "vm", kind: "vm", description: "" }], options: {}, run: () => { throw new TypeError("bug"); } }), (kn) => { kn.act(0, "boom", { vm: "v" }); kn.run(1); }],
     ["metric(probe)", (k) => k.metric("probe", () => { throw new Error("x"); }), (kn) => kn.report("t")],
     ["chart", (k) => k.chart(() => { throw new Error("x"); }), (kn) => kn.metrics.collectCharts(0)],
+    ["table", (k) => k.table(() => { throw new Error("x"); }), (kn) => kn.metrics.collectTables(0)],
   ];
   for (const [hook, register, trigger] of cases) {
     const kernel = await withPlugin(register);
