@@ -264,6 +264,11 @@ export class Migration {
   private resumeOnDestination(): void {
     const k = this.k;
     if (k.config.checkInvariants) this.checkCopy();
+    // The VM's access counters carry over, so its report counts its whole life, not just the destination's part.
+    this.dst.reads += this.srcGuest.reads;
+    this.dst.writes += this.srcGuest.writes;
+    this.dst.faults += this.srcGuest.faults;
+    this.dst.cowBreaks += this.srcGuest.cowBreaks;
     this.world.memory = this.dst;
     k.cluster.move(this.world, this.dest);
     if (this.wasRunning) k.cluster.setState(this.world, "running");
