@@ -59,6 +59,26 @@ export interface VerbSpec {
   /** Set when the action finishes later than it starts; it must then call `call.done()`. */
   async?: boolean;
   run(call: VerbCall): void;
+  /**
+   * Optional checks at validation time, against the scenario as declared: what can be known
+   * before the run (a destination too small, a disk it cannot reach) becomes a diagnostic at
+   * the argument or option concerned instead of a failed action.
+   */
+  check?(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, scenario: ScenarioView): VerbProblem[];
+}
+
+/** A problem a verb's `check` finds; `at` names the argument or option to point at. */
+export interface VerbProblem {
+  message: string;
+  at?: string;
+  hint?: string;
+}
+
+/** The scenario as declared (before anything runs), for verbs' static checks. */
+export interface ScenarioView {
+  hosts: ReadonlyMap<string, { cpus: number; memoryBytes: number; rdma: boolean; datastores: readonly string[] }>;
+  vms: ReadonlyMap<string, { host: string; vcpus: number; memoryBytes: number; disks: readonly string[] }>;
+  datastores: ReadonlyMap<string, { hosts: readonly string[] }>;
 }
 
 export interface RegisteredVerb extends VerbSpec {

@@ -1,7 +1,8 @@
 // Checks of timed actions against the schema their verb declares: arguments by position and
 // keyword, options by name with their types, units, ranges and defaults.
 import type { ActionStmt, Atom, Quantity, RunStmt, ScriptedStmt, WordLit } from "../ast.js";
-import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb } from "../../core/plugin-host/context.js";
+import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb, ScenarioView } from "../../core/plugin-host/context.js";
+import type { Loc } from "../ast.js";
 import { hint } from "../../core/world/cluster.js";
 import { inDimension, inRange, written } from "./values.js";
 import type { ValidationContext } from "./context.js";
@@ -45,12 +46,36 @@ export function checkAction(a: ActionStmt, ctx: ValidationContext): void {
     return;
   }
   const before = ctx.diagnostics.length;
-  const args = resolveArgs(a, verb, ctx);
-  const options = resolveOptions(a, verb, ctx);
-  if (t !== undefined && args && options && ctx.diagnostics.length === before) ctx.plan.actions.push({ time: t, verb: verb.name, args, options, loc: a.loc });
+  const where = new Map<string, Loc>();
+  const args = resolveArgs(a, verb, ctx, where);
+  const options = resolveOptions(a, verb, ctx, where);
+  if (t === undefined || !args || !options || ctx.diagnostics.length !== before) return;
+  if (verb.check) {
+    const withDefaults = { ...defaultsOf(verb), ...options };
+    const problems = verb.check({ args, options: withDefaults }, scenarioView(ctx));
+    for (const p of problems) ctx.error("VMSCN0222", p.message, (p.at && where.get(p.at)) || a.verb.loc, p.hint);
+    if (problems.length > 0) return;
+  }
+  ctx.plan.actions.push({ time: t, verb: verb.name, args, options, loc: a.loc });
 }
 
-function resolveArgs(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext): Record<string, OptionValue> | undefined {
+function defaultsOf(verb: RegisteredVerb): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const [name, spec] of Object.entries(verb.options)) if (spec.default !== undefined) out[name] = spec.default as OptionValue;
+  return out;
+}
+
+/** The platform as declared so far (validation checks declarations before actions). */
+function scenarioView(ctx: ValidationContext): ScenarioView {
+  const plan = ctx.plan;
+  return {
+    hosts: new Map(plan.hosts.map((h) => [h.name, { cpus: h.cpus, memoryBytes: h.memoryBytes, rdma: h.rdma ?? false, datastores: plan.datastores.filter((d) => d.hosts.includes(h.name)).map((d) => d.name) }])),
+    vms: new Map(plan.vms.map((v) => [v.name, { host: v.host, vcpus: v.vcpus, memoryBytes: v.memoryBytes, disks: (v.disks ?? []).map((d) => d.datastore) }])),
+    datastores: new Map(plan.datastores.map((d) => [d.name, { hosts: d.hosts }])),
+  };
+}
+
+function resolveArgs(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext, where: Map<string, Loc>): Record<string, OptionValue> | undefined {
   const out: Record<string, OptionValue> = {};
   const positional = verb.args.filter((s) => s.keyword === undefined);
   const byKeyword = new Map(verb.args.filter((s) => s.keyword !== undefined).map((s) => [s.keyword!, s]));
@@ -70,6 +95,7 @@ function resolveArgs(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext
       }
       i++;
       filled.add(spec.name);
+      where.set(spec.name, value.loc);
       const v = argValue(value, spec, verb, ctx);
       if (v === undefined) ok = false;
       else out[spec.name] = v;
@@ -83,6 +109,7 @@ function resolveArgs(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext
       continue;
     }
     filled.add(spec.name);
+    where.set(spec.name, atom.loc);
     const v = argValue(atom, spec, verb, ctx);
     if (v === undefined) ok = false;
     else out[spec.name] = v;
@@ -161,7 +188,7 @@ function wrong(atom: Atom, wanted: string, ctx: ValidationContext): undefined {
   return undefined;
 }
 
-function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext): Record<string, OptionValue> | undefined {
+function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationContext, where: Map<string, Loc>): Record<string, OptionValue> | undefined {
   const out: Record<string, OptionValue> = {};
   const atoms = a.options ?? [];
   const names = Object.keys(verb.options);
@@ -184,6 +211,7 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
       while (i < atoms.length && !(atoms[i]!.kind === "word" && (atoms[i] as WordLit).text in verb.options)) i++;
       continue;
     }
+    where.set(atom.text, atom.loc);
     if (atom.text in out) {
       ctx.error("VMSCN0214", `option "${atom.text}" is given twice`, atom.loc);
       ok = false;

@@ -130,6 +130,11 @@ t.test("VMSCN0221 an expectation naming an undefined link", async (t) => {
   await only(t, scenario("  expect link(a<->z).up"), "VMSCN0221", BODY, "a<->z");
 });
 
+t.test("VMSCN0222 a verb's own static check, at the argument it names", async (t) => {
+  const d = await only(t, scenario("  vm big on a { vcpus 1  memory 15.5 GiB }\n  at 1 s: probe big to b { downtime-limit 1 s }\n  vm filler on b { vcpus 1  memory 1 GiB }", { plugin: true }), "VMSCN0222", BODY_P + 1, "b {", /host "b" has 16106127360 bytes free, VM "big" needs 16642998272/, true);
+  t.equal(d?.hint, "choose a larger host");
+});
+
 t.test("VMSCN0301 an expectation reading a value the report does not have", async (t) => {
   const r = await run(files({ "t.vmscn": scenario("  expect checkpoint(web).downtime < 300 ms\n  expect web.nothing == 1\n  expect web.accesses.writes == 0") }));
   t.same(r.expects.map((e) => [e.passed, e.code]), [[false, "VMSCN0301"], [false, "VMSCN0301"], [true, undefined]]);
@@ -149,4 +154,11 @@ t.test("a valid scenario has no diagnostics and every option arrives in base uni
 t.test("every problem of a file is reported at once, in order", async (t) => {
   const ds = await diagnosticsOf(scenario("  vm x on zz { vcpus 1  memory 1 GiB }\n  at 1 s: start y\n  expect host(q).up"));
   t.same(ds.map((d) => d.code), ["VMSCN0201", "VMSCN0202", "VMSCN0201"]);
+});
+
+t.test("docs/diagnostics.md lists every language code", async (t) => {
+  const { readFileSync } = await import("node:fs");
+  const { DSL_CODES } = await import("../../../dsl/diagnostics.js");
+  const doc = readFileSync(new URL("../../../docs/diagnostics.md", import.meta.url), "utf8");
+  for (const [code, meaning] of Object.entries(DSL_CODES)) t.ok(doc.includes(`| ${code} | ${meaning} |`), code);
 });
