@@ -96,6 +96,12 @@ export class Cluster {
     w.demand = cores;
   }
 
+  /** Throttles the world's vCPUs: it gets (1 − fraction) of its CPU share (0 removes the throttle); its demand on the host is unchanged. */
+  setThrottle(w: World, fraction: number): void {
+    if (!(fraction >= 0 && fraction <= 1)) throw kernelError("VMSCN5011", `throttle of world "${w.name}" must be between 0 and 1, not ${fraction}`, { time: this.scheduler.now, where: w.label });
+    w.throttle = fraction;
+  }
+
   /** Places the world on another host (the plugins move memory; this moves the world). */
   move(w: World, to: Host): void {
     const from = w.host;
@@ -128,13 +134,15 @@ export class Cluster {
 
   /**
    * The share of its demand a running world gets: 1 while the host's CPUs cover the demand,
-   * otherwise CPUs / demand for everyone (fair share, progress slows in proportion).
+   * otherwise CPUs / demand for everyone (fair share, progress slows in proportion); times
+   * (1 − throttle) for a throttled world.
    */
   cpuFactor(w: World): number {
     if (w.state !== "running") return 0;
     const h = w.host;
     const demand = h.demand + this.extraLoad(h);
-    return demand <= h.cpus ? 1 : h.cpus / demand;
+    const share = demand <= h.cpus ? 1 : h.cpus / demand;
+    return w.throttle === 0 ? share : share * (1 - w.throttle);
   }
 }
 

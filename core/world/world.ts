@@ -37,6 +37,8 @@ export class World extends Extendable<World> {
   demand: number;
   /** Why the world stopped, if it failed (host crash, migration failure). */
   failure: string | undefined;
+  /** The share of its CPU time withheld from the world (0..1), e.g. a migration's auto-converge; set with `cluster.setThrottle`. */
+  throttle = 0;
 
   constructor(
     readonly id: number,

@@ -21,6 +21,8 @@ export interface RoundEnd {
   pages: number;
   /** Bytes/s this round achieved (0 if unknown). */
   bandwidth: number;
+  /** Auto-converge can still raise the throttle: no lack of progress ends pre-copy then. */
+  throttling?: boolean;
 }
 
 export interface ConvergeParams {
@@ -47,7 +49,7 @@ export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
   switch (p.rule) {
     case "threshold":
       if (r.dirty < p.threshold) return "threshold";
-      if (r.dirty >= r.sent) return "no-progress";
+      if (r.dirty >= r.sent && !r.throttling) return "no-progress";
       break;
     case "qemu":
       if (expectedDowntimeNs(r.dirty, p.pageBytes, r.bandwidth) <= p.downtimeLimitNs) return "downtime-limit";
@@ -64,4 +66,10 @@ export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
 /** QEMU's check during a pass: switch over as soon as what is left fits in the downtime limit. */
 export function duringPass(p: ConvergeParams, pending: number, bandwidth: number): boolean {
   return p.rule === "qemu" && expectedDowntimeNs(pending, p.pageBytes, bandwidth) <= p.downtimeLimitNs;
+}
+
+/** Auto-converge's next throttle: the first raise goes to `initial`, each later one adds `increment`, capped at `max` (rounded to 1e-9, so 0.2 + 0.1 is 0.3). */
+export function nextThrottle(current: number, initial: number, increment: number, max: number): number {
+  const t = current === 0 ? initial : current + increment;
+  return Math.min(max, Math.round(t * 1e9) / 1e9);
 }

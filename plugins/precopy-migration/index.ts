@@ -8,9 +8,10 @@ import { formatBytes } from "../../core/memory/memory.js";
 import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js";
 import type { GuestMemory } from "../../core/memory/guest.js";
 import type { World } from "../../core/world/world.js";
-import { Migration } from "./migration.js";
+import { Migration, type DiskCopyPlan } from "./migration.js";
+import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
-import { migrationReport } from "./report.js";
+import { migrationReport, rateSeries } from "./report.js";
 
 export default definePlugin({
   name: "precopy-migration",
@@ -32,6 +33,7 @@ export default definePlugin({
       args: MIGRATE_ARGS,
       options: MIGRATE_OPTIONS,
       async: true,
+      check: checkMigrate,
       run(call) {
         let m: Migration;
         try {
@@ -109,6 +111,16 @@ export default definePlugin({
         data: { points },
       };
     });
+
+    k.chart(() => ({
+      title: "Migration bandwidth over time",
+      description: "Bytes each migration put on the wire (pages, device state, disk blocks) per 10 ms, as a rate; each transfer's bytes are spread evenly over its lifetime.",
+      mark: "step",
+      x: { label: "time", unit: "ns" },
+      y: { label: "bandwidth", unit: "B/s" },
+      legend: "VM",
+      data: { series: [...byVm.values()].map((m) => ({ name: m.world.name, ...rateSeries(m) })) },
+    }));
   },
 });
 
@@ -133,12 +145,20 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
   if (free < pages) {
     throw kernelError("VMSCN5002", `host "${dest.name}" cannot hold VM "${world.name}": it needs ${formatBytes(pages * PAGE_SIZE)} and ${formatBytes(free * PAGE_SIZE)} is free`, { time: now, where: `${world.name}@${dest.name}` });
   }
-  // Disks stay on storage both hosts share and are re-mapped; a disk the destination
-  // cannot reach would need copying, which this plugin does not do.
+  // Disks on storage both hosts share are re-mapped; a disk the destination cannot reach is
+  // copied (`disk copy`, onto the first datastore the destination is attached to) or refused.
+  const copies: DiskCopyPlan[] = [];
   for (const d of k.vmInfo(world)?.disks ?? []) {
-    if (!k.storage.reachable(d.datastore.name, dest.name)) {
-      throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": its disk "${d.name}" is on datastore "${d.datastore.name}", which host "${dest.name}" cannot reach (disk copy is not supported)`, { time: now, where: world.label });
-    }
+    if (k.storage.reachable(d.datastore.name, dest.name)) continue;
+    const where = `its disk "${d.name}" is on datastore "${d.datastore.name}", which host "${dest.name}" cannot reach`;
+    if (o.disk === "refuse") throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": ${where} (disk refuse)`, { time: now, where: world.label });
+    const first = dest.datastores[0];
+    const target = first === undefined ? undefined : k.storage.datastore(first);
+    if (!target) throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": ${where}, and host "${dest.name}" is attached to no datastore to copy it onto`, { time: now, where: world.label });
+    // (The source reaches the disk: the kernel places a VM only where its disks are reachable.)
+    const name = target.hasFile(d.name) ? `${d.name}.migrated-${seq}` : d.name;
+    if (target.hasFile(name)) throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": datastore "${target.name}" already has a file "${name}" to copy disk "${d.name}" into`, { time: now, where: world.label });
+    copies.push({ source: d, datastore: target.name, name });
   }
-  return new Migration(k, world, dest, o, call, seq, onFinish);
+  return new Migration(k, world, dest, o, call, seq, onFinish, copies);
 }

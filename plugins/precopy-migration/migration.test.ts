@@ -6,9 +6,11 @@ import { createKernel } from "../../core/run/container.js";
 import { MS, SECOND, US } from "../../core/sim/time.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import plugin from "./index.js";
-import { afterRound, duringPass, expectedDowntimeNs } from "./convergence.js";
+import { afterRound, duringPass, expectedDowntimeNs, nextThrottle } from "./convergence.js";
 import { parseOptions, QEMU_DEFAULT_BANDWIDTH } from "./options.js";
 import { NORMAL_PAGE_BYTES, wireBytes, ZERO_PAGE_BYTES } from "./wire.js";
+import { DISK_BLOCK_BYTES } from "./migration.js";
+import { vmInfo } from "../../core/run/vm-info.js";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -173,5 +175,106 @@ t.test("convergence rules, options and wire sizes", (t) => {
   t.equal(o.stopAndCopy, true);
   const d = parseOptions({ args: { vm: "web", host: "b", mode: "demand-paging" }, options: { after: ["stop-and-copy"] } });
   t.equal(d.stopAndCopy, false, "pure demand paging leaves every page for after resume");
+  t.end();
+});
+
+t.test("auto-converge: throttle steps, no-progress deferred, removed at the end and on failure", async (t) => {
+  t.equal(nextThrottle(0, 0.2, 0.1, 0.99), 0.2);
+  t.equal(nextThrottle(0.2, 0.2, 0.1, 0.99), 0.3, "0.2 + 0.1 is exactly 0.3");
+  t.equal(nextThrottle(0.95, 0.2, 0.1, 0.99), 0.99, "capped");
+  const base = { rule: "threshold" as const, threshold: 10, maxRounds: 30, downtimeLimitNs: 300 * MS, pageBytes: NORMAL_PAGE_BYTES };
+  const r = { round: 2, sent: 100, dirty: 100, totalSent: 200, pages: 256, bandwidth: 1e6 };
+  t.equal(afterRound(base, r), "no-progress");
+  t.equal(afterRound(base, { ...r, throttling: true }), null, "auto-converge throttles instead");
+  const o = parseOptions({ args: { vm: "w", host: "b" }, options: {} });
+  t.same([o.autoConverge, o.throttleInitial, o.throttleIncrement, o.throttleMax, o.disk], [false, 0.2, 0.1, 0.99, "copy"]);
+
+  const k = await cluster();
+  k.addHost({ name: "c", cpus: 4, memoryBytes: 1 * GiB });
+  k.addLink({ a: "a", b: "c", bandwidth: 1.25e9, latency: 0 });
+  const busy = { activities: [{ op: "write" as const, rate: 40_000, pattern: { kind: "sequential" as const } }], mix: RANDOM, scripted: [] };
+  const ac = k.createVm({ name: "ac", host: "a", vcpus: 1, memoryBytes: 4 * MiB, initial: RANDOM });
+  const fl = k.createVm({ name: "fl", host: "a", vcpus: 1, memoryBytes: 4 * MiB, initial: RANDOM });
+  k.workload.attach(ac, busy);
+  k.workload.attach(fl, busy);
+  k.act(0, "start", { vm: "ac" });
+  k.act(0, "start", { vm: "fl" });
+  // 1024 pages at 4000 pages/s: the guest (40000 pages/s) saturates the dirty log until throttled
+  k.act(1 * MS, "migrate", { vm: "ac", host: "b" }, { bandwidth: 16_416_000, threshold: 64, "auto-converge": true, "throttle-initial": 0.5, "throttle-increment": 0.25, "throttle-max": 0.95 });
+  k.act(1 * MS, "migrate", { vm: "fl", host: "c" }, { bandwidth: 16_416_000, threshold: 64, "auto-converge": true });
+  let during = -1;
+  k.scheduler.at(2 * SECOND, () => { during = fl.throttle; });
+  k.act(2 * SECOND, "link", { link: "a<->c", state: "down" });
+  k.run(5 * SECOND);
+  const m = section(k, "ac");
+  t.equal(m.status, "completed");
+  t.same([m.rounds.r1.throttle, m.rounds.r2.throttle, m.rounds.r3.throttle], [0, 0.5, 0.75]);
+  t.equal(m["max-throttle"], 0.95);
+  t.equal(m["cpu-throttle"], 0);
+  t.equal(ac.throttle, 0, "removed when the migration completed");
+  const f = section(k, "fl");
+  t.equal(f.status, "failed");
+  t.ok(during > 0, "throttled while pre-copy ran");
+  t.equal(fl.throttle, 0, "removed when the migration failed");
+  t.equal(f["max-throttle"], during);
+  t.end();
+});
+
+t.test("disk copy: blocks pre-copied to the destination's first datastore; refuse; no datastore", async (t) => {
+  const k = await cluster();
+  k.addHost({ name: "c", cpus: 4, memoryBytes: 1 * GiB });
+  k.addLink({ a: "a", b: "c", bandwidth: 1.25e9, latency: 0 });
+  const ds = (name: string, hosts: string[]) => k.addDatastore({ type: "datastore", name, hosts, bandwidth: 1e9, latency: 0, problems: [], loc: undefined } as never);
+  ds("local-a", ["a"]);
+  ds("local-b", ["b"]);
+  ds("other-b", ["b"]);
+  const size = 2 * DISK_BLOCK_BYTES + 4096;
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: size }] });
+  const ro = k.createVm({ name: "ro", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4096 }] });
+  const nc = k.createVm({ name: "nc", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4096 }] });
+  // a file of that name already on the target: the copy gets another name
+  k.storage.createFile("local-b", "web-disk0.vmdk", 1);
+  const disk = vmInfo(web)!.disks[0]!;
+  disk.write("a", DISK_BLOCK_BYTES + 10, Uint8Array.of(1, 2, 3), () => {});
+  for (const vm of ["web", "ro", "nc"]) k.act(0, "start", { vm });
+  const acts = [
+    k.act(1 * MS, "migrate", { vm: "web", host: "b" }, { bandwidth: 1e9 }),
+    k.act(1 * MS, "migrate", { vm: "ro", host: "b" }, { disk: "refuse" }),
+    k.act(1 * MS, "migrate", { vm: "nc", host: "c" }),
+  ];
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "completed");
+  t.same([m.disk.transferred, m.disk.total], [size, size]);
+  t.same(m.disk.files, ["local-b/web-disk0.vmdk.migrated-1"]);
+  const copy = k.storage.file("local-b", "web-disk0.vmdk.migrated-1");
+  t.equal(vmInfo(web)!.disks[0], copy, "the VM uses the copy");
+  t.same(Array.from(copy.peek(DISK_BLOCK_BYTES + 9, 5)), [0, 1, 2, 3, 0], "contents copied");
+  t.match(acts[1]!.failure, /^VMSCN5012.*cannot reach \(disk refuse\)/);
+  t.match(acts[2]!.failure, /^VMSCN5012.*host "c" is attached to no datastore/);
+  t.equal(ro.host.name, "a");
+  t.equal(nc.host.name, "a");
+  const chart = k.metrics.collectCharts(k.scheduler.now).find((c) => c.title === "Migration bandwidth over time")!;
+  const series = (chart.data as { series: { name: string; x: number[]; y: number[] }[] }).series.find((x) => x.name === "web")!;
+  const bytes = series.y.reduce((sum, y) => sum + y * 0.01, 0);
+  t.ok(Math.abs(bytes - (m.disk.transferred + m.ram.transferred + m["device-state-bytes"])) < 1, "B/s × 10 ms adds up to every byte sent");
+  t.ok(series.x.length > 0 && series.x.every((x) => x % (10 * MS) === 0), "x: 10 ms bucket starts");
+  t.end();
+});
+
+t.test("disk copy fails cleanly when the source crashes; the bandwidth series adds up", async (t) => {
+  const k = await cluster();
+  const ds = (name: string, hosts: string[]) => k.addDatastore({ type: "datastore", name, hosts, bandwidth: 1e9, latency: 0, problems: [], loc: undefined } as never);
+  ds("local-a", ["a"]);
+  ds("local-b", ["b"]);
+  k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 64 * MiB }] });
+  k.act(0, "start", { vm: "web" });
+  k.act(1 * MS, "migrate", { vm: "web", host: "b" }, { bandwidth: 100 * MiB });
+  k.act(100 * MS, "crash", { host: "a" });
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "failed");
+  t.ok(m.disk.transferred > 0 && m.disk.transferred < m.disk.total, "stopped in the middle of the copy");
+  t.ok(m.disk.time > 0);
   t.end();
 });

@@ -15,8 +15,9 @@ import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js"
 import type { Transfer } from "../../core/net/network.js";
 import type { World } from "../../core/world/world.js";
 import type { Host } from "../../core/world/host.js";
+import type { IoRequest, SimFile } from "../../core/storage/storage.js";
 import { formatTime } from "../../core/sim/time.js";
-import { afterRound, duringPass, expectedDowntimeNs, type ConvergeParams } from "./convergence.js";
+import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 
@@ -31,7 +32,22 @@ export interface RoundStat {
   bytes: number;
   startNs: number;
   durationNs: number;
+  /** The vCPU throttle (auto-converge) in effect during the round, 0..1. */
+  throttle: number;
 }
+
+/** A disk the destination cannot reach, to be copied onto `datastore` as file `name`. */
+export interface DiskCopyPlan {
+  source: SimFile;
+  datastore: string;
+  name: string;
+}
+
+/** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
+export const DISK_BLOCK_BYTES = 1024 * 1024;
+
+/** Width of a bucket of the bandwidth-over-time chart: 10 ms. */
+export const RATE_BUCKET_NS = 10_000_000;
 
 /** Counters in QEMU's terms (bytes on the wire, pages by kind). */
 export interface Counters {
@@ -90,6 +106,16 @@ export class Migration {
   private fetching: Uint8Array | null = null;
   private readonly waiters = new Map<number, number[]>();
   private bgCursor = 0;
+  /** Auto-converge: the throttle this migration has put on the VM (0: none), and the highest it reached. */
+  throttle = 0;
+  maxThrottle = 0;
+  private roundThrottle = 0;
+  /** Bytes on the wire per 10 ms bucket (spread evenly over each transfer's lifetime), for the chart. */
+  readonly rateBuckets = new Map<number, number>();
+  /** Disk copy: bytes of blocks on the wire, bytes to copy, when it ran, the new files. */
+  readonly disk = { transferred: 0, total: 0, startNs: undefined as number | undefined, endNs: undefined as number | undefined, files: [] as SimFile[] };
+  /** The disk IO in progress, if any (cancelled on abort). */
+  private io: IoRequest | null = null;
 
   constructor(
     private readonly k: PluginContext,
@@ -99,11 +125,13 @@ export class Migration {
     private readonly call: VerbCall,
     private readonly seq: number,
     private readonly onFinish: (m: Migration) => void,
+    private readonly diskPlans: readonly DiskCopyPlan[] = [],
   ) {
     this.startedAt = k.scheduler.now;
     this.src = world.host;
     this.srcGuest = world.memory!;
     this.pages = this.srcGuest.pages;
+    for (const p of diskPlans) this.disk.total += p.source.size;
     this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: NORMAL_PAGE_BYTES };
     // Step 2: the destination daemon creates the destination VM: a page map on the
     // destination host with every page absent until it is fetched. It is a fresh map (no
@@ -124,12 +152,67 @@ export class Migration {
       this.setupEndAt = this.k.scheduler.now;
       this.status = "active";
       this.k.cluster.setState(this.sender, "running");
-      if (this.o.mode === "demand-paging") this.switchOver("demand-paging", null);
-      else {
-        this.log = this.srcGuest.openLog("precopy-migration");
-        this.startRound(null);
-      }
+      this.copyDisks(() => {
+        if (this.o.mode === "demand-paging") this.switchOver("demand-paging", null);
+        else {
+          this.log = this.srcGuest.openLog("precopy-migration");
+          this.startRound(null);
+        }
+      });
     }, "migration setup");
+  }
+
+  // ---- disk copy (before memory) --------------------------------------------------------
+
+  /**
+   * Disks the destination cannot reach: each block is read from the source's datastore,
+   * crosses the network, and is written to a new file on the destination's datastore, one
+   * block at a time. Guest writes to the disk meanwhile are not seen (the kernel has no disk
+   * write log), so the copy is of the disk as read.
+   */
+  private copyDisks(then: () => void): void {
+    if (this.diskPlans.length === 0) return then();
+    const k = this.k;
+    this.disk.startNs = k.scheduler.now;
+    const plans = this.diskPlans;
+    const files = plans.map((p) => k.storage.createFile(p.datastore, p.name, p.source.size));
+    this.disk.files = files;
+    let i = 0;
+    let off = 0;
+    const failed = (err: VmscnError): void => {
+      this.io = null;
+      this.transferFailed(err);
+    };
+    const next = (): void => {
+      while (i < plans.length && off >= plans[i]!.source.size) {
+        i++;
+        off = 0;
+      }
+      if (i >= plans.length) {
+        this.disk.endNs = k.scheduler.now;
+        k.trace.span("disk copy", "migration", { host: this.src.name, world: this.world.name }, this.disk.startNs!, this.disk.endNs, { bytes: this.disk.transferred });
+        then();
+        return;
+      }
+      const src = plans[i]!.source;
+      const dst = files[i]!;
+      const at = off;
+      const len = Math.min(DISK_BLOCK_BYTES, src.size - off);
+      off += len;
+      this.io = src.read(this.src.name, at, len, (bytes) => {
+        this.io = null;
+        if (this.done) return;
+        this.disk.transferred += len;
+        this.send(this.src.name, this.dest.name, len, "source", `migrate ${this.world.name} disk ${src.name}`, () => {
+          // A block of zeros is not stored (the new file reads as zeros already).
+          this.io = dst.write(this.dest.name, at, allZero(bytes!) ? len : bytes!, () => {
+            this.io = null;
+            if (!this.done) next();
+          }, failed);
+        });
+      }, failed);
+    };
+    next();
   }
 
   get done(): boolean {
@@ -145,6 +228,7 @@ export class Migration {
     this.cursor = 0;
     this.roundStart = this.k.scheduler.now;
     this.roundBytes = 0;
+    this.roundThrottle = this.throttle;
     this.phase = "precopy";
     this.sendNext();
   }
@@ -203,13 +287,17 @@ export class Migration {
     const now = this.k.scheduler.now;
     const log = this.log!;
     const sent = early ? this.cursor : this.n;
-    const stat: RoundStat = { round: this.rounds.length + 1, pages: sent, dirtied: log.count, bytes: this.roundBytes, startNs: this.roundStart, durationNs: now - this.roundStart };
+    const stat: RoundStat = { round: this.rounds.length + 1, pages: sent, dirtied: log.count, bytes: this.roundBytes, startNs: this.roundStart, durationNs: now - this.roundStart, throttle: this.roundThrottle };
     this.rounds.push(stat);
     this.k.trace.span(`pre-copy round ${stat.round}`, "migration", { host: this.src.name, world: this.world.name }, stat.startNs, now, { pages: stat.pages, dirtied: stat.dirtied });
     const bw = this.bandwidthNow();
     const left = this.n - this.cursor;
     const totalSent = this.rounds.reduce((s, r) => s + r.pages, 0);
-    const reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw });
+    // Auto-converge: the guest dirtied pages at least as fast as the round sent them (the
+    // dirty log counts distinct pages, so a guest outpacing the link shows as dirtied ≥ sent).
+    const canThrottle = this.o.autoConverge && this.throttle < this.o.throttleMax;
+    const reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw, throttling: canThrottle });
+    if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(this.throttle, this.o.throttleInitial, this.o.throttleIncrement, this.o.throttleMax));
     this.c.dirtySyncCount++;
     const dirty = log.readAndClear();
     const next = left > 0 ? union(this.list, this.cursor, this.n, dirty, this.pages) : dirty;
@@ -219,6 +307,20 @@ export class Migration {
       this.c.dirtySyncCount--; // the sync above is the next round's
       this.startRound(next);
     }
+  }
+
+  private setThrottle(f: number): void {
+    this.throttle = f;
+    this.maxThrottle = Math.max(this.maxThrottle, f);
+    this.k.cluster.setThrottle(this.world, f);
+    this.k.trace.instant("auto-converge throttle", "migration", { world: this.world.name }, this.k.scheduler.now, { throttle: f });
+  }
+
+  /** The migration ended: the VM runs at full speed again. */
+  private unthrottle(): void {
+    if (this.throttle === 0) return;
+    this.throttle = 0;
+    this.k.cluster.setThrottle(this.world, 0);
   }
 
   // ---- switch-over -----------------------------------------------------------------------
@@ -264,6 +366,12 @@ export class Migration {
   private resumeOnDestination(): void {
     const k = this.k;
     if (k.config.checkInvariants) this.checkCopy();
+    // Copied disks: the VM now uses the new files.
+    const info = k.vmInfo(this.world);
+    if (info) this.diskPlans.forEach((p, i) => {
+      const at = info.disks.indexOf(p.source);
+      if (at >= 0) info.disks[at] = this.disk.files[i]!;
+    });
     // The VM's access counters carry over, so its report counts its whole life, not just the destination's part.
     this.dst.reads += this.srcGuest.reads;
     this.dst.writes += this.srcGuest.writes;
@@ -412,6 +520,7 @@ export class Migration {
   }
 
   private send(from: string, to: string, bytes: number, initiator: "source" | "destination", label: string, onDone: () => void): void {
+    const sentAt = this.k.scheduler.now;
     const tr = this.k.network.transfer({
       from,
       to,
@@ -422,6 +531,7 @@ export class Migration {
       ...(this.o.bandwidth === undefined ? {} : { maxRate: this.o.bandwidth }),
       onDone: () => {
         this.inflight.delete(tr);
+        this.countRate(sentAt, this.k.scheduler.now, bytes);
         if (!this.done) onDone();
       },
       onFail: (err) => {
@@ -430,6 +540,21 @@ export class Migration {
       },
     });
     this.inflight.add(tr);
+  }
+
+  /** Spreads a transfer's bytes evenly over the 10 ms buckets its lifetime [from, to) covers. */
+  private countRate(from: number, to: number, bytes: number): void {
+    if (bytes === 0) return;
+    const b = this.rateBuckets;
+    if (to <= from) {
+      const i = Math.floor(from / RATE_BUCKET_NS);
+      b.set(i, (b.get(i) ?? 0) + bytes);
+      return;
+    }
+    for (let i = Math.floor(from / RATE_BUCKET_NS); i * RATE_BUCKET_NS < to; i++) {
+      const overlap = Math.min(to, (i + 1) * RATE_BUCKET_NS) - Math.max(from, i * RATE_BUCKET_NS);
+      b.set(i, (b.get(i) ?? 0) + (bytes * overlap) / (to - from));
+    }
   }
 
   private transferFailed(err: VmscnError): void {
@@ -490,6 +615,7 @@ export class Migration {
     this.status = "failed";
     this.failure = reason;
     this.completedAt = this.k.scheduler.now;
+    this.unthrottle();
     this.stopWorlds();
     this.k.trace.instant("migration failed", "migration", { world: this.world.name }, this.completedAt, { reason });
     this.onFinish(this);
@@ -500,6 +626,7 @@ export class Migration {
   private complete(): void {
     this.status = "completed";
     this.completedAt = this.k.scheduler.now;
+    this.unthrottle();
     this.k.memory.dropGuest(this.srcGuest);
     this.stopWorlds();
     this.onFinish(this);
@@ -507,6 +634,8 @@ export class Migration {
   }
 
   private cancelTransfers(): void {
+    this.io?.cancel();
+    this.io = null;
     for (const tr of [...this.inflight]) this.k.network.end(tr, "cancelled");
     this.inflight.clear();
   }
@@ -539,4 +668,16 @@ function union(list: Int32Array | null, from: number, to: number, dirty: Int32Ar
   let j = 0;
   for (let p = 0; p < pages; p++) if (mark[p]) out[j++] = p;
   return out;
+}
+
+/** Whether every byte is 0 (4 bytes at a time where the view allows). */
+function allZero(b: Uint8Array): boolean {
+  let i = 0;
+  if (b.byteOffset % 4 === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (; i < w.length; i++) if (w[i] !== 0) return false;
+    i = w.length * 4;
+  }
+  for (; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }

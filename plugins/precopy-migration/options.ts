@@ -19,6 +19,13 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   after: { type: "list", values: AFTER_VALUES, default: ["stop-and-copy"], description: "what moves the pages left at switch-over: stop-and-copy (while suspended), demand-paging (network page faults after resume), background (a paging thread after resume)" },
   transport: { type: "enum", values: ["tcp", "rdma"], default: "tcp", description: "tcp (costs host CPU) or rdma (both hosts need RDMA NICs)" },
   batch: { type: "integer", min: 1, max: 1_048_576, default: 512, description: "pages per network transfer" },
+  // The options below have their defaults in parseOptions, not in the spec, so a run that does
+  // not use them lists the same options (and gives the same report) as before they existed.
+  "auto-converge": { type: "boolean", default: false, description: "throttle the guest's vCPUs while it dirties pages as fast as the migration sends them (QEMU's auto-converge)" },
+  "throttle-initial": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.2, description: "auto-converge: the first throttle" },
+  "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
+  "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
+  disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
 };
 
 /** 128 MiB/s: QEMU's default max-bandwidth, used with converge qemu when no cap is given. */
@@ -39,6 +46,12 @@ export interface MigrateOptions {
   background: boolean;
   transport: "tcp" | "rdma";
   batch: number;
+  autoConverge: boolean;
+  /** Throttle fractions (0..1). */
+  throttleInitial: number;
+  throttleIncrement: number;
+  throttleMax: number;
+  disk: "copy" | "refuse";
 }
 
 export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
@@ -65,5 +78,10 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     background: after.includes("background"),
     transport: (o["transport"] as "tcp" | "rdma" | undefined) ?? "tcp",
     batch: Number(o["batch"] ?? 512),
+    autoConverge: o["auto-converge"] === true,
+    throttleInitial: Number(o["throttle-initial"] ?? 0.2),
+    throttleIncrement: Number(o["throttle-increment"] ?? 0.1),
+    throttleMax: Number(o["throttle-max"] ?? 0.99),
+    disk: (o["disk"] as "copy" | "refuse" | undefined) ?? "copy",
   };
 }

@@ -2,7 +2,25 @@
 // sizes in bytes), plus what the document asks for: rounds, network page faults, and how
 // long the VM depended on the source.
 import { PAGE_SIZE } from "../../core/config.js";
-import type { Migration } from "./migration.js";
+import { RATE_BUCKET_NS, type Migration } from "./migration.js";
+
+/**
+ * The migration's bytes on the wire (pages, device state, disk blocks) per 10 ms, as B/s:
+ * x is each bucket's start (ns), every bucket from the first to the last one with traffic.
+ */
+export function rateSeries(m: Migration): { x: number[]; y: number[] } {
+  const keys = [...m.rateBuckets.keys()];
+  if (keys.length === 0) return { x: [], y: [] };
+  const first = Math.min(...keys);
+  const last = Math.max(...keys);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = first; i <= last; i++) {
+    x.push(i * RATE_BUCKET_NS);
+    y.push(((m.rateBuckets.get(i) ?? 0) * 1e9) / RATE_BUCKET_NS);
+  }
+  return { x, y };
+}
 
 export function migrationReport(m: Migration, now: number): Record<string, unknown> {
   const end = m.completedAt ?? now;
@@ -11,7 +29,7 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
   const pagesSent = c.duplicate + c.normal;
   const last = m.rounds[m.rounds.length - 1];
   const rounds: Record<string, unknown> = {};
-  for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs };
+  for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs, ...(m.o.autoConverge ? { throttle: r.throttle } : {}) };
   return {
     status: m.status,
     ...(m.failure ? { failure: m.failure } : {}),
@@ -43,12 +61,26 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
     },
     "device-state-bytes": c.deviceBytes,
     "round-count": m.rounds.length,
+    // Auto-converge (only when on, so other reports are unchanged): QEMU's cpu-throttle-percentage
+    // as a fraction — the throttle on the VM now (0 once the migration ended) — and the highest it reached.
+    ...(m.o.autoConverge ? { "auto-converge": true, "cpu-throttle": m.throttle, "max-throttle": m.maxThrottle } : {}),
     rounds,
     "demand-paging": { faults: c.faults, requests: c.postcopyRequests, "stall-time": c.stallNs, "background-pages": c.backgroundPages, "pages-left": m.remainingPost },
     // How long the running VM needed pages from the source after it resumed on the destination.
     "source-dependency-time": m.resumeAt === undefined ? 0 : end - m.resumeAt,
     "depends-on-source": m.status === "postcopy-active",
-    disks: "re-mapped (shared storage)",
+    disks: m.disk.files.length === 0 ? "re-mapped (shared storage)" : `copied: ${m.disk.files.map((f) => `${f.datastore.name}/${f.name}`).join(", ")}`,
+    // Disk copy (only when a disk is copied, so other reports are unchanged).
+    ...(m.disk.total > 0
+      ? {
+          disk: {
+            transferred: m.disk.transferred,
+            total: m.disk.total,
+            time: m.disk.startNs === undefined ? 0 : (m.disk.endNs ?? end) - m.disk.startNs,
+            files: m.disk.files.map((f) => `${f.datastore.name}/${f.name}`),
+          },
+        }
+      : {}),
     mac: null as string | null,
   };
 }

@@ -114,6 +114,29 @@ t.test("CPU share is fair when demand exceeds the host's CPUs", (t) => {
   t.end();
 });
 
+t.test("a throttled world gets (1 - throttle) of its CPU share; its demand is unchanged", (t) => {
+  const { c, b } = cluster();
+  const x = c.createWorld({ name: "x", kind: "vm", vcpus: 2 }, b);
+  const y = c.createWorld({ name: "y", kind: "vm", vcpus: 2 }, b);
+  c.setState(x, "running");
+  t.equal(x.throttle, 0);
+  c.setThrottle(x, 0.2);
+  t.equal(c.cpuFactor(x), 0.8, "alone on the host: 1 × (1 − 0.2)");
+  c.setState(y, "running");
+  t.equal(c.cpuFactor(x), 0.4, "fair share 0.5 × 0.8");
+  t.equal(c.cpuFactor(y), 0.5, "the other world is not throttled and gains nothing");
+  t.equal(b.demand, 4);
+  c.setThrottle(x, 1);
+  t.equal(c.cpuFactor(x), 0);
+  c.setThrottle(x, 0);
+  t.equal(c.cpuFactor(x), 0.5, "throttle removed");
+  t.throws(() => c.setThrottle(x, 1.5), { code: "VMSCN5011" });
+  t.throws(() => c.setThrottle(x, -0.1), { code: "VMSCN5011" });
+  t.throws(() => c.setThrottle(x, Number.NaN), { code: "VMSCN5011" });
+  t.equal(x.throttle, 0);
+  t.end();
+});
+
 t.test("extension slots give each world its own typed value", (t) => {
   const { c, a } = cluster();
   const counter = new Slot<{ n: number }, World>("counter", () => ({ n: 0 }));

@@ -1,0 +1,40 @@
+// Requests the migrate verb refuses before the run, each at the argument or option concerned.
+import "reflect-metadata";
+import t from "tap";
+import { check } from "../../dsl/pipeline.js";
+import { files } from "../../test/dsl/validate/helpers.js";
+
+const platform = `
+  host a { cpus 4  memory 1 GiB  rdma }
+  host b { cpus 4  memory 64 MiB }
+  link a <-> b { bandwidth 10 Gbit/s  latency 50 us }
+  datastore local-a { on a  bandwidth 1 GB/s }
+  vm web on a { vcpus 1  memory 48 MiB  disk local-a 1 GiB }
+  vm db on b { vcpus 1  memory 8 MiB }
+`;
+
+async function problems(action: string) {
+  const c = await check(files({ "m.vmscn": `scenario "m" {${platform}  ${action}\n}\n` }));
+  return c.diagnostics.map((d) => [d.code, d.loc.line, d.loc.column, d.message]);
+}
+
+t.test("a valid request has no problem", async (t) => {
+  t.same(await problems("at 1 s: migrate web to b"), []);
+});
+
+t.test("a VM already on the destination", async (t) => {
+  t.same(await problems("at 1 s: migrate db to b"), [["VMSCN0222", 8, 25, 'VM "db" is declared on host "b" already']]);
+});
+
+t.test("a destination too small for the VM as declared", async (t) => {
+  t.same(await problems("at 1 s: migrate web to b { disk copy }\n  vm big on b { vcpus 1  memory 40 MiB }"), [
+    ["VMSCN0222", 8, 26, 'host "b" cannot hold VM "web": it needs 48 MiB and the VMs declared on it leave 16 MiB'],
+  ]);
+});
+
+t.test("RDMA without RDMA NICs, a refused disk copy: at the option", async (t) => {
+  t.same(await problems("at 1 s: migrate web to b { transport rdma  disk refuse }"), [
+    ["VMSCN0222", 8, 30, 'RDMA transport needs RDMA NICs on both hosts; host "b" has none'],
+    ["VMSCN0222", 8, 46, 'VM "web" has a disk on datastore "local-a", which host "b" cannot reach, and disk copy is refused'],
+  ]);
+});
