@@ -3,15 +3,23 @@ import type { Report } from "../core/report/json.js";
 import { formatTime } from "../core/sim/time.js";
 import type { SummaryTable } from "../core/report/chart.js";
 
-export function formatBytes(b: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = b;
+/** `v` in the largest of `units` (each `step` times the one before) that keeps it ≥ 1. */
+function scaled(v: number, units: readonly string[], step: number): string {
   let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
+  while (Math.abs(v) >= step && i < units.length - 1) {
+    v /= step;
     i++;
   }
   return `${Number(v.toFixed(2))} ${units[i]}`;
+}
+
+export function formatBytes(b: number): string {
+  return scaled(b, ["B", "KiB", "MiB", "GiB", "TiB"], 1024);
+}
+
+/** Disks are quoted in bytes per second (1 GB/s), links in bits (see formatRate). */
+export function formatByteRate(bytesPerSecond: number): string {
+  return scaled(bytesPerSecond, ["B/s", "KB/s", "MB/s", "GB/s", "TB/s"], 1000);
 }
 
 /** A duration in the largest unit that keeps it ≥ 1: 50 us, 1.5 ms, 2 s. */
@@ -24,15 +32,7 @@ export function formatDuration(ns: number): string {
 
 /** Bytes/s as bit/s, the way links are sold. */
 export function formatRate(bytesPerSecond: number): string {
-  const bits = bytesPerSecond * 8;
-  const units = ["bit/s", "Kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"];
-  let v = bits;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toFixed(2))} ${units[i]}`;
+  return scaled(bytesPerSecond * 8, ["bit/s", "Kbit/s", "Mbit/s", "Gbit/s", "Tbit/s"], 1000);
 }
 
 export function table(headers: string[], rows: (string | number)[][]): string {

@@ -1,7 +1,9 @@
 // The report's sections as HTML tables, with the same units as the terminal summary.
 import type { Report } from "../../core/report/json.js";
 import { formatTime } from "../../core/sim/time.js";
-import { formatBytes, formatDuration, formatRate } from "../summary.js";
+import { formatByteRate, formatBytes, formatDuration, formatRate } from "../summary.js";
+
+export { formatByteRate };
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -45,18 +47,6 @@ function n(v: unknown): number {
 /** Reads report figures defensively: a section a run did not produce shows as a dash. */
 function fmt(v: unknown, f: (x: number) => string): Cell {
   return typeof v === "number" && Number.isFinite(v) ? num(f(v)) : num("–");
-}
-
-/** Disks are quoted in bytes per second (1 GB/s), links in bits (see formatRate). */
-export function formatByteRate(bytesPerSecond: number): string {
-  const units = ["B/s", "KB/s", "MB/s", "GB/s", "TB/s"];
-  let v = bytesPerSecond;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${Number(v.toFixed(2))} ${units[i]}`;
 }
 
 function yesNo(v: unknown): string {

@@ -1,39 +1,13 @@
 import t from "tap";
 import type { DatastoreDecl, HostDecl, LinkDecl, VmDecl } from "../../../dsl/ast.js";
-import { firstStatement, parseOk, scenarioBody } from "./helpers.js";
+import { firstStatement, LANGUAGE_EXAMPLE, parseOk, scenarioBody } from "./helpers.js";
 
 const q = (value: number, unit?: string) => ({ kind: "quantity", value, unit });
 
 t.test("the example of docs/language.md parses completely", (t) => {
   const f = parseOk(
     t,
-    `# description: pre-copy of a busy web server
-# features: [precopy, zipf]
-scenario "precopy-web" {
-  seed 42
-  host a { cpus 16  memory 64 GiB }
-  host b { cpus 16  memory 64 GiB  rdma }
-  link a <-> b { bandwidth 10 Gbit/s  latency 50 us }
-  datastore san { shared-by a, b  bandwidth 1 GB/s  latency 100 us }
-
-  vm web on a {
-    vcpus 4  memory 4 GiB  disk san 40 GiB  boot 20 s
-    initial zero 20%, image "debian-12" 30%, random 50%
-    workload {
-      writes 20000 pages/s zipf 0.9 over 25%
-      reads  80000 pages/s uniform
-      content zero 20%, image "debian-12" 30%, random 50%
-    }
-  }
-
-  at 10 s: migrate web to b with precopy { bandwidth 1 Gbit/s  downtime-limit 300 ms  after demand-paging, background }
-  at 12 s: web writes pages 0..1023
-  run until 120 s
-
-  expect web.host == b
-  expect migration(web).downtime < 300 ms
-}
-`,
+    LANGUAGE_EXAMPLE,
     "web.vmscn",
   );
   t.equal(f.path, "web.vmscn");

@@ -60,3 +60,32 @@ export function show(e: Expr): string {
       return `(${show(e.subject)} within ${e.percent.value}${e.percent.unit ?? ""} of ${show(e.of)})`;
   }
 }
+
+/** The first example of docs/language.md, as the syntax tests and the fuzzer use it. */
+export const LANGUAGE_EXAMPLE = `# description: pre-copy of a busy web server
+# features: [precopy, zipf]
+scenario "precopy-web" {
+  seed 42
+  host a { cpus 16  memory 64 GiB }
+  host b { cpus 16  memory 64 GiB  rdma }
+  link a <-> b { bandwidth 10 Gbit/s  latency 50 us }
+  datastore san { shared-by a, b  bandwidth 1 GB/s  latency 100 us }
+
+  vm web on a {
+    vcpus 4  memory 4 GiB  disk san 40 GiB  boot 20 s
+    initial zero 20%, image "debian-12" 30%, random 50%
+    workload {
+      writes 20000 pages/s zipf 0.9 over 25%
+      reads  80000 pages/s uniform
+      content zero 20%, image "debian-12" 30%, random 50%
+    }
+  }
+
+  at 10 s: migrate web to b with precopy { bandwidth 1 Gbit/s  downtime-limit 300 ms  after demand-paging, background }
+  at 12 s: web writes pages 0..1023
+  run until 120 s
+
+  expect web.host == b
+  expect migration(web).downtime < 300 ms
+}
+`;
