@@ -1,5 +1,5 @@
 // Settings of one run. Defaults are chosen to match common real systems; a scenario overrides them.
-import { MS, US } from "./sim/time.js";
+import { MINUTE, MS, US } from "./sim/time.js";
 
 export const PAGE_SIZE = 4096;
 
@@ -16,6 +16,8 @@ export interface RunConfig {
   sampleIntervalNs: number;
   /** Check invariants after every action and at the end of the run. */
   checkInvariants: boolean;
+  /** `run until done` stops this long after the last action's start if actions are still running. */
+  doneHorizonNs: number;
 }
 
 export function defaultRunConfig(overrides: Partial<RunConfig> = {}): RunConfig {
@@ -26,6 +28,7 @@ export function defaultRunConfig(overrides: Partial<RunConfig> = {}): RunConfig 
     outDir: undefined,
     sampleIntervalNs: 100 * MS,
     checkInvariants: false,
+    doneHorizonNs: 10 * MINUTE,
     ...overrides,
   };
 }

@@ -4,7 +4,7 @@ import { run } from "../../dsl/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { parseArgs, one, UsageError } from "../args.js";
 import { printDiagnostics, writeAtomically } from "../output.js";
-import { summarize } from "../summary.js";
+import { formatDuration, summarize } from "../summary.js";
 import { createProgress, type Progress } from "../progress.js";
 
 export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants]";
@@ -49,6 +49,10 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
     return 3;
   }
   const report = outcome.report!;
+  if (outcome.summary?.reason === "horizon") {
+    const open = outcome.kernel!.actionLog().filter((a) => a.state === "running" || a.state === "scheduled");
+    process.stderr.write(`vmscn: warning: "run until done" stopped at ${formatDuration(report.simulatedTimeNs)}, ${formatDuration(outcome.kernel!.config.doneHorizonNs)} after the last action started; still running: ${open.map((a) => `${a.verb} at ${a.time / 1e9} s`).join(", ")}\n`);
+  }
   if (json === "-") out(stableStringify(report));
   else out(summarize(report, outcome.kernel!.metrics.collectTables(report.simulatedTimeNs)));
   if (json && json !== "-") writeAtomically(json, `${stableStringify(report)}\n`);

@@ -65,8 +65,8 @@ export interface ActionRecord {
 }
 
 export interface RunSummary {
-  /** Why the run ended. */
-  reason: "until" | "actions-done" | "empty";
+  /** Why the run ended: "horizon" when `run until done` gave up on actions still running. */
+  reason: "until" | "actions-done" | "empty" | "horizon";
   simulatedTimeNs: number;
   events: number;
 }
@@ -240,9 +240,12 @@ export class Kernel {
     this.startSampler();
     let reason: RunSummary["reason"];
     if (until === undefined) {
+      // Guest workloads tick forever, so an action that never finishes (a VM left depending
+      // on demand paging) would never end the run: stop at a horizon after the last action.
+      const last = this.actions.reduce((m, a) => Math.max(m, a.time), this.scheduler.now);
       this.stopWhenActionsDone = true;
-      const r = this.openActions === 0 ? { reason: "empty" as const } : this.scheduler.run();
-      reason = r.reason === "stopped" ? "actions-done" : "empty";
+      const r = this.openActions === 0 ? { reason: "empty" as const } : this.scheduler.run(last + this.config.doneHorizonNs);
+      reason = r.reason === "stopped" ? "actions-done" : r.reason === "until" ? "horizon" : "empty";
       this.stopWhenActionsDone = false;
     } else {
       const r = this.scheduler.run(until);

@@ -253,3 +253,17 @@ t.test("the trace shows worlds' running periods and every transfer as spans", (t
   t.same(flows.map((e) => [e.name, e.args?.["state"]]), [["image copy", "done"], ["backup", "failed"]]);
   t.end();
 });
+
+t.test("run() without a time gives up at the horizon when an action never finishes", (t) => {
+  const k = createKernel({ doneHorizonNs: 50 * MS });
+  k.addHost({ name: "a", cpus: 1, memoryBytes: GiB });
+  k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: MiB, workload: { activities: [{ op: "write", rate: 1000, pattern: { kind: "uniform" } }], mix: { zero: 0, images: [], random: 1, compressible: [] }, scripted: [] } });
+  k.plugins.addVerb("forever", { description: "never finishes", args: [], options: {}, async: true, run() {} }, "test");
+  k.act(0, "start", { vm: "web" });
+  const never = k.act(10 * MS, "forever", {});
+  const s = k.run();
+  t.equal(s.reason, "horizon");
+  t.equal(s.simulatedTimeNs, 60 * MS);
+  t.equal(never.state, "running");
+  t.end();
+});
