@@ -14,6 +14,7 @@ import { runCommand, RUN_USAGE } from "./commands/run.js";
 import { checkCommand } from "./commands/check.js";
 import { testCommand } from "./commands/test.js";
 import { runConformanceFile } from "./commands/conformance.js";
+import { describePlugins } from "./commands/plugins.js";
 import { builtinPlugins } from "../plugins/index.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import { buildSmoke } from "./smoke.js";
@@ -61,11 +62,7 @@ async function plugins(argv: string[]): Promise<number> {
   const k = createRunContainer().resolve<Kernel>(TOKENS.Kernel);
   const extra = await Promise.all((args.options.get("plugin") ?? []).map((p) => loadPlugin(p)));
   await k.plugins.registerAll([...builtinPlugins.map((plugin) => ({ plugin })), ...extra]);
-  for (const p of k.plugins.plugins()) out(`plugin ${p.name} ${p.version} (${p.source})${p.description ? `: ${p.description}` : ""}`);
-  for (const v of k.plugins.allVerbs()) {
-    const args = v.args.map((a) => (a.keyword ? `${a.keyword} <${a.name}>` : `<${a.name}>`)).join(" ");
-    out(`${v.plugin.padEnd(10)} ${`${v.name} ${args}`.padEnd(28)} ${v.description}`);
-  }
+  out(describePlugins(k.plugins.plugins(), k.plugins.allVerbs()));
   return 0;
 }
 

@@ -55,10 +55,15 @@ t.test("smoke writes a report file and a Chrome trace", (t) => {
   t.end();
 });
 
-t.test("plugins lists the kernel's verbs", (t) => {
+t.test("plugins lists the plugins, every verb, and each option's type and default", (t) => {
   const r = vmscn("plugins");
   t.equal(r.code, 0);
-  for (const v of ["start", "stop", "suspend", "resume", "crash", "recover", "link"]) t.match(r.out, new RegExp(`kernel\\s+${v} `));
+  t.match(r.out, /plugins\n {2}kernel \(built into vmscn\)/);
+  t.match(r.out, /precopy-migration 1\.0\.0 \(built-in\)/);
+  for (const v of ["start", "stop", "suspend", "resume", "crash", "recover", "link"]) t.match(r.out, new RegExp(`\\n {2}${v} <[a-z]+>.*\\[kernel\\]`));
+  t.match(r.out, / {2}migrate <vm> to <host> \[with <mode>\] \{ options \} {4}\[precopy-migration\]/);
+  t.match(r.out, /downtime-limit +time 0 s\.\., default 300 ms/);
+  t.match(r.out, /converge +threshold\|qemu\|xen, default threshold/);
   t.end();
 });
 
