@@ -1,6 +1,6 @@
 // The built-in plugins every run loads, in the order they register (dependencies first is
 // not required: the plugin host orders them). Each lives in its own folder with a README.
-import type { Plugin } from "../core/plugin-host/define.js";
+import type { Plugin } from "../core/api.js";
 import precopyMigration from "./precopy-migration/index.js";
 
 export const builtinPlugins: readonly Plugin[] = [precopyMigration];

@@ -18,6 +18,11 @@ export function describePlugins(plugins: readonly LoadedPluginInfo[], verbs: rea
     const width = Math.max(...names.map((n) => n.length));
     for (const [name, spec] of Object.entries(v.options)) out.push(`      ${name.padEnd(width)}  ${kind(spec)}${defaults(spec)}  ${spec.description}`);
   }
+  const coded = plugins.filter((p) => Object.keys(p.codes).length > 0);
+  if (coded.length > 0) {
+    out.push("", "error codes");
+    for (const p of coded) for (const [code, meaning] of Object.entries(p.codes)) out.push(`  ${code}  ${meaning}    [${p.name}]`);
+  }
   return out.join("\n");
 }
 

@@ -14,6 +14,7 @@ import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
 import type { ChartSpec, SummaryTable } from "../report/chart.js";
 import type { VmInfo } from "../run/vm-info.js";
+import type { VmscnError } from "../errors.js";
 
 /** A value the scenario gives an option or argument, already in base units. */
 export type OptionValue = number | string | boolean | string[];
@@ -135,4 +136,13 @@ export interface PluginContext {
   vmInfo(w: World): VmInfo | null;
   /** A system world (a helper thread such as a migration sender) on a host. */
   systemWorld(name: string, host: Host, serves?: World): World;
+  /**
+   * A coded error stamped with the simulated time: throw it from a verb to fail that action
+   * with its sentence. `code` is one of the plugin's declared `codes` or a kernel code.
+   */
+  error(code: string, message: string, where?: string): VmscnError;
+  /** Offers this plugin's service to plugins that list it in `requires` (once per plugin). */
+  provide(service: unknown): void;
+  /** The service a required plugin provided (`requires: ["precopy-migration"]`). */
+  use<T>(plugin: string): T;
 }

@@ -14,9 +14,17 @@ export interface Plugin {
   /** Plugins that must be registered before this one. */
   readonly requires?: readonly string[];
   readonly description?: string;
+  /**
+   * The plugin's own error codes and their one-line meanings: `{ VMSCN7301: "a checkpoint
+   * file is corrupt" }`. `k.error(code, ...)` accepts only these (and the kernel's); the
+   * codes are listed by `vmscn plugins` and must not collide with another plugin's.
+   */
+  readonly codes?: Readonly<Record<string, string>>;
   /** Called once per run, in dependency order. */
   register(k: PluginContext): void | Promise<void>;
 }
+
+const CODE = /^[A-Z][A-Z0-9]*[0-9]{3,}$/;
 
 const KEBAB = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 
@@ -106,6 +114,16 @@ function problemsOf(p: Record<string, unknown>): string[] {
   }
   if (p.description !== undefined && typeof p.description !== "string") {
     problems.push(`field "description" must be a string, got ${describeValue(p.description)}`);
+  }
+  if (p.codes !== undefined) {
+    if (typeof p.codes !== "object" || p.codes === null || Array.isArray(p.codes)) {
+      problems.push(`field "codes" must be an object of code: meaning, got ${describeValue(p.codes)}`);
+    } else {
+      for (const [code, meaning] of Object.entries(p.codes)) {
+        if (!CODE.test(code)) problems.push(`code "${code}" must be capital letters then at least three digits, like "VMSCN7301" or "BALLOON001"`);
+        if (typeof meaning !== "string" || meaning.length === 0) problems.push(`code "${code}" must have a one-line meaning, got ${describeValue(meaning)}`);
+      }
+    }
   }
   for (const [wrong, meant] of Object.entries(MISSPELLED)) {
     if (wrong in p && !(meant in p)) problems.push(`field "${wrong}" is not a plugin field; did you mean "${meant}"?`);

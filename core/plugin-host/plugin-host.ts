@@ -2,7 +2,7 @@
 // registered: verbs (with their option schemas), fault handlers, metric groups.
 import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
-import { kernelError, VmscnError } from "../errors.js";
+import { kernelError, KERNEL_CODES, VmscnError } from "../errors.js";
 import type { RunConfig } from "../config.js";
 import type { Scheduler, EventHandle } from "../sim/scheduler.js";
 import type { RandomStreams, Random } from "../sim/random.js";
@@ -30,12 +30,18 @@ export interface LoadedPluginInfo {
   source: string;
   description: string | undefined;
   verbs: string[];
+  /** The plugin's declared error codes and their meanings. */
+  codes: Readonly<Record<string, string>>;
 }
 
 @injectable()
 export class PluginHost {
   private readonly verbs = new Map<string, RegisteredVerb>();
   private readonly loaded: LoadedPluginInfo[] = [];
+  /** Error code → the plugin that declared it (kernel codes are owned by "kernel"). */
+  private readonly codeOwners = new Map<string, string>(Object.keys(KERNEL_CODES).map((c) => [c, "kernel"]));
+  /** Services plugins provided, by plugin name. */
+  readonly services = new Map<string, unknown>();
 
   constructor(
     @inject(TOKENS.RunConfig) readonly config: RunConfig,
@@ -58,8 +64,16 @@ export class PluginHost {
 
   private async register(entry: PluginEntry): Promise<void> {
     const p = entry.plugin;
-    const info: LoadedPluginInfo = { name: p.name, version: p.version, source: entry.source ?? "built-in", description: p.description, verbs: [] };
-    const k = new Context(this, p.name, info);
+    const info: LoadedPluginInfo = { name: p.name, version: p.version, source: entry.source ?? "built-in", description: p.description, verbs: [], codes: p.codes ?? {} };
+    for (const code of Object.keys(info.codes)) {
+      const owner = this.codeOwners.get(code);
+      if (owner !== undefined) {
+        const by = owner === "kernel" ? "the kernel" : `plugin "${owner}"`;
+        throw kernelError("VMSCN6008", `plugin "${p.name}" declares error code ${code}, which ${by} already uses`, { where: p.name });
+      }
+      this.codeOwners.set(code, p.name);
+    }
+    const k = new Context(this, p.name, info, p.requires ?? []);
     try {
       await p.register(k);
     } catch (thrown) {
@@ -88,6 +102,11 @@ export class PluginHost {
   plugins(): readonly LoadedPluginInfo[] {
     return this.loaded;
   }
+
+  /** Who declared an error code: "kernel", a plugin's name, or undefined. */
+  codeOwner(code: string): string | undefined {
+    return this.codeOwners.get(code);
+  }
 }
 
 class Context implements PluginContext {
@@ -104,6 +123,7 @@ class Context implements PluginContext {
     private readonly host: PluginHost,
     readonly pluginName: string,
     private readonly info: LoadedPluginInfo,
+    private readonly requires: readonly string[],
   ) {
     this.config = host.config;
     this.scheduler = host.scheduler;
@@ -239,5 +259,31 @@ class Context implements PluginContext {
 
   systemWorld(name: string, host: Host, serves?: World): World {
     return this.cluster.createWorld({ name, kind: "system", vcpus: 1, ...(serves ? { serves } : {}) }, host);
+  }
+
+  error(code: string, message: string, where?: string): VmscnError {
+    const owner = this.host.codeOwner(code);
+    if (owner !== "kernel" && owner !== this.pluginName) {
+      const fix = owner === undefined ? `declare it in the plugin's "codes"` : `it belongs to plugin "${owner}"`;
+      throw kernelError("VMSCN6008", `plugin "${this.pluginName}" raised error code ${code}, which it did not declare (${fix})`, { time: this.scheduler.now, where: this.pluginName });
+    }
+    return new VmscnError(code, message, { time: this.scheduler.now, ...(where === undefined ? {} : { where }) });
+  }
+
+  provide(service: unknown): void {
+    if (this.host.services.has(this.pluginName)) {
+      throw kernelError("VMSCN6008", `plugin "${this.pluginName}" provided its service twice`, { where: this.pluginName });
+    }
+    this.host.services.set(this.pluginName, service);
+  }
+
+  use<T>(plugin: string): T {
+    if (!this.requires.includes(plugin)) {
+      throw kernelError("VMSCN6001", `plugin "${this.pluginName}" uses plugin "${plugin}" without listing it in "requires"`, { where: this.pluginName });
+    }
+    if (!this.host.services.has(plugin)) {
+      throw kernelError("VMSCN6001", `plugin "${this.pluginName}" uses plugin "${plugin}", which provides no service (it must call k.provide(...) in register)`, { where: this.pluginName });
+    }
+    return this.host.services.get(plugin) as T;
   }
 }

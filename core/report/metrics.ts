@@ -116,7 +116,9 @@ export class Metrics {
     const out: Record<string, unknown> = {};
     for (const g of this.byName.values()) {
       try {
-        out[g.name] = g.provider();
+        const value = g.provider();
+        // A plugin's group with nothing to say (no migration in this run) is left out.
+        if (g.owner === undefined || !isEmpty(value)) out[g.name] = value;
       } catch (thrown) {
         if (g.owner === undefined) throw thrown;
         throw hookError(g.owner, `metric(${g.name})`, thrown, { time: timeNs });
@@ -191,4 +193,10 @@ function collect<T>(providers: readonly { owner: string | undefined; provider: (
     }
   }
   return out;
+}
+
+function isEmpty(value: unknown): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.length === 0;
+  return typeof value === "object" && Object.keys(value).length === 0;
 }

@@ -3,8 +3,7 @@
 // declares the placement, RDMA without RDMA NICs, a disk the destination cannot reach when
 // copying disks is refused. What depends on the run (free memory after other migrations, a
 // VM already migrating) is still checked when the action runs.
-import type { OptionValue, ScenarioView, VerbProblem } from "../../core/plugin-host/context.js";
-import { formatBytes } from "../../core/memory/memory.js";
+import { formatBytes, type OptionValue, type ScenarioView, type VerbProblem } from "../../core/api.js";
 
 export function checkMigrate(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] {
   const vmName = String(call.args["vm"]);

@@ -1,13 +1,7 @@
 // The pre-copy live migration plugin: the `migrate` verb (iterative pre-copy, then
 // stop-and-copy, demand paging or background paging; or pure demand paging), its network
 // page-fault handler, and its report section and chart. See README.md.
-import { definePlugin } from "../../core/plugin-host/define.js";
-import { kernelError, VmscnError } from "../../core/errors.js";
-import { PAGE_SIZE } from "../../core/config.js";
-import { formatBytes } from "../../core/memory/memory.js";
-import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js";
-import type { GuestMemory } from "../../core/memory/guest.js";
-import type { World } from "../../core/world/world.js";
+import { PAGE_SIZE, VmscnError, definePlugin, formatBytes, kernelError, type GuestMemory, type PluginContext, type VerbCall, type World } from "../../core/api.js";
 import { Migration, type DiskCopyPlan } from "./migration.js";
 import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";

@@ -6,17 +6,7 @@
 // not), the non-memory state follows (steps 6, 8, 9), the VM moves onto the destination's
 // page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
 // background paging thread (steps 12, 13); the source then frees the VM's frames.
-import { kernelError, type VmscnError } from "../../core/errors.js";
-import { WAIT } from "../../core/memory/memory.js";
-import { PageState, STATE_MASK } from "../../core/memory/page.js";
-import type { GuestMemory } from "../../core/memory/guest.js";
-import type { DirtyLog } from "../../core/memory/dirty-log.js";
-import type { PluginContext, VerbCall } from "../../core/plugin-host/context.js";
-import type { Transfer } from "../../core/net/network.js";
-import type { World } from "../../core/world/world.js";
-import type { Host } from "../../core/world/host.js";
-import type { IoRequest, SimFile } from "../../core/storage/storage.js";
-import { formatTime } from "../../core/sim/time.js";
+import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type SimFile, type Transfer, type VerbCall, type VmscnError, type World } from "../../core/api.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";

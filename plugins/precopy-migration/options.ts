@@ -1,5 +1,5 @@
 // The `migrate` verb's arguments and options, and their typed form.
-import type { ArgSpec, OptionSpec, VerbCall } from "../../core/plugin-host/context.js";
+import type { ArgSpec, OptionSpec, VerbCall } from "../../core/api.js";
 import type { ConvergeRule } from "./convergence.js";
 
 export const MIGRATE_ARGS: ArgSpec[] = [

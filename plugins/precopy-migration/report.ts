@@ -1,7 +1,7 @@
 // The report section of one migration, in QEMU `query-migrate` terms (all times in ns, all
 // sizes in bytes), plus what the document asks for: rounds, network page faults, and how
 // long the VM depended on the source.
-import { PAGE_SIZE } from "../../core/config.js";
+import { PAGE_SIZE } from "../../core/api.js";
 import { RATE_BUCKET_NS, type Migration } from "./migration.js";
 
 /**

@@ -1,7 +1,7 @@
 // What crosses the wire for one guest page, counted as QEMU counts it: every page carries an
 // 8-byte header (offset and flags); a zero page is only that header plus one fill byte
 // (RAM_SAVE_FLAG_ZERO, counted in `duplicate`), any other page the header plus 4096 bytes.
-import { PAGE_SIZE } from "../../core/config.js";
+import { PAGE_SIZE } from "../../core/api.js";
 
 export const PAGE_HEADER_BYTES = 8;
 /** A zero page: header + the one byte it is filled with. */

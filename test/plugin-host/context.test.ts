@@ -104,3 +104,53 @@ t.test("vmInfo gives what the scenario declared of a VM", async (t) => {
   t.equal((info as { spec: { name: string } }).spec.name, "web");
   t.end();
 });
+
+t.test("plugin error codes, services between plugins, and empty report groups", async (t) => {
+  const kernel = createKernel({ seed: 1 });
+  let base!: PluginContext;
+  let user!: PluginContext;
+  await kernel.plugins.registerAll([
+    definePlugin({
+      name: "base",
+      version: "1.0.0",
+      kernel: "^1",
+      codes: { VMSCN7991: "a probe refused" },
+      register(k) {
+        base = k;
+        k.provide({ twice: (n: number) => 2 * n });
+        k.metric("base", () => ({}));
+        k.metric("base-full", () => ({ n: 1 }));
+      },
+    }),
+    definePlugin({ name: "user", version: "1.0.0", kernel: "^1", requires: ["base"], register: (k) => void (user = k) }),
+  ]);
+  t.equal(user.use<{ twice(n: number): number }>("base").twice(4), 8, "a required plugin's service");
+  t.throws(() => base.use("user"), { code: "VMSCN6001", message: /without listing it in "requires"/ });
+  t.throws(() => base.provide({}), { code: "VMSCN6008" });
+  const e = base.error("VMSCN7991", "no", "web@a");
+  t.ok(e instanceof VmscnError);
+  t.match(e.describe(), /^VMSCN7991 at .*: no$/);
+  t.equal(e.where, "web@a");
+  t.equal(base.error("VMSCN5002", "full").code, "VMSCN5002", "a kernel code is allowed");
+  t.throws(() => user.error("VMSCN7991", "x"), { code: "VMSCN6008", message: /belongs to plugin "base"/ });
+  t.throws(() => user.error("VMSCN7992", "x"), { code: "VMSCN6008", message: /did not declare/ });
+  const infos = kernel.plugins.plugins();
+  t.same(infos.find((p) => p.name === "base")?.codes, { VMSCN7991: "a probe refused" });
+  const groups = kernel.metrics.collect(0);
+  t.notOk("base" in groups, "an empty plugin group is left out of the report");
+  t.same(groups["base-full"], { n: 1 });
+
+  const clash = createKernel({ seed: 1 });
+  await t.rejects(
+    clash.plugins.registerAll([definePlugin({ name: "clash", version: "1.0.0", kernel: "^1", codes: { VMSCN5002: "mine" }, register() {} })]),
+    { code: "VMSCN6008", message: /error code VMSCN5002, which the kernel already uses/ },
+  );
+  t.throws(() => definePlugin({ name: "bad", version: "1.0.0", kernel: "^1", codes: { oops: "" }, register() {} }), { code: "VMSCN6005", message: /capital letters.*one-line meaning/s });
+  const noService = createKernel({ seed: 1 });
+  let lone!: PluginContext;
+  await noService.plugins.registerAll([
+    definePlugin({ name: "quiet", version: "1.0.0", kernel: "^1", register() {} }),
+    definePlugin({ name: "asker", version: "1.0.0", kernel: "^1", requires: ["quiet"], register: (k) => void (lone = k) }),
+  ]);
+  t.throws(() => lone.use("quiet"), { code: "VMSCN6001", message: /provides no service/ });
+});
