@@ -6,6 +6,7 @@ import { definePlugin } from "../../core/plugin-host/define.js";
 import { KERNEL_CODES, VmscnError } from "../../core/errors.js";
 import { MS } from "../../core/sim/time.js";
 import type { PluginContext } from "../../core/plugin-host/context.js";
+import { builtinPlugins } from "../../plugins/index.js";
 
 const MiB = 1024 ** 2;
 
@@ -91,6 +92,9 @@ t.test("a plugin's charts reach the HTML report's input", async (t) => {
 t.test("docs/diagnostics.md lists every kernel and plugin-host code", (t) => {
   const doc = readFileSync(new URL("../../docs/diagnostics.md", import.meta.url), "utf8");
   for (const [code, meaning] of Object.entries(KERNEL_CODES)) t.ok(doc.includes(`| ${code} | ${meaning} |`), code);
+  for (const p of builtinPlugins) {
+    for (const [code, meaning] of Object.entries(p.codes ?? {})) t.ok(doc.includes(`| ${code} | ${meaning} |`), `${code} (${p.name})`);
+  }
   t.end();
 });
 
