@@ -62,7 +62,7 @@ async function plugins(argv: string[]): Promise<number> {
   const k = createRunContainer().resolve<Kernel>(TOKENS.Kernel);
   const extra = await Promise.all((args.options.get("plugin") ?? []).map((p) => loadPlugin(p)));
   await k.plugins.registerAll([...builtinPlugins.map((plugin) => ({ plugin })), ...extra]);
-  out(describePlugins(k.plugins.plugins(), k.plugins.allVerbs()));
+  out(describePlugins(k.plugins.plugins(), k.plugins.allVerbs(), k.plugins.allHypercalls()));
   return 0;
 }
 

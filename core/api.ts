@@ -44,8 +44,11 @@ export type { Cluster } from "./world/cluster.js";
 export type { Slot } from "./world/slots.js";
 export type { Network, Transfer, TransferKind, Initiator, TransferOptions } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
-export type { Workload, WorkloadStats } from "./workload/workload.js";
+export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
+export type { Workload, WorkloadStats, HypercallCall, HypercallHandler } from "./workload/workload.js";
 export type { VmInfo } from "./run/vm-info.js";
+export type { VmSpec, DiskSpec } from "./run/vm-spec.js";
+export { DEFAULT_VMM_INTERFACE } from "./world/host.js";
 
 // Report pieces: charts for --html, tables for the terminal summary.
 export type { ChartSpec, ChartAxis, ChartSeries, ChartPoint, SummaryTable } from "./report/chart.js";

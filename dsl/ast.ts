@@ -124,8 +124,16 @@ export interface ActivityNode extends Node {
   pattern: PatternNode;
 }
 
+/** `disk writes 20 MB/s sequential`: guest disk IO. */
+export interface DiskActivityNode extends Node {
+  op: "read" | "write";
+  rate: Quantity;
+  pattern: PatternNode;
+}
+
 export interface WorkloadNode extends Node {
   activities: ActivityNode[];
+  disk: DiskActivityNode[];
   content?: ContentMixNode;
   trace?: StringLit;
   problems: PropertyProblem[];
@@ -202,6 +210,17 @@ export interface ScriptedStmt extends Node {
   vcpu?: Quantity;
 }
 
+/** `at T: web hypercall fork [on vcpu N] { options }` */
+export interface HypercallStmt extends Node {
+  type: "hypercall";
+  time: Quantity;
+  vm: Name;
+  name: Name;
+  vcpu?: Quantity;
+  options: Atom[] | undefined;
+  optionsLoc: Loc | undefined;
+}
+
 export interface RunStmt extends Node {
   type: "run";
   /** undefined: `run until done`. */
@@ -215,7 +234,7 @@ export interface ExpectStmt extends Node {
   text: string;
 }
 
-export type Statement = Declaration | ImportStmt | UsePluginStmt | SeedStmt | TickStmt | ActionStmt | ScriptedStmt | RunStmt | ExpectStmt;
+export type Statement = Declaration | ImportStmt | UsePluginStmt | SeedStmt | TickStmt | ActionStmt | ScriptedStmt | HypercallStmt | RunStmt | ExpectStmt;
 
 export interface ScenarioBlock extends Node {
   name: StringLit;

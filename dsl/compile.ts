@@ -11,10 +11,11 @@ export function compile(plan: Plan, k: Kernel): void {
   for (const d of plan.datastores) k.addDatastore(d);
   for (const vm of plan.vms) {
     const scripted = plan.scripted.filter((s) => s.vm === vm.name).map((s) => ({ at: s.time, op: s.op, first: s.first, count: s.count, vcpu: s.vcpu }));
+    const hypercalls = plan.hypercalls.filter((h) => h.vm === vm.name).map((h) => ({ at: h.time, name: h.name, options: h.options, vcpu: h.vcpu }));
     let workload: WorkloadSpec | undefined = vm.workload;
-    if (scripted.length > 0) {
-      // Scripted accesses need a workload to run on, even an otherwise idle one.
-      workload = { ...(workload ?? { activities: [], mix: { zero: 0, images: [], random: 1, compressible: [] } }), scripted };
+    if (scripted.length > 0 || hypercalls.length > 0) {
+      // Scripted accesses and hypercalls need a workload to run on, even an otherwise idle one.
+      workload = { ...(workload ?? { activities: [], mix: { zero: 0, images: [], random: 1, compressible: [] } }), scripted, ...(hypercalls.length > 0 ? { hypercalls } : {}) };
     }
     k.createVm({ ...vm, ...(workload ? { workload } : {}) });
   }

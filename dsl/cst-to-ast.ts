@@ -25,6 +25,7 @@ import type {
   RunStmt,
   ScenarioBlock,
   ScriptedStmt,
+  HypercallStmt,
   SeedStmt,
   Statement,
   StringLit,
@@ -380,7 +381,7 @@ class AstBuilder extends BaseVisitor {
   workloadBlock(ch: Ch, _: unknown, n: CstNode): WorkloadNode | undefined {
     const loc = this.at(n);
     if (loc === undefined) return undefined;
-    const w: WorkloadNode = { activities: [], problems: [], loc };
+    const w: WorkloadNode = { activities: [], disk: [], problems: [], loc };
     for (const n of nodes(ch, "workloadProperty")) this.go(n, w);
     return w;
   }
@@ -391,7 +392,11 @@ class AstBuilder extends BaseVisitor {
       const rate = this.sub<Quantity>(ch, "rateValue");
       const pattern = this.sub<PatternNode>(ch, "pattern");
       const loc = this.at(n);
-      if (rate && pattern && loc) w.activities.push({ op: ch.Kw_writes ? "write" : "read", rate, pattern, loc } satisfies ActivityNode);
+      const op = ch.Kw_writes ? "write" : "read";
+      if (rate && pattern && loc) {
+        if (ch.Kw_disk) w.disk.push({ op, rate, pattern, loc });
+        else w.activities.push({ op, rate, pattern, loc } satisfies ActivityNode);
+      }
     } else if (ch.Kw_content) this.setOnce(w, "content", this.sub<ContentMixNode>(ch, "contentMix"), n, "content");
     else this.setOnce(w, "trace", this.string(tok(ch, "Str")), n, "trace");
   }
@@ -411,7 +416,7 @@ class AstBuilder extends BaseVisitor {
 
   // ---- actions --------------------------------------------------------------------------
 
-  actionStmt(ch: Ch, _: unknown, n: CstNode): ActionStmt | ScriptedStmt | undefined {
+  actionStmt(ch: Ch, _: unknown, n: CstNode): ActionStmt | ScriptedStmt | HypercallStmt | undefined {
     let time = this.sub<Quantity>(ch, "timeValue");
     const minus = tok(ch, "Minus");
     if (time !== undefined && minus !== undefined) {
@@ -425,6 +430,7 @@ class AstBuilder extends BaseVisitor {
       .filter(defined);
     const block = this.sub<{ atoms: Atom[]; loc: Loc }>(ch, "optionBlock");
     if (isScripted(args)) return this.scripted(time, verb, args, block?.loc, loc);
+    if (isWord(args[0], "hypercall")) return this.hypercall(time, verb, args, block, loc);
     return { type: "action", time, verb, args, options: block?.atoms, optionsLoc: block?.loc, loc };
   }
 
@@ -493,6 +499,32 @@ class AstBuilder extends BaseVisitor {
     if (optionsLoc !== undefined) {
       this.diagnostics.push(diag("VMSCN0101", "a scripted guest access takes no options in braces", optionsLoc, "parse"));
       return undefined;
+    }
+    return s;
+  }
+
+  /** `web hypercall fork [on vcpu N] { options }`: a hypercall the guest issues. */
+  private hypercall(time: Quantity, vm: Name, args: Atom[], block: { atoms: Atom[]; loc: Loc } | undefined, loc: Loc): HypercallStmt | undefined {
+    const fail = (i: number, expected: string): undefined => {
+      const after = describeAtom(this.text, args[i - 1]!);
+      const at = args[i];
+      this.diagnostics.push(
+        at === undefined
+          ? diag("VMSCN0103", `expected ${expected} after ${after}`, args[i - 1]!.loc, "parse")
+          : diag("VMSCN0101", `expected ${expected} after ${after}, but found ${describeAtom(this.text, at)}`, at.loc, "parse"),
+      );
+      return undefined;
+    };
+    const name = args[1];
+    if (name?.kind !== "word") return fail(1, 'the hypercall\'s name, such as "fork"');
+    const s: HypercallStmt = { type: "hypercall", time, vm, name: { text: name.text, loc: name.loc }, options: block?.atoms, optionsLoc: block?.loc, loc };
+    if (args.length > 2) {
+      if (!isWord(args[2], "on")) return fail(2, '"on vcpu N", options in braces, or the end of the statement');
+      if (!isWord(args[3], "vcpu")) return fail(3, '"vcpu"');
+      const n = args[4];
+      if (n?.kind !== "quantity" || n.unit !== undefined) return fail(4, 'a vCPU number such as "1"');
+      if (args.length > 5) return fail(5, "options in braces or the end of the statement");
+      s.vcpu = n;
     }
     return s;
   }

@@ -389,6 +389,15 @@ export class ScenarioParser extends CstParser {
         },
       },
       {
+        // `disk writes 20 MB/s sequential`: guest disk IO on the VM's first disk.
+        ALT: () => {
+          this.CONSUME(K.disk);
+          this.OR2([{ ALT: () => this.CONSUME2(K.writes) }, { ALT: () => this.CONSUME2(K.reads) }]);
+          this.SUBRULE3(this.rateValue);
+          this.SUBRULE3(this.pattern);
+        },
+      },
+      {
         ALT: () => {
           this.CONSUME(K.content);
           this.SUBRULE(this.contentMix);

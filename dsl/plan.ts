@@ -22,6 +22,15 @@ export interface PlannedScript {
   loc: Loc;
 }
 
+export interface PlannedHypercall {
+  time: number;
+  vm: string;
+  name: string;
+  options: Record<string, OptionValue>;
+  vcpu: number;
+  loc: Loc;
+}
+
 export interface Plan {
   name: string;
   seed: number | undefined;
@@ -32,6 +41,7 @@ export interface Plan {
   vms: VmSpec[];
   actions: PlannedAction[];
   scripted: PlannedScript[];
+  hypercalls: PlannedHypercall[];
   /** undefined: run until every action has finished. */
   until: number | undefined;
   expects: ExpectStmt[];

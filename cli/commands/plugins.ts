@@ -1,12 +1,12 @@
 // `vmscn plugins`: the loaded plugins with their versions, then every verb with its usage and
 // its options (type, unit, default, range), as a scenario writer needs them.
-import type { OptionSpec, RegisteredVerb } from "../../core/plugin-host/context.js";
+import type { OptionSpec, RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import type { LoadedPluginInfo } from "../../core/plugin-host/plugin-host.js";
 import { usage } from "../../dsl/validate/actions.js";
 import { BASE_UNIT } from "../../core/units.js";
 import { formatBytes, formatByteRate, formatDuration } from "../summary.js";
 
-export function describePlugins(plugins: readonly LoadedPluginInfo[], verbs: readonly RegisteredVerb[]): string {
+export function describePlugins(plugins: readonly LoadedPluginInfo[], verbs: readonly RegisteredVerb[], hypercalls: readonly RegisteredHypercall[] = []): string {
   const out: string[] = ["plugins"];
   out.push("  kernel (built into vmscn): lifecycle, host and link verbs");
   for (const p of plugins) out.push(`  ${p.name} ${p.version} (${p.source})${p.description ? `: ${p.description}` : ""}`);
@@ -17,6 +17,15 @@ export function describePlugins(plugins: readonly LoadedPluginInfo[], verbs: rea
     if (names.length === 0) continue;
     const width = Math.max(...names.map((n) => n.length));
     for (const [name, spec] of Object.entries(v.options)) out.push(`      ${name.padEnd(width)}  ${kind(spec)}${defaults(spec)}  ${spec.description}`);
+  }
+  if (hypercalls.length > 0) {
+    out.push("", "hypercalls (at T: VM hypercall NAME { options })");
+    for (const h of hypercalls) {
+      out.push(`  ${h.name}${Object.keys(h.options).length ? " { options }" : ""}    [${h.plugin}]`, `      ${h.description}`);
+      const names = Object.keys(h.options);
+      const width = Math.max(0, ...names.map((n) => n.length));
+      for (const [name, spec] of Object.entries(h.options)) out.push(`      ${name.padEnd(width)}  ${kind(spec)}${defaults(spec)}  ${spec.description}`);
+    }
   }
   const coded = plugins.filter((p) => Object.keys(p.codes).length > 0);
   if (coded.length > 0) {

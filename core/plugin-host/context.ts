@@ -14,7 +14,9 @@ import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
 import type { ChartSpec, SummaryTable } from "../report/chart.js";
 import type { VmInfo } from "../run/vm-info.js";
+import type { VmSpec } from "../run/vm-spec.js";
 import type { VmscnError } from "../errors.js";
+import type { HypercallCall } from "../workload/workload.js";
 
 /** A value the scenario gives an option or argument, already in base units. */
 export type OptionValue = number | string | boolean | string[];
@@ -82,6 +84,23 @@ export interface ScenarioView {
   datastores: ReadonlyMap<string, { hosts: readonly string[] }>;
 }
 
+/** A hypercall a guest can issue (`at 5 s: web hypercall fork { children 2 }`). */
+export interface HypercallSpec {
+  description: string;
+  options: Record<string, OptionSpec>;
+  /**
+   * Runs on the guest's vCPU; options arrive in base units with defaults applied. Answers
+   * 0 (the vCPU goes on), a stall in ns, or WAIT (then call `k.memory.wake(guest, vcpu)`).
+   * A coded error thrown here fails the hypercall (the guest sees an error; the run goes on).
+   */
+  run(call: HypercallCall): number;
+}
+
+export interface RegisteredHypercall extends HypercallSpec {
+  name: string;
+  plugin: string;
+}
+
 export interface RegisteredVerb extends VerbSpec {
   name: string;
   plugin: string;
@@ -116,6 +135,8 @@ export interface PluginContext {
 
   /** A verb the scenario language accepts (`at T: <verb> ...`), with its typed options. */
   verb(name: string, spec: VerbSpec): void;
+  /** A hypercall guests can issue as a scripted action (`at T: <vm> hypercall <name> { ... }`). */
+  hypercall(name: string, spec: HypercallSpec): void;
   onFault(kind: FaultKind, handler: FaultHandler): void;
   onCowBreak(listener: CowListener): void;
   on<S extends KernelSignal>(signal: S, handler: SignalHandlers[S]): void;
@@ -134,6 +155,11 @@ export interface PluginContext {
   after(delay: number, fn: () => void, hook?: string): EventHandle;
   /** What the scenario declared of a VM: device-state size, disks, MAC, cold-launch time; null for system worlds. */
   vmInfo(w: World): VmInfo | null;
+  /**
+   * A new VM world as the scenario would declare it (its page map, MAC address, workload and
+   * VM info), in state created: a forked child, a cloned VM. Fails as the declaration would.
+   */
+  createVm(spec: VmSpec): World;
   /** A system world (a helper thread such as a migration sender) on a host. */
   systemWorld(name: string, host: Host, serves?: World): World;
   /**

@@ -19,10 +19,22 @@ import type { Metrics } from "../report/metrics.js";
 import type { TraceRecorder } from "../report/trace.js";
 import type { ChartSpec, SummaryTable } from "../report/chart.js";
 import { vmInfo, type VmInfo } from "../run/vm-info.js";
+import type { VmSpec } from "../run/vm-spec.js";
 import type { Plugin } from "./define.js";
 import { orderPlugins, type PluginEntry } from "./order.js";
 import { hookError } from "./hook-error.js";
-import type { KernelSignal, PluginContext, RegisteredVerb, SignalHandlers, SpanSink, VerbSpec } from "./context.js";
+import type { HypercallSpec, KernelSignal, OptionValue, PluginContext, RegisteredHypercall, RegisteredVerb, SignalHandlers, SpanSink, VerbSpec } from "./context.js";
+
+/** A hypercall a guest issued, for the report's `hypercalls` section. */
+export interface HypercallRecord {
+  time: number;
+  vm: string;
+  vcpu: number;
+  name: string;
+  options: Record<string, OptionValue>;
+  state: "done" | "failed";
+  failure?: string;
+}
 
 export interface LoadedPluginInfo {
   name: string;
@@ -30,6 +42,7 @@ export interface LoadedPluginInfo {
   source: string;
   description: string | undefined;
   verbs: string[];
+  hypercalls: string[];
   /** The plugin's declared error codes and their meanings. */
   codes: Readonly<Record<string, string>>;
 }
@@ -37,11 +50,16 @@ export interface LoadedPluginInfo {
 @injectable()
 export class PluginHost {
   private readonly verbs = new Map<string, RegisteredVerb>();
+  private readonly hypercallSpecs = new Map<string, RegisteredHypercall>();
+  /** Every hypercall guests issued, in order. */
+  readonly hypercallLog: HypercallRecord[] = [];
   private readonly loaded: LoadedPluginInfo[] = [];
   /** Error code → the plugin that declared it (kernel codes are owned by "kernel"). */
   private readonly codeOwners = new Map<string, string>(Object.keys(KERNEL_CODES).map((c) => [c, "kernel"]));
   /** Services plugins provided, by plugin name. */
   readonly services = new Map<string, unknown>();
+  /** Creates a VM world as a declaration does; the kernel sets it (plugins reach it by `k.createVm`). */
+  vmFactory: ((spec: VmSpec) => World) | undefined;
 
   constructor(
     @inject(TOKENS.RunConfig) readonly config: RunConfig,
@@ -64,7 +82,7 @@ export class PluginHost {
 
   private async register(entry: PluginEntry): Promise<void> {
     const p = entry.plugin;
-    const info: LoadedPluginInfo = { name: p.name, version: p.version, source: entry.source ?? "built-in", description: p.description, verbs: [], codes: p.codes ?? {} };
+    const info: LoadedPluginInfo = { name: p.name, version: p.version, source: entry.source ?? "built-in", description: p.description, verbs: [], hypercalls: [], codes: p.codes ?? {} };
     for (const code of Object.keys(info.codes)) {
       const owner = this.codeOwners.get(code);
       if (owner !== undefined) {
@@ -95,6 +113,36 @@ export class PluginHost {
     return this.verbs.get(name);
   }
 
+  /** Adds a hypercall; its handler goes to the workload, its option schema to validation. */
+  addHypercall(name: string, spec: HypercallSpec, plugin: string): void {
+    const existing = this.hypercallSpecs.get(name);
+    if (existing) throw kernelError("VMSCN6008", `hypercall "${name}" is registered twice, by plugin "${existing.plugin}" and by plugin "${plugin}"`);
+    const reg: RegisteredHypercall = { ...spec, name, plugin };
+    this.hypercallSpecs.set(name, reg);
+    this.workload.onHypercall(name, (call) => {
+      const options = { ...defaultOptions(spec.options), ...call.options };
+      const rec: HypercallRecord = { time: call.time, vm: call.world.name, vcpu: call.vcpu, name, options, state: "done" };
+      this.hypercallLog.push(rec);
+      try {
+        return spec.run({ ...call, options });
+      } catch (err) {
+        if (!(err instanceof VmscnError) || err.code === "VMSCN6006" || err.code === "VMSCN5014") throw err;
+        rec.state = "failed";
+        rec.failure = err.describe();
+        this.trace.instant(`hypercall ${name} failed`, "hypercall", { world: call.world.name }, call.time, { reason: err.message });
+        return 0;
+      }
+    });
+  }
+
+  hypercall(name: string): RegisteredHypercall | undefined {
+    return this.hypercallSpecs.get(name);
+  }
+
+  allHypercalls(): RegisteredHypercall[] {
+    return [...this.hypercallSpecs.values()];
+  }
+
   allVerbs(): RegisteredVerb[] {
     return [...this.verbs.values()];
   }
@@ -107,6 +155,12 @@ export class PluginHost {
   codeOwner(code: string): string | undefined {
     return this.codeOwners.get(code);
   }
+}
+
+function defaultOptions(options: Record<string, import("./context.js").OptionSpec>): Record<string, OptionValue> {
+  const out: Record<string, OptionValue> = {};
+  for (const [name, o] of Object.entries(options)) if (o.default !== undefined) out[name] = o.default as OptionValue;
+  return out;
 }
 
 class Context implements PluginContext {
@@ -160,6 +214,26 @@ class Context implements PluginContext {
       this.pluginName,
     );
     this.info.verbs.push(name);
+  }
+
+  hypercall(name: string, spec: HypercallSpec): void {
+    const run = spec.run;
+    this.host.addHypercall(
+      name,
+      {
+        ...spec,
+        run: (call) => {
+          try {
+            return run(call);
+          } catch (thrown) {
+            if (thrown instanceof VmscnError && thrown.code !== "VMSCN6006") throw thrown;
+            return this.fail(`hypercall(${name})`, thrown, call.world.name);
+          }
+        },
+      },
+      this.pluginName,
+    );
+    this.info.hypercalls.push(name);
   }
 
   onFault(kind: FaultKind, handler: FaultHandler): void {
@@ -255,6 +329,11 @@ class Context implements PluginContext {
 
   vmInfo(w: World): VmInfo | null {
     return vmInfo(w);
+  }
+
+  createVm(spec: VmSpec): World {
+    if (!this.host.vmFactory) throw kernelError("VMSCN5011", `plugin "${this.pluginName}" cannot create VM "${spec.name}": this plugin host has no kernel`, { time: this.scheduler.now });
+    return this.host.vmFactory(spec);
   }
 
   systemWorld(name: string, host: Host, serves?: World): World {

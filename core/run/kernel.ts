@@ -34,6 +34,10 @@ export interface HostDecl {
   /** NIC bandwidth in bytes/s (default 10 Gbit/s). */
   nicBandwidth?: number;
   rdma?: boolean;
+  /** Nodes for guests (default: one per CPU), the VMM API and hypercall interface (default "default"). */
+  nodes?: number;
+  vmm?: string;
+  hypercalls?: string;
 }
 
 export interface LinkDecl {
@@ -96,13 +100,14 @@ export class Kernel {
   ) {
     cluster.extraLoad = (h) => network.cpuLoad(h.name);
     registerKernelVerbs(this);
+    plugins.vmFactory = (spec) => this.createVm(spec);
     this.traceWorldsAndFlows();
   }
 
   // ---- the platform ----------------------------------------------------------------------
 
   addHost(d: HostDecl): Host {
-    const host = this.cluster.addHost({ name: d.name, cpus: d.cpus, memoryBytes: d.memoryBytes, nicBandwidth: d.nicBandwidth ?? DEFAULT_NIC, rdma: d.rdma ?? false });
+    const host = this.cluster.addHost({ name: d.name, cpus: d.cpus, memoryBytes: d.memoryBytes, nicBandwidth: d.nicBandwidth ?? DEFAULT_NIC, rdma: d.rdma ?? false, ...(d.nodes !== undefined ? { nodes: d.nodes } : {}), ...(d.vmm !== undefined ? { vmm: d.vmm } : {}), ...(d.hypercalls !== undefined ? { hypercalls: d.hypercalls } : {}) });
     this.memory.addHost(host.id, host.name, host.memoryBytes);
     this.network.addHost(host.name, { nicBandwidth: host.nicBandwidth, rdma: host.rdma });
     return host;
@@ -142,7 +147,11 @@ export class Kernel {
       const sampler = new ContentSampler(spec.initial, this.memory.images, world.id, this.streams.stream(`vm:${spec.name}:initial`));
       this.memory.populateAll(world.memory!, (p) => sampler.next(p));
     }
-    if (spec.workload) this.workload.attach(world, spec.workload);
+    if (spec.workload) {
+      const info = world.ext(VM_INFO)!;
+      // The disks as the VM sees them now: a migration that copies a disk swaps the file.
+      this.workload.attach(world, spec.workload, () => info.disks);
+    }
     return world;
   }
 

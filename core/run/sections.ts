@@ -53,6 +53,7 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
       ...(a.finishedAt !== undefined ? { finishedAt: a.finishedAt } : {}),
       ...(a.failure ? { failure: a.failure } : {}),
     })),
+    hypercalls: k.plugins.hypercallLog.map((h) => ({ ...h })),
     run: { events: k.scheduler.executed, plugins: k.plugins.plugins().map((p) => ({ name: p.name, version: p.version })) },
   };
 }

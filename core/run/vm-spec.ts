@@ -20,8 +20,16 @@ export interface VmSpec {
   deviceStateBytes?: number;
   /** A MAC address, or one from the cluster's name space. */
   mac?: string;
-  /** Cold launch: boot, initialisation and application launch, for comparisons (fork, clone). */
+  /** Cold launch, for comparisons (fork, clone): the guest OS's boot... */
   bootNs?: number;
+  /** ...then the guest OS's initialisation... */
+  initNs?: number;
+  /** ...then the launch of its applications (cold launch = boot + init + app launch). */
+  appLaunchNs?: number;
+  /** The guest OS kernel and software configuration, for the cluster presumptions of fork and clone. */
+  guest?: string;
+  /** What the VM is for (its cluster's usage), for the same presumptions. */
+  usage?: string;
 }
 
 export const DEFAULT_DEVICE_STATE_BYTES = 512 * 1024;

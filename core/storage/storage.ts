@@ -13,6 +13,7 @@ import { kernelError, type KernelCode, type VmscnError } from "../errors.js";
 import { FairShare, type Flow } from "../net/fair-share.js";
 import { Scheduler, type EventHandle } from "../sim/scheduler.js";
 import { formatTime, SECOND } from "../sim/time.js";
+import { DiskDirtyLog } from "./disk-dirty-log.js";
 
 export interface DatastoreOptions {
   /** Hosts that can reach the datastore; more than one makes it shared storage. */
@@ -119,6 +120,8 @@ export class Datastore {
   failed = 0;
   /** @internal Fair-share resource path of every IO (one array: the key cache reuses it). */
   readonly path: readonly number[];
+  /** IOs issued and not yet finished (queued for admission or transferring or in latency). */
+  inFlight = 0;
   /** @internal Admission time of the last IO, unrounded so spacing never drifts. */
   lastAdmit = -Infinity;
   /** @internal */ readonly fileMap = new Map<string, SimFile>();
@@ -183,6 +186,8 @@ export class SimFile {
   fd: number | undefined;
   /** @internal Written chunks of an unbacked file. */
   readonly chunks = new Map<number, Uint8Array>();
+  /** @internal Open dirty-block logs. */
+  readonly logs: DiskDirtyLog[] = [];
 
   constructor(
     readonly name: string,
@@ -215,6 +220,14 @@ export class SimFile {
     const data = typeof dataOrLength === "number" ? undefined : dataOrLength.slice();
     const length = typeof dataOrLength === "number" ? dataOrLength : dataOrLength.length;
     return this.storage.issue(this, "write", host, offset, length, data, false, () => onDone(), onFail);
+  }
+
+  /** A log of the blocks of `blockBytes` that writes change from now on (close it when done). */
+  openDirtyLog(blockBytes: number): DiskDirtyLog {
+    if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0) throw this.storage.error("VMSCN5011", `a dirty-block log of file "${this.name}" needs a whole, positive block size, not ${blockBytes}`);
+    const log = new DiskDirtyLog(this.size, blockBytes, (l) => this.logs.splice(this.logs.indexOf(l), 1));
+    this.logs.push(log);
+    return log;
   }
 
   /** The file's current bytes, untimed (for inspection and tests). */
@@ -446,6 +459,7 @@ export class Storage {
       this.active.set(host, set);
     }
     set.add(io);
+    ds.inFlight++;
     const now = this.scheduler.now;
     let admit = now;
     if (ds.iops !== Infinity) {
@@ -472,6 +486,7 @@ export class Storage {
     io.flow = null;
     io.state = state;
     this.active.get(io.host)!.delete(io);
+    io.file.datastore.inFlight--;
     return true;
   }
 
@@ -493,10 +508,12 @@ export class Storage {
     io.timer = null;
     io.state = "done";
     this.active.get(io.host)!.delete(io);
+    io.file.datastore.inFlight--;
     const f = io.file;
     const ds = f.datastore;
     if (io.kind === "write") {
       if (io.data !== undefined) f.store(io.offset, io.data);
+      for (const log of f.logs) log.mark(io.offset, io.length);
       f.writes++;
       f.bytesWritten += io.length;
       ds.writes++;

@@ -24,8 +24,37 @@ export interface ScriptedAccess {
   vcpu?: number;
 }
 
+/**
+ * Guest disk IO on one of the VM's disks: `rate` bytes/s for the whole VM, in IOs of
+ * `ioBytes` at offsets chosen by `pattern`, at most `queueDepth` IOs in flight.
+ */
+export interface DiskActivity {
+  op: "read" | "write";
+  /** Bytes per second. */
+  rate: number;
+  pattern: "uniform" | "sequential";
+  /** Index of the VM's disk (its order of declaration); default 0. */
+  disk?: number;
+  /** Bytes per IO; default 64 KiB. */
+  ioBytes?: number;
+  /** IOs in flight at most; the guest waits (and its demand is lost) beyond. Default 32. */
+  queueDepth?: number;
+}
+
+/** A hypercall the guest issues from a vCPU at a given time (`at 5 s: web hypercall fork`). */
+export interface ScriptedHypercall {
+  at: number;
+  name: string;
+  options: Record<string, number | string | boolean | string[]>;
+  vcpu?: number;
+}
+
 export interface WorkloadSpec {
   activities: Activity[];
+  /** Guest disk IO; none when absent. */
+  disk?: DiskActivity[];
+  /** Scripted hypercalls; none when absent. */
+  hypercalls?: ScriptedHypercall[];
   /** What writes put in pages. */
   mix: ContentMix;
   scripted: ScriptedAccess[];

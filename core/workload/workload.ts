@@ -15,14 +15,34 @@ import { WAIT, type Memory } from "../memory/memory.js";
 import { ContentSampler } from "../memory/content.js";
 import { makeSampler, type PageSampler } from "./patterns.js";
 import { parseTrace } from "./trace-file.js";
-import type { ScriptedAccess, WorkloadSpec } from "./spec.js";
+import type { Random } from "../sim/random.js";
+import type { SimFile } from "../storage/storage.js";
+import { VmscnError } from "../errors.js";
+import type { DiskActivity, ScriptedAccess, ScriptedHypercall, WorkloadSpec } from "./spec.js";
 
 interface Job {
   write: boolean;
   pages: Int32Array;
   contents: Float64Array;
   n: number;
+  /** Set for a scripted hypercall (pages unused). */
+  hypercall?: ScriptedHypercall;
 }
+
+/** What a hypercall handler gets: the guest issuing it, from which vCPU, with its options. */
+export interface HypercallCall {
+  world: World;
+  vcpu: number;
+  name: string;
+  time: number;
+  options: ScriptedHypercall["options"];
+}
+
+/**
+ * A hypercall handler answers as a fault handler does: 0 (the vCPU goes on), a stall in ns,
+ * or WAIT (the vCPU waits until the plugin calls memory.wake(guest, vcpu)).
+ */
+export type HypercallHandler = (call: HypercallCall) => number;
 
 interface ActivityState {
   write: boolean;
@@ -41,6 +61,14 @@ export interface WorkloadStats {
   stallNs: number;
   stalls: number;
   scripted: number;
+  /** Hypercalls the guest issued. */
+  hypercalls: number;
+  /** Guest disk IO: completed IOs and bytes, IOs that failed or could not be issued. */
+  diskReads: number;
+  diskWrites: number;
+  diskBytesRead: number;
+  diskBytesWritten: number;
+  diskErrors: number;
 }
 
 class Vcpu {
@@ -126,50 +154,64 @@ class Vcpu {
         this.index = 0;
       }
       const job = this.job;
+      if (job.hypercall) {
+        this.job = null;
+        stats.hypercalls++;
+        const stall = e.issueHypercall(this.vm.world, this.id, job.hypercall);
+        if (stall !== 0) return this.stallFor(stall, `waits for hypercall "${job.hypercall.name}" of "${g.name}"`);
+        continue;
+      }
       const before = this.index;
       const reached = job.write ? e.memory.writeBatch(g, job.pages, job.contents, this.index, job.n, this.id) : e.memory.readBatch(g, job.pages, this.index, job.n, this.id);
       if (job.write) stats.writes += reached - before;
       else stats.reads += reached - before;
       this.index = reached;
-      if (reached < job.n) {
-        const stall = e.memory.stall;
-        stats.stalls++;
-        const since = e.scheduler.now;
-        if (stall === WAIT) {
-          this.waiting = true;
-          e.scheduler.wait(this.label, `waits for page ${job.pages[reached]} of "${g.name}"`);
-          e.memory.waitFor(g, this.id, () => {
-            this.waiting = false;
-            e.scheduler.wake(this.label);
-            stats.stallNs += e.scheduler.now - since;
-            this.pump();
-          });
-        } else {
-          stats.stallNs += stall;
-          this.busy = e.scheduler.after(stall, () => {
-            this.busy = null;
-            this.pump();
-          });
-        }
-        return;
-      }
+      if (reached < job.n) return this.stallFor(e.memory.stall, `waits for page ${job.pages[reached]} of "${g.name}"`);
       this.job = null;
     }
     if (!this.tick) this.scheduleTick(Math.max(e.scheduler.now, this.lastTick + e.config.tickNs));
+  }
+
+  /** The vCPU stalls `stall` ns, or waits (WAIT) until a plugin wakes it; then pumps on. */
+  private stallFor(stall: number, why: string): void {
+    const e = this.vm.engine;
+    const g = this.vm.world.memory!;
+    const stats = this.vm.stats;
+    stats.stalls++;
+    const since = e.scheduler.now;
+    if (stall === WAIT) {
+      this.waiting = true;
+      e.scheduler.wait(this.label, why);
+      e.memory.waitFor(g, this.id, () => {
+        this.waiting = false;
+        e.scheduler.wake(this.label);
+        stats.stallNs += e.scheduler.now - since;
+        this.pump();
+      });
+    } else {
+      stats.stallNs += stall;
+      this.busy = e.scheduler.after(stall, () => {
+        this.busy = null;
+        this.pump();
+      });
+    }
   }
 }
 
 class VmWorkload {
   readonly vcpus: Vcpu[] = [];
-  readonly stats: WorkloadStats = { reads: 0, writes: 0, stallNs: 0, stalls: 0, scripted: 0 };
+  readonly stats: WorkloadStats = { reads: 0, writes: 0, stallNs: 0, stalls: 0, scripted: 0, hypercalls: 0, diskReads: 0, diskWrites: 0, diskBytesRead: 0, diskBytesWritten: 0, diskErrors: 0 };
+  readonly disk: DiskIo | null;
   readonly content: ContentSampler;
 
   constructor(
     readonly engine: Workload,
     readonly world: World,
     readonly spec: WorkloadSpec,
+    disks: () => readonly SimFile[],
   ) {
     const streams = engine.streams;
+    this.disk = spec.disk && spec.disk.length > 0 ? new DiskIo(this, spec.disk, disks) : null;
     const g = world.memory!;
     this.content = new ContentSampler(spec.mix, engine.memory.images, world.id, streams.stream(`vm:${world.name}:content`));
     for (let v = 0; v < world.vcpus; v++) {
@@ -205,7 +247,127 @@ class VmWorkload {
       vcpu.enqueue({ write: acc.op === "write", pages, contents, n: acc.count });
     });
   }
+
+  /** Queues a scripted hypercall on a vCPU at time `h.at`. */
+  hypercall(h: ScriptedHypercall): void {
+    const vcpu = this.vcpus[(h.vcpu ?? 0) % this.vcpus.length]!;
+    this.engine.scheduler.at(h.at, () => vcpu.enqueue({ write: false, pages: EMPTY_PAGES, contents: EMPTY_CONTENTS, n: 0, hypercall: h }));
+  }
 }
+
+const EMPTY_PAGES = new Int32Array(0);
+const EMPTY_CONTENTS = new Float64Array(0);
+
+interface DiskStream {
+  spec: DiskActivity;
+  ioBytes: number;
+  queueDepth: number;
+  carry: number;
+  inflight: number;
+  cursor: number;
+  rng: Random;
+}
+
+/**
+ * A VM's guest disk IO: every tick while the VM runs, each activity issues the IOs its rate
+ * has accrued, up to its queue depth, on the disk as the VM sees it now (a migration that
+ * copies a disk swaps the file). IO the storage refuses (host down, datastore unreachable)
+ * is counted as an error, not thrown: the guest sees an IO error, the run goes on.
+ */
+class DiskIo {
+  private readonly streams: DiskStream[];
+  private timer: EventHandle | null = null;
+  private last = 0;
+
+  constructor(
+    private readonly vm: VmWorkload,
+    specs: readonly DiskActivity[],
+    private readonly disks: () => readonly SimFile[],
+  ) {
+    const world = vm.world;
+    this.streams = specs.map((spec, i) => ({
+      spec,
+      ioBytes: spec.ioBytes ?? DEFAULT_IO_BYTES,
+      queueDepth: spec.queueDepth ?? DEFAULT_QUEUE_DEPTH,
+      carry: 0,
+      inflight: 0,
+      cursor: 0,
+      rng: vm.engine.streams.stream(`vm:${world.name}:disk${i}`),
+    }));
+  }
+
+  start(now: number): void {
+    if (this.timer || this.vm.world.state !== "running") return;
+    this.last = now;
+    this.timer = this.vm.engine.scheduler.at(now + this.vm.engine.config.tickNs, () => this.onTick());
+  }
+
+  stop(): void {
+    this.timer?.cancel();
+    this.timer = null;
+  }
+
+  private onTick(): void {
+    this.timer = null;
+    const e = this.vm.engine;
+    const world = this.vm.world;
+    if (world.state !== "running") return;
+    const now = e.scheduler.now;
+    const elapsed = now - this.last;
+    this.last = now;
+    for (const s of this.streams) {
+      s.carry = Math.min(s.carry + (s.spec.rate * elapsed) / 1e9, s.queueDepth * s.ioBytes);
+      while (s.carry >= s.ioBytes && s.inflight < s.queueDepth) {
+        s.carry -= s.ioBytes;
+        this.issue(s);
+      }
+    }
+    this.timer = e.scheduler.at(now + e.config.tickNs, () => this.onTick());
+  }
+
+  private issue(s: DiskStream): void {
+    const stats = this.vm.stats;
+    const file = this.disks()[s.spec.disk ?? 0];
+    if (file === undefined) {
+      stats.diskErrors++;
+      return;
+    }
+    const blocks = Math.max(1, Math.floor(file.size / s.ioBytes));
+    const len = Math.min(s.ioBytes, file.size);
+    let block: number;
+    if (s.spec.pattern === "sequential") {
+      block = s.cursor % blocks;
+      s.cursor = block + 1;
+    } else block = s.rng.int(blocks);
+    const host = this.vm.world.host.name;
+    const fail = () => {
+      s.inflight--;
+      stats.diskErrors++;
+    };
+    try {
+      if (s.spec.op === "read") {
+        file.read(host, block * s.ioBytes, len, () => {
+          s.inflight--;
+          stats.diskReads++;
+          stats.diskBytesRead += len;
+        }, fail, { data: false });
+      } else {
+        file.write(host, block * s.ioBytes, len, () => {
+          s.inflight--;
+          stats.diskWrites++;
+          stats.diskBytesWritten += len;
+        }, fail);
+      }
+      s.inflight++;
+    } catch (err) {
+      if (!(err instanceof VmscnError)) throw err;
+      stats.diskErrors++;
+    }
+  }
+}
+
+const DEFAULT_IO_BYTES = 64 * 1024;
+const DEFAULT_QUEUE_DEPTH = 32;
 
 const WORKLOAD = new Slot<VmWorkload | null, World>("workload", () => null);
 
@@ -227,15 +389,36 @@ export class Workload {
           v.pump();
         } else v.stop();
       }
+      if (to === "running") wl.disk?.start(this.scheduler.now);
+      else wl.disk?.stop();
     });
   }
 
+  private readonly hypercallHandlers = new Map<string, HypercallHandler>();
+
+  /** Registers the handler of a hypercall (one per name; a plugin's `k.hypercall`). */
+  onHypercall(name: string, handler: HypercallHandler): void {
+    if (this.hypercallHandlers.has(name)) throw kernelError("VMSCN6008", `hypercall "${name}" has two handlers`);
+    this.hypercallHandlers.set(name, handler);
+  }
+
+  /** @internal A vCPU issues a hypercall: the handler's answer (0, a stall in ns, or WAIT). */
+  issueHypercall(world: World, vcpu: number, h: ScriptedHypercall): number {
+    const handler = this.hypercallHandlers.get(h.name);
+    if (!handler) {
+      const known = [...this.hypercallHandlers.keys()];
+      throw kernelError("VMSCN5015", `guest "${world.name}" issued hypercall "${h.name}" and no plugin handles it${known.length ? ` (handled: ${known.join(", ")})` : ""}`, { time: this.scheduler.now, where: `${world.name}/vcpu${vcpu}` });
+    }
+    return handler({ world, vcpu, name: h.name, time: this.scheduler.now, options: h.options });
+  }
+
   /** Gives a VM world its workload; it runs whenever the world is running. */
-  attach(world: World, spec: WorkloadSpec): void {
+  attach(world: World, spec: WorkloadSpec, disks: () => readonly SimFile[] = () => []): void {
     if (!world.memory) throw kernelError("VMSCN5011", `world "${world.name}" has no guest memory, so it cannot run a workload`);
-    const wl = new VmWorkload(this, world, spec);
+    const wl = new VmWorkload(this, world, spec, disks);
     world.setExt(WORKLOAD, wl);
     for (const s of spec.scripted) wl.script(s);
+    for (const h of spec.hypercalls ?? []) wl.hypercall(h);
     if (spec.trace) {
       let text: string;
       try {
@@ -245,7 +428,15 @@ export class Workload {
       }
       for (const s of parseTrace(text, spec.trace, world.memory.pages)) wl.script(s);
     }
-    if (world.state === "running") for (const v of wl.vcpus) v.start(this.scheduler.now);
+    if (world.state === "running") {
+      for (const v of wl.vcpus) v.start(this.scheduler.now);
+      wl.disk?.start(this.scheduler.now);
+    }
+  }
+
+  /** Adds a scripted hypercall to a VM that already has a workload. */
+  hypercall(world: World, h: ScriptedHypercall): void {
+    this.of(world).hypercall(h);
   }
 
   /** Adds a scripted access to a VM that already has a workload. */

@@ -33,6 +33,9 @@ export class Cluster {
     if (!(spec.cpus > 0) || !(spec.memoryBytes > 0)) {
       throw kernelError("VMSCN5011", `host "${spec.name}" needs at least one CPU and some memory`);
     }
+    if (spec.nodes !== undefined && !(Number.isInteger(spec.nodes) && spec.nodes >= 1)) {
+      throw kernelError("VMSCN5011", `host "${spec.name}" needs a whole number of nodes, at least 1 (got ${spec.nodes})`);
+    }
     const host = new Host(this.hosts.length, spec);
     this.hosts.push(host);
     this.hostByName.set(spec.name, host);

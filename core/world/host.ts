@@ -9,7 +9,19 @@ export interface HostSpec {
   /** NIC bandwidth in bytes/s. */
   nicBandwidth: number;
   rdma: boolean;
+  /**
+   * Nodes for loading guests (the expedited-launch document's notion: a platform of three
+   * nodes runs three guests). Default: one per CPU.
+   */
+  nodes?: number;
+  /** The VMM application programming interface the host's VMM complies with (default "default"). */
+  vmm?: string;
+  /** The hypercall interface the host's VMM offers its guests (default "default"). */
+  hypercalls?: string;
 }
+
+/** The VMM API and hypercall interface of a host that declares none. */
+export const DEFAULT_VMM_INTERFACE = "default";
 
 export class Host extends Extendable<Host> {
   readonly name: string;
@@ -17,6 +29,9 @@ export class Host extends Extendable<Host> {
   readonly memoryBytes: number;
   readonly nicBandwidth: number;
   readonly rdma: boolean;
+  readonly nodes: number;
+  readonly vmm: string;
+  readonly hypercalls: string;
   /** Datastores this host can reach (names). */
   readonly datastores: string[] = [];
   up = true;
@@ -35,5 +50,8 @@ export class Host extends Extendable<Host> {
     this.memoryBytes = spec.memoryBytes;
     this.nicBandwidth = spec.nicBandwidth;
     this.rdma = spec.rdma;
+    this.nodes = spec.nodes ?? spec.cpus;
+    this.vmm = spec.vmm ?? DEFAULT_VMM_INTERFACE;
+    this.hypercalls = spec.hypercalls ?? DEFAULT_VMM_INTERFACE;
   }
 }

@@ -1,6 +1,6 @@
 // Checks of timed actions against the schema their verb declares: arguments by position and
 // keyword, options by name with their types, units, ranges and defaults.
-import type { ActionStmt, Atom, Quantity, RunStmt, ScriptedStmt, WordLit } from "../ast.js";
+import type { ActionStmt, Atom, HypercallStmt, Quantity, RunStmt, ScriptedStmt, WordLit } from "../ast.js";
 import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb, ScenarioView } from "../../core/plugin-host/context.js";
 import type { Loc } from "../ast.js";
 import { hint } from "../../core/world/cluster.js";
@@ -312,6 +312,31 @@ export function checkScripted(s: ScriptedStmt, ctx: ValidationContext): void {
   if (ok) ctx.plan.scripted.push({ time: t!, vm: s.vm.text, op: s.op, first: s.pages.first, count: s.pages.last - s.pages.first + 1, vcpu, loc: s.loc });
 }
 
+export function checkHypercall(s: HypercallStmt, ctx: ValidationContext): void {
+  const t = time(s.time, ctx, `the time of hypercall "${s.name.text}"`);
+  if (!ctx.resolve("vm", s.vm)) return;
+  const spec = ctx.hypercalls.get(s.name.text);
+  if (!spec) {
+    const known = [...ctx.hypercalls.keys()];
+    ctx.error("VMSCN0207", `no loaded plugin handles the hypercall "${s.name.text}"`, s.name.loc, hintText(s.name.text, known) ?? (known.length ? `the hypercalls are ${known.join(", ")}` : "no loaded plugin offers a hypercall"));
+    return;
+  }
+  // A hypercall's options are checked as a verb's are.
+  const asVerb: RegisteredVerb = { name: `hypercall ${spec.name}`, plugin: spec.plugin, description: spec.description, args: [], options: spec.options, run: () => {} };
+  const asAction: ActionStmt = { type: "action", time: s.time, verb: s.name, args: [], options: s.options, optionsLoc: s.optionsLoc, loc: s.loc };
+  const before = ctx.diagnostics.length;
+  const options = resolveOptions(asAction, asVerb, ctx, new Map());
+  let vcpu = 0;
+  if (s.vcpu) {
+    const vcpus = ctx.vmVcpus.get(s.vm.text) ?? 1;
+    const v = inDimension(s.vcpu, "count", "the vCPU", ctx.diagnostics);
+    const r = v === undefined ? undefined : inRange(v, s.vcpu, `the vCPU of VM "${s.vm.text}"`, ctx.diagnostics, { min: 0, max: vcpus - 1, integer: true });
+    if (r !== undefined) vcpu = r;
+  }
+  if (t === undefined || !options || ctx.diagnostics.length !== before) return;
+  ctx.plan.hypercalls.push({ time: t, vm: s.vm.text, name: spec.name, options, vcpu, loc: s.loc });
+}
+
 export function checkRun(r: RunStmt, ctx: ValidationContext, seen: RunStmt | undefined): void {
   if (seen) {
     ctx.error("VMSCN0214", `"run" is given twice (first at line ${seen.loc.line})`, r.loc);
@@ -324,7 +349,7 @@ export function checkRun(r: RunStmt, ctx: ValidationContext, seen: RunStmt | und
 export function checkHorizon(ctx: ValidationContext): void {
   const until = ctx.plan.until;
   if (until === undefined) return;
-  for (const a of [...ctx.plan.actions, ...ctx.plan.scripted]) {
+  for (const a of [...ctx.plan.actions, ...ctx.plan.scripted, ...ctx.plan.hypercalls]) {
     if (a.time > until) ctx.warn("VMSCN0220", `this action at ${a.time / 1e9} s comes after the end of the run (${until / 1e9} s): it never happens`, a.loc);
   }
 }

@@ -2,7 +2,7 @@
 // the plan being built, and where to put diagnostics.
 import type { DatastoreDecl, HostDecl, LinkDecl, Loc, Name, VmDecl } from "../ast.js";
 import { diag, type Diagnostic, type DslCode } from "../diagnostics.js";
-import type { RegisteredVerb } from "../../core/plugin-host/context.js";
+import type { RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import { hint } from "../../core/world/cluster.js";
 import type { Plan } from "../plan.js";
 
@@ -29,6 +29,8 @@ export class ValidationContext {
     /** Verbs that a built-in plugin offers but that are not loaded: verb → plugin name. */
     readonly unloadedVerbs: ReadonlyMap<string, string>,
     readonly plan: Plan,
+    /** Hypercalls the loaded plugins handle, by name. */
+    readonly hypercalls: ReadonlyMap<string, RegisteredHypercall> = new Map(),
   ) {}
 
   error(code: DslCode, message: string, loc: Loc, hintText?: string): void {

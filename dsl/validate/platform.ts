@@ -2,7 +2,7 @@
 import { dirname, resolve } from "node:path";
 import type { ContentMixNode, DatastoreDecl, HostDecl, LinkDecl, Node, PatternNode, PropertyProblem, Quantity, VmDecl, WorkloadNode } from "../ast.js";
 import type { ContentMix } from "../../core/memory/content.js";
-import type { Activity, AccessPattern, WorkloadSpec } from "../../core/workload/spec.js";
+import type { Activity, AccessPattern, DiskActivity, WorkloadSpec } from "../../core/workload/spec.js";
 import { PAGE_SIZE } from "../../core/config.js";
 import type { VmSpec } from "../../core/run/vm-spec.js";
 import { inDimension, inRange, plainNumber } from "./values.js";
@@ -116,7 +116,7 @@ export function checkVm(v: VmDecl, ctx: ValidationContext): void {
     else ctx.error("VMSCN0213", `"${v.mac.value}" is not a MAC address`, v.mac.loc, 'write six hex pairs separated by colons, such as "02:00:00:00:01:0a"');
   }
   const initial = v.initial ? checkMix(v.initial, ctx, `the initial contents of ${who}`) : undefined;
-  const workload = v.workload ? checkWorkload(v.workload, ctx, who) : undefined;
+  const workload = v.workload ? checkWorkload(v.workload, ctx, who, v.disks.length) : undefined;
   if (hostOk && vcpus !== undefined && memory !== undefined && disksOk && (v.initial === undefined || initial) && (v.workload === undefined || workload)) {
     ctx.plan.vms.push({
       name: v.name.text,
@@ -172,10 +172,25 @@ function checkPattern(p: PatternNode, ctx: ValidationContext, what: string): Acc
   return skew !== undefined && over !== undefined ? { kind: "zipf", skew, over } : undefined;
 }
 
-function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string): WorkloadSpec | undefined {
+function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, disks: number): WorkloadSpec | undefined {
   problems(ctx, w.problems, `the workload of ${who}`);
   const activities: Activity[] = [];
   let ok = true;
+  const disk: DiskActivity[] = [];
+  for (const a of w.disk) {
+    const what = `the disk ${a.op}s of ${who}`;
+    const rate = inDimension(a.rate, "bandwidth", what, ctx.diagnostics);
+    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined) ok = false;
+    if (a.pattern.kind === "zipf") {
+      ctx.error("VMSCN0213", `${what} can be uniform or sequential, not zipf`, a.pattern.loc);
+      ok = false;
+    }
+    if (disks === 0) {
+      ctx.error("VMSCN0209", `${who} has no disk for ${what}`, a.loc, "declare one in the VM: disk DATASTORE SIZE");
+      ok = false;
+    }
+    if (ok && rate !== undefined && a.pattern.kind !== "zipf") disk.push({ op: a.op, rate, pattern: a.pattern.kind });
+  }
   for (const a of w.activities) {
     const what = `the ${a.op}s of ${who}`;
     const rate = a.rate ? inDimension(a.rate, "rate", what, ctx.diagnostics) : undefined;
@@ -187,7 +202,7 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string): Wo
   if (!mix) ok = false;
   if (!ok || !mix) return undefined;
   // A trace path is relative to the file that names it.
-  return { activities, mix, scripted: [], ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
+  return { activities, mix, scripted: [], ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
 }
 
 function positive(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {

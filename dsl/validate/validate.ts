@@ -2,13 +2,13 @@
 // program's statements in order after the names are collected. It returns the plan for
 // compilation and every diagnostic at once.
 import type { Statement } from "../ast.js";
-import type { RegisteredVerb } from "../../core/plugin-host/context.js";
+import type { RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import type { Plan } from "../plan.js";
 import type { LoadedProgram } from "../load.js";
 import { inDimension, inRange } from "./values.js";
 import { ValidationContext } from "./context.js";
 import { checkDatastore, checkHost, checkLink, checkVm } from "./platform.js";
-import { checkAction, checkHorizon, checkRun, checkScripted } from "./actions.js";
+import { checkAction, checkHorizon, checkHypercall, checkRun, checkScripted } from "./actions.js";
 import { checkExpect } from "./expects.js";
 import type { Diagnostic } from "../diagnostics.js";
 import type { RunStmt } from "../ast.js";
@@ -20,7 +20,12 @@ export interface ValidationResult {
   diagnostics: Diagnostic[];
 }
 
-export function validate(program: LoadedProgram, verbs: ReadonlyMap<string, RegisteredVerb>, unloadedVerbs: ReadonlyMap<string, string> = new Map()): ValidationResult {
+export function validate(
+  program: LoadedProgram,
+  verbs: ReadonlyMap<string, RegisteredVerb>,
+  unloadedVerbs: ReadonlyMap<string, string> = new Map(),
+  hypercalls: ReadonlyMap<string, RegisteredHypercall> = new Map(),
+): ValidationResult {
   const plan: Plan = {
     name: program.scenario?.name.value ?? "",
     seed: undefined,
@@ -31,10 +36,11 @@ export function validate(program: LoadedProgram, verbs: ReadonlyMap<string, Regi
     vms: [],
     actions: [],
     scripted: [],
+    hypercalls: [],
     until: undefined,
     expects: [],
   };
-  const ctx = new ValidationContext(verbs, unloadedVerbs, plan);
+  const ctx = new ValidationContext(verbs, unloadedVerbs, plan, hypercalls);
   collectNames(program.statements, ctx);
   let run: RunStmt | undefined;
   const checks: Checks = {
@@ -44,6 +50,7 @@ export function validate(program: LoadedProgram, verbs: ReadonlyMap<string, Regi
     vm: checkVm,
     action: checkAction,
     scripted: checkScripted,
+    hypercall: checkHypercall,
     expect: checkExpect,
     run: (r) => {
       checkRun(r, ctx, run);
@@ -59,7 +66,7 @@ export function validate(program: LoadedProgram, verbs: ReadonlyMap<string, Regi
     },
   };
   // Platform first (hosts before the VMs on them), then actions and expectations.
-  const order: Statement["type"][] = ["host", "link", "datastore", "vm", "seed", "tick", "run", "action", "scripted", "expect"];
+  const order: Statement["type"][] = ["host", "link", "datastore", "vm", "seed", "tick", "run", "action", "scripted", "hypercall", "expect"];
   for (const type of order) {
     const check = checks[type] as ((n: Statement, c: ValidationContext) => void) | undefined;
     for (const s of program.statements) if (s.type === type) check?.(s, ctx);

@@ -6,6 +6,9 @@ import { DEFAULT_MIX } from "../../core/memory/content.js";
 import { PageState } from "../../core/memory/page.js";
 import { MS, SECOND } from "../../core/sim/time.js";
 
+/** The figures of a workload that issued no hypercall and no disk IO. */
+const NO_IO = { hypercalls: 0, diskReads: 0, diskWrites: 0, diskBytesRead: 0, diskBytesWritten: 0, diskErrors: 0 };
+
 t.test("a writer issues exactly rate × time accesses, in batches per tick", (t) => {
   const { scheduler, cluster, workload, vm } = setup();
   const w = vm("web", 1024, 2);
@@ -62,7 +65,7 @@ t.test("scripted accesses run at their time, on their vCPU", (t) => {
   t.equal(memory.machine(0).used, 0);
   scheduler.run(14 * SECOND);
   t.equal(memory.machine(0).used, 1024);
-  t.same(workload.stats(w), { reads: 10, writes: 1024, stallNs: 0, stalls: 0, scripted: 1034 });
+  t.same(workload.stats(w), { reads: 10, writes: 1024, stallNs: 0, stalls: 0, scripted: 1034, ...NO_IO });
   t.throws(() => workload.script(w, { at: 15 * SECOND, op: "write", first: 2000, count: 100 }), { code: "VMSCN5011" });
   t.end();
 });
@@ -81,7 +84,7 @@ t.test("a stalled vCPU loses the stalled time and resumes where it stopped", (t)
   cluster.setState(w, "running");
   scheduler.run(20 * MS);
   t.same(faults, [0, 2.5 * MS, 5 * MS]);
-  t.same(workload.stats(w), { reads: 0, writes: 3, stallNs: 7.5 * MS, stalls: 3, scripted: 3 });
+  t.same(workload.stats(w), { reads: 0, writes: 3, stallNs: 7.5 * MS, stalls: 3, scripted: 3, ...NO_IO });
   t.end();
 });
 
@@ -97,7 +100,7 @@ t.test("WAIT parks a vCPU; a wake resumes it; a missing wake is a deadlock", (t)
     memory.wake(w.memory!);
   });
   scheduler.run(10 * MS);
-  t.same(workload.stats(w), { reads: 3, writes: 0, stallNs: 4 * MS, stalls: 1, scripted: 3 });
+  t.same(workload.stats(w), { reads: 3, writes: 0, stallNs: 4 * MS, stalls: 1, scripted: 3, ...NO_IO });
   memory.setAbsent(w.memory!, 3, PageState.AbsentRestore);
   workload.script(w, { at: 11 * MS, op: "read", first: 3, count: 1 });
   // stop the tick loop so nothing else is scheduled
@@ -128,7 +131,7 @@ t.test("trace files replay; malformed ones name the line", (t) => {
   workload.attach(w, { activities: [], mix: DEFAULT_MIX, scripted: [], trace: good });
   cluster.setState(w, "running");
   scheduler.run(5 * MS);
-  t.same(workload.stats(w), { reads: 1, writes: 11, stallNs: 0, stalls: 0, scripted: 12 });
+  t.same(workload.stats(w), { reads: 1, writes: 11, stallNs: 0, stalls: 0, scripted: 12, ...NO_IO });
   t.equal(memory.machine(0).used, 11);
   const cases: [string, RegExp][] = [
     ["5 x 3\n", /bad\.trace:1: expected/],
