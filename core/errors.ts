@@ -50,6 +50,7 @@ export const KERNEL_CODES = {
   VMSCN5013: "a workload trace file is malformed",
   VMSCN5014: "an invariant of the simulated world does not hold (a bug: please report it)",
   VMSCN5015: "a guest issued a hypercall that no plugin handles",
+  VMSCN5016: "no space left on a datastore (the fill fault)",
   VMSCN6001: "a plugin requires another plugin that is not loaded",
   VMSCN6002: "a plugin was written for another kernel version",
   VMSCN6003: "two plugins have the same name",

@@ -38,6 +38,49 @@ export function registerKernelVerbs(k: Kernel): void {
     options: {},
     run: (call) => k.recoverHost(String(call.args["host"])),
   });
+  const DS_ARG: ArgSpec = { name: "datastore", kind: "datastore", description: "the datastore" };
+  add("slow", {
+    description: "changes a datastore's bandwidth (a degraded array; slow it again to repair it)",
+    args: [DS_ARG],
+    options: { bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, required: true, description: "the new bandwidth" } },
+    run: (call) => {
+      k.storage.setBandwidth(String(call.args["datastore"]), Number(call.options["bandwidth"]));
+      k.trace.instant("datastore slowed", "fault", {}, k.scheduler.now, { datastore: call.args["datastore"], bandwidth: call.options["bandwidth"] });
+    },
+  });
+  add("fill", {
+    description: "fills a datastore: writes and new files fail (VMSCN5016) until it is unfilled",
+    args: [DS_ARG],
+    options: {},
+    run: (call) => {
+      k.storage.setFull(String(call.args["datastore"]), true);
+      k.trace.instant("datastore full", "fault", {}, k.scheduler.now, { datastore: call.args["datastore"] });
+    },
+  });
+  add("unfill", {
+    description: "frees space on a filled datastore",
+    args: [DS_ARG],
+    options: {},
+    run: (call) => k.storage.setFull(String(call.args["datastore"]), false),
+  });
+  add("exhaust", {
+    description: "takes a host's free machine memory down to what `leave` says, as another tenant would",
+    args: [HOST_ARG],
+    options: { leave: { type: "quantity", dimension: "bytes", min: 0, default: 0, description: "free memory left" } },
+    run: (call) => void k.exhaustMemory(String(call.args["host"]), Number(call.options["leave"])),
+  });
+  add("relieve", {
+    description: "ends the exhaust fault on a host: its memory returns",
+    args: [HOST_ARG],
+    options: {},
+    run: (call) => k.relieveMemory(String(call.args["host"])),
+  });
+  add("kill", {
+    description: "kills a helper (system) world, such as a migration sender; its plugin decides what follows",
+    args: [{ name: "world", kind: "world", description: "the helper world, by name (vmscn run --trace shows them)" }],
+    options: {},
+    run: (call) => k.killWorld(String(call.args["world"])),
+  });
   add("link", {
     description: "takes a link down (its transfers fail) or brings it up",
     args: [

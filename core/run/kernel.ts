@@ -13,7 +13,7 @@ import type { World } from "../world/world.js";
 import type { Host } from "../world/host.js";
 import { MacPool } from "../world/mac.js";
 import type { Memory } from "../memory/memory.js";
-import { ContentSampler } from "../memory/content.js";
+import { privatePage, ContentSampler } from "../memory/content.js";
 import type { Workload } from "../workload/workload.js";
 import type { Network } from "../net/network.js";
 import type { Storage } from "../storage/storage.js";
@@ -190,6 +190,62 @@ export class Kernel {
     this.network.restoreHost(name);
     this.storage.restoreHost(name);
     this.cluster.setHostUp(host, true);
+  }
+
+  // ---- faults ----------------------------------------------------------------------------
+
+  /** Memory held by the `exhaust` fault, per host: a system world whose page map pins frames. */
+  private readonly hogs = new Map<string, World>();
+
+  /**
+   * The `exhaust` fault: takes the host's free machine memory down to `leaveBytes`, as another
+   * tenant would, so later allocations (a migration's destination, a fork's COW) find none.
+   */
+  exhaustMemory(hostName: string, leaveBytes = 0): number {
+    const host = this.cluster.host(hostName);
+    if (!host.up) throw kernelError("VMSCN5009", `cannot exhaust the memory of host "${hostName}": it is down`, { time: this.scheduler.now, where: hostName });
+    // A second exhaust replaces the first: the host ends with `leaveBytes` free either way.
+    const prev = this.hogs.get(hostName);
+    if (prev) {
+      this.hogs.delete(hostName);
+      this.releaseHog(prev);
+    }
+    const m = this.memory.machine(host.id);
+    const pages = m.free - Math.ceil(leaveBytes / PAGE_SIZE);
+    if (pages <= 0) return 0;
+    const name = `memory-hog@${hostName}#${this.hogs.size + 1}`;
+    const w = this.cluster.createWorld({ name, kind: "system", vcpus: 1 }, host, (w) => {
+      w.memory = this.memory.createGuest(w.id, w.name, pages, host.id);
+    });
+    // Distinct private contents, so nothing could share them away.
+    this.memory.populateAll(w.memory!, (p) => privatePage(0, w.id, p + 1));
+    this.hogs.set(hostName, w);
+    this.trace.instant("memory exhausted", "fault", { host: hostName }, this.scheduler.now, { pages });
+    return pages;
+  }
+
+  /** Ends the `exhaust` fault on a host: its frames return. */
+  relieveMemory(hostName: string): void {
+    this.cluster.host(hostName);
+    const w = this.hogs.get(hostName);
+    if (!w) return;
+    this.hogs.delete(hostName);
+    this.releaseHog(w);
+  }
+
+  private releaseHog(w: World): void {
+    if (w.memory) this.memory.dropGuest(w.memory);
+    this.cluster.destroy(w);
+  }
+
+  /** The `kill` fault: a helper (system) world dies; the plugin that owns it sees `destroyed`. */
+  killWorld(name: string): void {
+    const w = this.cluster.world(name);
+    if (w.kind === "vm") throw kernelError("VMSCN5011", `"${name}" is a VM: kill is for helper worlds (stop or crash a VM instead)`, { time: this.scheduler.now, where: w.label });
+    w.failure = `killed at ${formatTime(this.scheduler.now)}`;
+    this.trace.instant("world killed", "fault", { host: w.host.name, world: name }, this.scheduler.now);
+    if (w.memory) this.memory.dropGuest(w.memory);
+    this.cluster.destroy(w);
   }
 
   // ---- actions ---------------------------------------------------------------------------

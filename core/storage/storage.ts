@@ -56,6 +56,8 @@ export interface DatastoreStats {
   /** IOs that failed (their host crashed). */
   failed: number;
   files: number;
+  /** The fill fault is on: writes and new files fail. */
+  full: boolean;
   /** Current rate through the datastore, bytes/s. */
   rate: number;
 }
@@ -120,6 +122,8 @@ export class Datastore {
   failed = 0;
   /** @internal Fair-share resource path of every IO (one array: the key cache reuses it). */
   readonly path: readonly number[];
+  /** Set by the `fill` fault: no space left, so writes and new files fail (VMSCN5016). */
+  full = false;
   /** IOs issued and not yet finished (queued for admission or transferring or in latency). */
   inFlight = 0;
   /** @internal Admission time of the last IO, unrounded so spacing never drifts. */
@@ -129,7 +133,7 @@ export class Datastore {
   constructor(
     readonly name: string,
     readonly hosts: readonly string[],
-    readonly bandwidth: number,
+    public bandwidth: number,
     readonly latency: number,
     /** IOs per second; Infinity when unlimited. */
     readonly iops: number,
@@ -172,6 +176,7 @@ export class Datastore {
       ios: this.reads + this.writes,
       failed: this.failed,
       files: this.fileMap.size,
+      full: this.full,
       rate: this.storage.rateOf(this),
     };
   }
@@ -347,6 +352,7 @@ export class Storage {
     const ds = this.datastore(datastore);
     if (name.length === 0) throw this.error("VMSCN5011", `a file on datastore "${ds.name}" needs a name`);
     if (ds.fileMap.has(name)) throw this.error("VMSCN5006", `file "${name}" already exists on datastore "${ds.name}"`);
+    if (ds.full) throw this.error("VMSCN5016", `no space left on datastore "${ds.name}" for file "${name}" (${sizeBytes} bytes)`);
     if (!(sizeBytes >= 0) || !Number.isSafeInteger(sizeBytes)) {
       throw this.error("VMSCN5011", `file "${name}" on datastore "${ds.name}" was given a size of ${sizeBytes} bytes; it must be a whole number ≥ 0`);
     }
@@ -417,6 +423,19 @@ export class Storage {
     }
   }
 
+  /** The `slow` fault (and its repair): the datastore's bandwidth changes; IOs in flight share the new rate. */
+  setBandwidth(name: string, bytesPerSec: number): void {
+    const ds = this.datastore(name);
+    if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) throw this.error("VMSCN5011", `datastore "${name}" was given a bandwidth of ${bytesPerSec} bytes/s; it must be > 0`);
+    ds.bandwidth = bytesPerSec;
+    this.fairShare.setCapacity(ds.path[0]!, bytesPerSec);
+  }
+
+  /** The `fill` fault: from now on writes and new files on the datastore fail (VMSCN5016); IOs in flight finish. */
+  setFull(name: string, full: boolean): void {
+    this.datastore(name).full = full;
+  }
+
   /** @internal */
   rateOf(ds: Datastore): number {
     return this.fairShare.resourceRate(ds.path[0]!);
@@ -452,6 +471,7 @@ export class Storage {
       throw this.error("VMSCN5010", `host "${host}" is down: it cannot ${kind} file "${f.name}" on datastore "${ds.name}"`, host);
     }
     this.checkBounds(f, kind, offset, length);
+    if (kind === "write" && ds.full) throw this.error("VMSCN5016", `no space left on datastore "${ds.name}": a write of ${length} bytes to file "${f.name}" failed`, host);
     const io = new IoRequest(this.nextIo++, kind, f, host, offset, length, data, wantData, onDone, onFail, this);
     let set = this.active.get(host);
     if (set === undefined) {

@@ -155,12 +155,15 @@ function argValue(atom: Atom, spec: ArgSpec, verb: RegisteredVerb, ctx: Validati
     if (atom.kind !== "quantity") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
     return spec.dimension ? inDimension(atom, spec.dimension, `"${spec.name}" of "${verb.name}"`, ctx.diagnostics) : atom.value;
   }
+  if (spec.kind === "world" && atom.kind === "string") return atom.value;
   if (atom.kind !== "word") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
   const name = { text: atom.text, loc: atom.loc };
   switch (spec.kind) {
     case "vm":
-    case "world":
       return ctx.resolve("vm", name) ? atom.text : undefined;
+    case "world":
+      // A VM, or a helper world that only exists at run time (a migration sender): the run checks it.
+      return atom.text;
     case "host":
       return ctx.resolve("host", name) ? atom.text : undefined;
     case "datastore":
