@@ -351,25 +351,29 @@ export class Memory {
 
   /**
    * Maps guest page `page` of `to` to the frame behind page `fromPage` of `from` (same host or,
-   * for an RDMA remote mapping, the frame on `from`'s host). Both become copy-on-write.
+   * for an RDMA remote mapping, the frame on `from`'s host). Both become copy-on-write. A
+   * remote `from` page lends its remote frame: `to` maps that frame locally if it lives on
+   * `to`'s host, remotely otherwise (page sharing re-mapping a page onto a remote frame).
    */
   share(from: GuestMemory, fromPage: number, to: GuestMemory, toPage: number): void {
     this.checkPage(from, fromPage);
     this.checkPage(to, toPage);
     const fs = from.meta[fromPage]! & STATE_MASK;
-    if (fs !== PageState.Present) {
+    if (fs !== PageState.Present && fs !== PageState.Remote) {
       throw kernelError("VMSCN5011", `cannot share page ${fromPage} of "${from.name}": it is ${STATE_NAMES[fs]}`, { time: this.scheduler.now });
     }
     const frame = from.frame[fromPage]!;
-    if (to.hostId === from.hostId && to.frame[toPage] === frame && (to.meta[toPage]! & STATE_MASK) === PageState.Present) return;
-    this.machines[from.hostId]!.refs[frame]!++;
+    const frameHost = fs === PageState.Present ? from.hostId : from.remoteHost![fromPage]!;
+    const ts = to.meta[toPage]! & STATE_MASK;
+    if (to.frame[toPage] === frame && ((ts === PageState.Present && to.hostId === frameHost) || (ts === PageState.Remote && to.remoteHost![toPage] === frameHost))) return;
+    this.machines[frameHost]!.refs[frame]!++;
     this.dropMapping(to, toPage);
     to.frame[toPage] = frame;
-    if (to.hostId === from.hostId) {
+    if (to.hostId === frameHost) {
       to.meta[toPage] = (to.meta[toPage]! & TRAPS_KEPT) | PageState.Present | Trap.CopyOnWrite;
     } else {
       if (!to.remoteHost) to.remoteHost = new Uint16Array(to.pages);
-      to.remoteHost[toPage] = from.hostId;
+      to.remoteHost[toPage] = frameHost;
       to.meta[toPage] = (to.meta[toPage]! & TRAPS_KEPT) | PageState.Remote | Trap.CopyOnWrite;
     }
     from.meta[fromPage] = from.meta[fromPage]! | Trap.CopyOnWrite;
