@@ -35,3 +35,16 @@ export function one(args: ParsedArgs, name: string): string | undefined {
   const v = args.options.get(name);
   return v === undefined ? undefined : v[v.length - 1];
 }
+
+/**
+ * `--max-memory 8GiB` (or bytes): the memory a run may take. Default: 80% of this machine's
+ * memory, so a scenario too big is refused before it runs (VMSCN0223).
+ */
+export function maxMemory(args: ParsedArgs, totalBytes: number): number {
+  const text = one(args, "max-memory");
+  if (text === undefined) return Math.floor(totalBytes * 0.8);
+  const m = /^\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KiB|MiB|GiB|TiB|KB|MB|GB|TB)?\s*$/.exec(text);
+  const scale: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
+  if (!m) throw new UsageError(`--max-memory needs a size such as 8GiB or 512MiB (got ${text})`);
+  return Math.floor(Number(m[1]) * scale[m[2] ?? "B"]!);
+}

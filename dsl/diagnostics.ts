@@ -50,6 +50,7 @@ export const DSL_CODES = {
   VMSCN0220: "an action after the end of the run: it would never happen",
   VMSCN0221: "an expectation that refers to something undefined",
   VMSCN0222: "a plugin verb's own check refuses the request (a destination too small, a disk it cannot reach)",
+  VMSCN0223: "the scenario would need more memory than this machine allows (--max-memory)",
   VMSCN0301: "an expectation refers to a value the report does not have",
 } as const;
 

@@ -2,15 +2,17 @@
 import { stableStringify } from "../../core/report/json.js";
 import { run } from "../../dsl/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
-import { parseArgs, one, UsageError } from "../args.js";
+import { totalmem } from "node:os";
+import { maxMemory, parseArgs, one, UsageError } from "../args.js";
 import { printDiagnostics, writeAtomically } from "../output.js";
 import { formatDuration, summarize } from "../summary.js";
 import { createProgress, type Progress } from "../progress.js";
 
-export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants]";
+export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants] [--max-memory SIZE]";
 
 export async function runCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const args = parseArgs(argv, ["json", "trace", "html", "out", "plugin", "seed"], ["check-invariants"]);
+  const args = parseArgs(argv, ["json", "trace", "html", "out", "plugin", "seed", "max-memory"], ["check-invariants"]);
+  const maxMemoryBytes = maxMemory(args, totalmem());
   if (args.positionals.length !== 1) throw new UsageError(`run takes one scenario file\nusage: ${RUN_USAGE}`);
   const file = args.positionals[0]!;
   const seedText = one(args, "seed");
@@ -34,6 +36,7 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
       plugins: args.options.get("plugin") ?? [],
       ...(outDir ? { outDir } : {}),
       checkInvariants: args.flags.has("check-invariants"),
+      maxMemoryBytes,
       trace: Boolean(tracePath),
       progress,
     });
