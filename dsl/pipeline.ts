@@ -9,6 +9,7 @@ import type { Kernel, RunSummary } from "../core/run/kernel.js";
 import type { Report } from "../core/report/json.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import type { PluginEntry } from "../core/plugin-host/order.js";
+import type { Plugin } from "../core/plugin-host/define.js";
 import { builtinPlugins } from "../plugins/index.js";
 import type { FrontMatter } from "./ast.js";
 import { diag, hasErrors, sortDiagnostics, type Diagnostic, type Phase } from "./diagnostics.js";
@@ -17,16 +18,21 @@ import { validate } from "./validate/validate.js";
 import { compile } from "./compile.js";
 import { evaluateExpects, type ExpectResult } from "./expect.js";
 import type { Plan } from "./plan.js";
+import { estimateMemory, formatMiB } from "./limits.js";
 
 export interface PipelineOptions {
   /** Overrides the scenario's seed. */
   seed?: number;
   /** Extra plugins (`--plugin`), resolved from `cwd`. */
   plugins?: readonly string[];
+  /** Plugin objects to register too (PluginTester's plugin under test); one named like a built-in replaces it. */
+  pluginObjects?: readonly Plugin[];
   cwd?: string;
   outDir?: string;
   checkInvariants?: boolean;
   trace?: boolean;
+  /** Refuse (VMSCN0223) a scenario whose estimated memory need exceeds this many bytes. */
+  maxMemoryBytes?: number;
   /** Called now and then during the run with the simulated time reached. */
   progress?: (nowNs: number, untilNs: number | undefined) => void;
   read?: ReadFile;
@@ -66,6 +72,14 @@ export async function check(path: string, opts: PipelineOptions = {}): Promise<C
   const v = validate(program, verbs, undefined, new Map(kernel.plugins.allHypercalls().map((h) => [h.name, h])));
   diagnostics.push(...v.diagnostics);
   if (opts.seed !== undefined) v.plan.seed = opts.seed;
+  if (opts.maxMemoryBytes !== undefined && !hasErrors(diagnostics)) {
+    const e = estimateMemory(v.plan);
+    if (e.totalBytes > opts.maxMemoryBytes) {
+      const top = e.contributors.slice(0, 3).map((c) => `${c.what} ${formatMiB(c.bytes)}`).join("; ");
+      const at = program.scenario?.loc ?? fileLoc(program.main.path);
+      diagnostics.push(diag("VMSCN0223", `this scenario would need about ${formatMiB(e.totalBytes)} of memory, more than the ${formatMiB(opts.maxMemoryBytes)} allowed; the largest: ${top}`, at, "validate", "make the VMs smaller, or raise --max-memory if the machine has the memory"));
+    }
+  }
   return { ...base, diagnostics: sortDiagnostics(diagnostics), failedPhase: hasErrors(diagnostics) ? "validate" : undefined, plan: v.plan, kernel };
 }
 
@@ -114,7 +128,9 @@ function runConfig(program: LoadedProgram, opts: PipelineOptions): Partial<RunCo
 
 async function registerPlugins(program: LoadedProgram, kernel: Kernel, opts: PipelineOptions): Promise<Diagnostic[]> {
   const out: Diagnostic[] = [];
-  const entries: PluginEntry[] = builtinPlugins.map((plugin) => ({ plugin }));
+  const objects = opts.pluginObjects ?? [];
+  const entries: PluginEntry[] = builtinPlugins.filter((b) => !objects.some((o) => o.name === b.name)).map((plugin) => ({ plugin }));
+  for (const plugin of objects) entries.push({ plugin, source: "test" });
   for (const use of program.plugins) {
     try {
       const loaded = await loadPlugin(use.spec.value, { cwd: dirname(use.loc.file) });
