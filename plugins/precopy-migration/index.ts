@@ -6,6 +6,7 @@ import { Migration, type DiskCopyPlan } from "./migration.js";
 import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
 import { migrationReport, rateSeries } from "./report.js";
+import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./engine.js";
 
 export default definePlugin({
   name: "precopy-migration",
@@ -21,17 +22,30 @@ export default definePlugin({
     /** Refused requests per VM name: how many, and the last one's code and sentence. */
     const refusals = new Map<string, { count: number; code: string; reason: string }>();
     let seq = 0;
+    // This run's options of `migrate`: the engine's own, plus those extensions add.
+    const options = { ...MIGRATE_OPTIONS };
+    const extensions: MigrationExtension[] = [];
+    const engine: MigrationEngine = {
+      extend(ext) {
+        for (const name of Object.keys(ext.options)) {
+          if (name in options) throw kernelError("VMSCN6008", `plugin "${ext.plugin}" adds option "${name}" to "migrate", which it has already`, { where: ext.plugin });
+        }
+        Object.assign(options, ext.options);
+        extensions.push(ext);
+      },
+    };
+    k.provide(engine);
 
     k.verb("migrate", {
       description: "migrates a running VM to another host (pre-copy, then stop-and-copy, demand paging or background paging)",
       args: MIGRATE_ARGS,
-      options: MIGRATE_OPTIONS,
+      options,
       async: true,
-      check: checkMigrate,
+      check: (call, scenario) => extensions.reduce((problems, e) => (e.check ? e.check(call, scenario, problems) : problems), checkMigrate(call, scenario)),
       run(call) {
         let m: Migration;
         try {
-          m = begin(k, call, active, ++seq, (done) => {
+          m = begin(k, call, active, extensions, ++seq, (done) => {
             active.delete(done.world);
             byDest.delete(done.dst);
           });
@@ -48,6 +62,7 @@ export default definePlugin({
         byDest.set(m.dst, m);
         byVm.set(m.world.name, m);
         m.start();
+        m.hooks.started?.(m);
       },
     });
 
@@ -119,12 +134,15 @@ export default definePlugin({
 });
 
 /** Checks the request (coded errors leave everything as it was) and builds the migration. */
-function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, seq: number, onFinish: (m: Migration) => void): Migration {
+function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, extensions: readonly MigrationExtension[], seq: number, onFinish: (m: Migration) => void): Migration {
   const o = parseOptions(call);
   const now = k.scheduler.now;
   const world = k.cluster.world(o.vm);
   if (world.kind !== "vm" || !world.memory) throw kernelError("VMSCN5005", `"${o.vm}" is a system world, not a VM`, { time: now });
   const dest = k.cluster.host(o.host);
+  // Extensions first: one may change the options (fall back to TCP) or refuse the request.
+  const hooks: MigrationHooks = {};
+  for (const e of extensions) Object.assign(hooks, e.prepare?.({ call, options: o, world, dest }) ?? {});
   const cur = active.get(world);
   if (cur) throw kernelError("VMSCN5011", `VM "${world.name}" is already migrating (to "${cur.dest.name}" since ${cur.startedAt} ns)`, { time: now, where: world.label });
   if (world.state !== "running" && world.state !== "suspended") throw kernelError("VMSCN5004", `cannot migrate VM "${world.name}": it is ${world.state}`, { time: now, where: world.label });
@@ -154,5 +172,5 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
     if (target.hasFile(name)) throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": datastore "${target.name}" already has a file "${name}" to copy disk "${d.name}" into`, { time: now, where: world.label });
     copies.push({ source: d, datastore: target.name, name });
   }
-  return new Migration(k, world, dest, o, call, seq, onFinish, copies);
+  return new Migration(k, world, dest, o, call, seq, onFinish, copies, hooks);
 }

@@ -9,7 +9,8 @@
 import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type SimFile, type Transfer, type VerbCall, type VmscnError, type World } from "../../core/api.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
-import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
+import type { MigrationHooks, MigrationView } from "./engine.js";
+import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES, wireBytes } from "./wire.js";
 
 export type Status = "setup" | "active" | "device" | "postcopy-active" | "completed" | "failed";
 
@@ -58,7 +59,7 @@ export interface Counters {
 
 type Phase = "precopy" | "downtime" | "background";
 
-export class Migration {
+export class Migration implements MigrationView {
   status: Status = "setup";
   failure: string | undefined;
   readonly startedAt: number;
@@ -106,6 +107,11 @@ export class Migration {
   readonly disk = { transferred: 0, total: 0, startNs: undefined as number | undefined, endNs: undefined as number | undefined, files: [] as SimFile[] };
   /** The disk IO in progress, if any (cancelled on abort). */
   private io: IoRequest | null = null;
+  /** Pages the sender left behind at an extension's request (`defer` hook): 1 while deferred. */
+  private readonly deferred: Uint8Array | null;
+  readonly deferral = { skips: 0, bytes: 0, pages: 0, listBytes: 0 };
+  /** Pages the current round actually sent (deferred ones are skipped). */
+  private roundSent = 0;
 
   constructor(
     private readonly k: PluginContext,
@@ -116,8 +122,10 @@ export class Migration {
     private readonly seq: number,
     private readonly onFinish: (m: Migration) => void,
     private readonly diskPlans: readonly DiskCopyPlan[] = [],
+    readonly hooks: MigrationHooks = {},
   ) {
     this.startedAt = k.scheduler.now;
+    this.deferred = hooks.defer ? new Uint8Array(world.memory!.pages) : null;
     this.src = world.host;
     this.srcGuest = world.memory!;
     this.pages = this.srcGuest.pages;
@@ -218,6 +226,7 @@ export class Migration {
     this.cursor = 0;
     this.roundStart = this.k.scheduler.now;
     this.roundBytes = 0;
+    this.roundSent = 0;
     this.roundThrottle = this.throttle;
     this.phase = "precopy";
     this.sendNext();
@@ -230,34 +239,56 @@ export class Migration {
       else this.sendDeviceState();
       return;
     }
-    const take = Math.min(this.o.batch, this.n - this.cursor);
-    const pages = new Int32Array(take);
-    const contents = new Float64Array(take);
+    const want = Math.min(this.o.batch, this.n - this.cursor);
+    const pages = new Int32Array(want);
+    const contents = new Float64Array(want);
     const g = this.srcGuest;
     const meta = g.meta;
     const frame = g.frame;
     const fc = this.k.memory.machine(g.hostId).content;
     const list = this.list;
-    let bytes = 0;
+    const deferred = this.deferred;
+    let take = 0;
     let zeros = 0;
-    for (let i = 0; i < take; i++) {
-      const p = list ? list[this.cursor + i]! : this.cursor + i;
+    // Fill the batch; pages an extension defers are skipped (and remembered) without filling it.
+    while (take < want && this.cursor < this.n) {
+      const p = list ? list[this.cursor]! : this.cursor;
+      this.cursor++;
       // The content when the page is sent; a later write is caught by the dirty log.
       const m = meta[p]! & STATE_MASK;
       const c = m === PageState.Present ? fc[frame[p]!]! : this.k.memory.peek(g, p);
-      pages[i] = p;
-      contents[i] = c;
+      if (deferred !== null) {
+        if (this.hooks.defer!(p)) {
+          if (deferred[p] === 0) this.deferral.pages++;
+          deferred[p] = 1;
+          this.deferral.skips++;
+          this.deferral.bytes += wireBytes(c);
+          continue;
+        }
+        if (deferred[p] === 1) {
+          deferred[p] = 0;
+          this.deferral.pages--;
+        }
+      }
+      pages[take] = p;
+      contents[take] = c;
+      take++;
       if (c === 0) zeros++;
     }
-    bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
+    if (take === 0) {
+      // Every page left in the list was deferred.
+      this.sendNext();
+      return;
+    }
+    const bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
     this.c.duplicate += zeros;
     this.c.normal += take - zeros;
     this.c.transferred += bytes;
     if (this.phase === "precopy") this.c.precopyBytes += bytes;
     else this.c.downtimeBytes += bytes;
-    this.cursor += take;
     this.roundBytes += bytes;
-    this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => {
+    this.roundSent += take;
+    this.send(this.src.name, this.dest.name, bytes, this.hooks.initiator ?? "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => {
       this.place(pages, contents, take);
       if (this.phase === "precopy" && this.cursor < this.n && duringPass(this.conv, this.n - this.cursor + this.log!.count, this.bandwidthNow())) {
         this.endRound("downtime-limit");
@@ -276,7 +307,7 @@ export class Migration {
   private endRound(early?: string): void {
     const now = this.k.scheduler.now;
     const log = this.log!;
-    const sent = early ? this.cursor : this.n;
+    const sent = this.roundSent;
     const stat: RoundStat = { round: this.rounds.length + 1, pages: sent, dirtied: log.count, bytes: this.roundBytes, startNs: this.roundStart, durationNs: now - this.roundStart, throttle: this.roundThrottle };
     this.rounds.push(stat);
     this.k.trace.span(`pre-copy round ${stat.round}`, "migration", { host: this.src.name, world: this.world.name }, stat.startNs, now, { pages: stat.pages, dirtied: stat.dirtied });
@@ -290,13 +321,22 @@ export class Migration {
     if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(this.throttle, this.o.throttleInitial, this.o.throttleIncrement, this.o.throttleMax));
     this.c.dirtySyncCount++;
     const dirty = log.readAndClear();
-    const next = left > 0 ? union(this.list, this.cursor, this.n, dirty, this.pages) : dirty;
+    const next = left > 0 || this.deferral.pages > 0 ? union(this.list, this.cursor, this.n, dirty, this.pages, this.requeue()) : dirty;
     this.expectedDowntimeNs = expectedDowntimeNs(next.length, NORMAL_PAGE_BYTES, bw);
     if (reason) this.switchOver(reason, next);
     else {
       this.c.dirtySyncCount--; // the sync above is the next round's
       this.startRound(next);
     }
+  }
+
+  /** Deferred pages that no longer qualify (their frame is not shared any more): they join the next round. */
+  private requeue(): Int32Array | null {
+    const d = this.deferred;
+    if (d === null || this.deferral.pages === 0) return null;
+    const out: number[] = [];
+    for (let p = 0; p < d.length; p++) if (d[p] === 1 && !this.hooks.defer!(p)) out.push(p);
+    return Int32Array.from(out);
   }
 
   private setThrottle(f: number): void {
@@ -326,8 +366,9 @@ export class Migration {
     this.log?.close();
     this.log = null;
     if (left === null) {
-      // Pure demand paging: no page was pre-copied; every page is absent on the destination.
-      this.remainingPost = this.pages;
+      // Pure demand paging: no page was pre-copied; every page is absent on the destination
+      // (deferred ones are left behind instead of fetched).
+      this.remainingPost = this.pages - this.deferAll(null);
       this.sendDeviceState();
       return;
     }
@@ -339,22 +380,52 @@ export class Migration {
       this.sendNext();
       return;
     }
-    // The destination's copies of these pages are stale: they must be fetched again.
-    for (let i = 0; i < left.length; i++) k.memory.setAbsent(this.dst, left[i]!, PageState.AbsentFetch);
-    this.remainingPost = left.length;
+    // The destination's copies of these pages are stale: they must be fetched again (or,
+    // deferred, they are left behind).
+    const deferred = this.deferAll(left);
+    for (let i = 0; i < left.length; i++) if (this.deferred === null || this.deferred[left[i]!] === 0) k.memory.setAbsent(this.dst, left[i]!, PageState.AbsentFetch);
+    this.remainingPost = left.length - deferred;
     this.sendDeviceState();
+  }
+
+  /** Post-copy switch-over: the pages of `list` (all when null) an extension defers; returns how many of them. */
+  private deferAll(list: Int32Array | null): number {
+    const d = this.deferred;
+    if (d === null) return 0;
+    let n = 0;
+    const count = list ? list.length : this.pages;
+    for (let i = 0; i < count; i++) {
+      const p = list ? list[i]! : i;
+      if (!this.hooks.defer!(p)) {
+        if (d[p] === 1) {
+          d[p] = 0;
+          this.deferral.pages--;
+        }
+        continue;
+      }
+      if (d[p] === 0) this.deferral.pages++;
+      d[p] = 1;
+      this.deferral.skips++;
+      this.deferral.bytes += wireBytes(this.k.memory.peek(this.srcGuest, p));
+      n++;
+    }
+    return n;
   }
 
   /** Steps 6, 8, 9: the non-memory state (devices, vCPU registers) crosses while suspended. */
   private sendDeviceState(): void {
-    const bytes = this.k.vmInfo(this.world)?.deviceStateBytes ?? 0;
-    this.c.deviceBytes = bytes;
+    const device = this.k.vmInfo(this.world)?.deviceStateBytes ?? 0;
+    this.c.deviceBytes = device;
+    // The list of deferred pages crosses with the device state.
+    this.deferral.listBytes = this.deferral.pages > 0 ? (this.hooks.switchOverBytes?.(this.deferral.pages) ?? 0) : 0;
+    const bytes = device + this.deferral.listBytes;
     this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} device state`, () => this.resumeOnDestination());
   }
 
   /** Steps 10, 11: the VM runs on the destination's page map; disks are re-mapped, the MAC moves with it. */
   private resumeOnDestination(): void {
     const k = this.k;
+    if (this.deferral.pages > 0) this.handOverDeferred();
     if (k.config.checkInvariants) this.checkCopy();
     // Copied disks: the VM now uses the new files.
     const info = k.vmInfo(this.world);
@@ -387,6 +458,20 @@ export class Migration {
       this.pager = k.systemWorld(`${this.world.name}.background-pager#${this.seq}`, this.dest, this.world);
       k.cluster.setState(this.pager, "running");
       this.pumpBackground();
+    }
+  }
+
+  /** The extension maps the pages left behind (remotely, say); none may stay absent. */
+  private handOverDeferred(): void {
+    const d = this.deferred!;
+    const list = new Int32Array(this.deferral.pages);
+    let n = 0;
+    for (let p = 0; p < d.length; p++) if (d[p] === 1) list[n++] = p;
+    this.hooks.beforeResume?.(this, list);
+    for (let i = 0; i < n; i++) {
+      if ((this.dst.meta[list[i]!]! & STATE_MASK) === PageState.AbsentFetch) {
+        throw kernelError("VMSCN5014", `migration of "${this.world.name}": deferred page ${list[i]} was not mapped on "${this.dest.name}" before resume`, { time: this.k.scheduler.now, where: this.world.label });
+      }
     }
   }
 
@@ -609,6 +694,7 @@ export class Migration {
     this.stopWorlds();
     this.k.trace.instant("migration failed", "migration", { world: this.world.name }, this.completedAt, { reason });
     this.onFinish(this);
+    this.hooks.finished?.(this);
     this.call.done({ failed: `migration of "${this.world.name}" to "${this.dest.name}" failed: ${reason}` });
   }
 
@@ -620,6 +706,7 @@ export class Migration {
     this.k.memory.dropGuest(this.srcGuest);
     this.stopWorlds();
     this.onFinish(this);
+    this.hooks.finished?.(this);
     this.call.done();
   }
 
@@ -647,11 +734,12 @@ export class Migration {
   }
 }
 
-/** The pages of `list[from..to)` (or of the range when list is null) together with `dirty`, ascending. */
-function union(list: Int32Array | null, from: number, to: number, dirty: Int32Array, pages: number): Int32Array {
+/** The pages of `list[from..to)` (or of the range when list is null) together with `dirty` (and `extra`), ascending. */
+function union(list: Int32Array | null, from: number, to: number, dirty: Int32Array, pages: number, extra: Int32Array | null = null): Int32Array {
   const mark = new Uint8Array(pages);
   for (let i = from; i < to; i++) mark[list ? list[i]! : i] = 1;
   for (let i = 0; i < dirty.length; i++) mark[dirty[i]!] = 1;
+  if (extra) for (let i = 0; i < extra.length; i++) mark[extra[i]!] = 1;
   let n = 0;
   for (let p = 0; p < pages; p++) n += mark[p]!;
   const out = new Int32Array(n);
