@@ -411,6 +411,18 @@ export class Network {
   }
 
   /** Down: fails every transfer routed over the link (VMSCN5010) and routes avoid it. */
+  /** Problems with the flows in progress: every one crosses only up links and up hosts. */
+  invariantProblems(): string[] {
+    const problems: string[] = [];
+    for (const l of this.linkList) {
+      if (!l.up && l.transfers.size > 0) problems.push(`link "${l.name}" is down but carries ${l.transfers.size} transfer(s)`);
+    }
+    for (const h of this.hostList) {
+      if (!h.up && h.transfers.size > 0) problems.push(`host "${h.name}" is down but ${h.transfers.size} transfer(s) still use it`);
+    }
+    return problems;
+  }
+
   setLinkUp(name: string, up: boolean): void {
     const l = this.link(name);
     if (l.up === up) return;

@@ -322,9 +322,22 @@ export class Kernel {
     return { reason, simulatedTimeNs: this.scheduler.now, events: this.scheduler.executed };
   }
 
-  /** Memory invariants over every live page map (with or without a world), plus the scheduler's clock. */
+  /**
+   * The world is consistent: memory (frame accounting, reference counts with remote ones, COW
+   * marks), no flow on a down link or host, every world on exactly one host and not running on
+   * a down one, and no event scheduled in the past.
+   */
   checkInvariants(): void {
     this.memory.checkInvariants();
+    const net = this.network.invariantProblems();
+    if (net.length > 0) throw kernelError("VMSCN5014", `the network is inconsistent: ${net.join("; ")}`, { time: this.scheduler.now });
+    for (const w of this.cluster.worlds) {
+      if (w.state === "running" && !w.host.up) throw kernelError("VMSCN5014", `world "${w.name}" is running on host "${w.host.name}", which is down`, { time: this.scheduler.now });
+      if (!w.host.worlds.includes(w)) throw kernelError("VMSCN5014", `world "${w.name}" is not among the worlds of its host "${w.host.name}"`, { time: this.scheduler.now });
+    }
+    for (const h of this.cluster.hosts) {
+      for (const w of h.worlds) if (w.host !== h) throw kernelError("VMSCN5014", `world "${w.name}" is listed on host "${h.name}" but placed on "${w.host.name}"`, { time: this.scheduler.now });
+    }
     const next = this.scheduler.peekTime();
     if (next < this.scheduler.now) throw kernelError("VMSCN5014", `an event is scheduled at ${formatTime(next)}, in the past`, { time: this.scheduler.now });
   }

@@ -112,3 +112,22 @@ t.test("the fault verbs in a scenario", async (t) => {
   t.same(actions.map((a) => `${a.verb} ${a.state}`), ["start done", "fill done", "unfill done", "slow done", "exhaust done", "kill failed"]);
   t.match(actions[5]!.failure, /VMSCN5005/);
 });
+
+t.test("checkInvariants catches a flow on a down link and a world running on a down host", async (t) => {
+  const k = createKernel({ seed: 1 });
+  k.addHost({ name: "a", cpus: 4, memoryBytes: 64 * MiB });
+  k.addHost({ name: "b", cpus: 4, memoryBytes: 64 * MiB });
+  k.addLink({ a: "a", b: "b", bandwidth: 1e9, latency: 0 });
+  await k.plugins.registerAll([]);
+  k.network.transfer({ from: "a", to: "b", bytes: 1e9, kind: "tcp", initiator: "source", label: "x" });
+  k.checkInvariants();
+  // Corrupt the state behind the kernel's back, as a buggy plugin might.
+  const link = (k.network as unknown as { links: Map<string, { up: boolean }> }).links.values().next().value!;
+  link.up = false;
+  t.throws(() => k.checkInvariants(), { code: "VMSCN5014", message: /link "a<->b" is down but carries 1 transfer/ });
+  link.up = true;
+  const vm = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: MiB });
+  k.cluster.setState(vm, "running");
+  k.cluster.setHostUp(k.cluster.host("a"), false);
+  t.throws(() => k.checkInvariants(), { code: "VMSCN5014", message: /host "a" is down but 1 transfer|world "web" is running on host "a", which is down/ });
+});
