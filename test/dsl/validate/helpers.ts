@@ -3,7 +3,12 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { check, run } from "../../../dsl/pipeline.js";
+import { check, run as runPipeline, type PipelineOptions } from "../../../dsl/pipeline.js";
+
+/** The pipeline's run, with the kernel's invariants checked at the end (always on in tests). */
+export function run(path: string, opts: PipelineOptions = {}) {
+  return runPipeline(path, { checkInvariants: true, ...opts });
+}
 
 export const PROBE = fileURLToPath(new URL("../fixtures/probe-plugin.ts", import.meta.url));
 
@@ -36,4 +41,4 @@ export async function diagnosticsOf(text: string, opts: { plugin?: boolean } = {
   return c.diagnostics.map((d) => ({ code: d.code, line: d.loc.line, column: d.loc.column, message: d.message, hint: d.hint, severity: d.severity }));
 }
 
-export { check, run };
+export { check };
