@@ -8,7 +8,8 @@ import { extname, isAbsolute, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Message, Plugin as EsbuildPlugin } from "esbuild";
 import { VmscnError, kernelError } from "../errors.js";
-import { PluginShapeError, checkPlugin, definePlugin, type Plugin } from "./define.js";
+import { PluginShapeError, checkPlugin, type Plugin } from "./define.js";
+import * as publicApi from "../api.js";
 import type { PluginEntry } from "./order.js";
 
 export interface LoadedPlugin extends PluginEntry {
@@ -27,13 +28,10 @@ export interface LoadOptions {
 // Host modules. A .ts plugin is bundled by esbuild, and its imports of these names are replaced
 // by virtual modules that re-export the host's own module objects, read from a global at import
 // time. The plugin thus shares the host's tsyringe (one decorator registry, one root container)
-// and calls the host's definePlugin instead of bundling second copies. The lead's code fills the
-// registry once the public API module exists, for example:
-//
-//   setHostModules({ vmscn: await import("../../index.js") });
-//
-// Until then `vmscn` exports { definePlugin }. Plain .js plugins and packages are imported by
-// Node itself, so this mapping does not apply to them: they resolve these names normally.
+// and the host's public API (`vmscn`: core/api.ts, the very module the kernel's classes and
+// constants come from) instead of bundling second copies. Plain .js plugins and packages are
+// imported by Node itself, so this mapping does not apply to them: they resolve these names
+// normally (an installed vmscn's package exports).
 // ---------------------------------------------------------------------------------------------
 
 export type HostModules = Record<string, Readonly<Record<string, unknown>>>;
@@ -41,7 +39,7 @@ export type HostModules = Record<string, Readonly<Record<string, unknown>>>;
 const HOST_GLOBAL = "__vmscnHost";
 
 function defaultHostModules(): HostModules {
-  return { tsyringe, "reflect-metadata": {}, vmscn: { definePlugin } };
+  return { tsyringe, "reflect-metadata": {}, vmscn: publicApi };
 }
 
 let hostModules: HostModules = defaultHostModules();
@@ -64,7 +62,7 @@ export function getHostModules(): Readonly<HostModules> {
   return hostModules;
 }
 
-/** Back to tsyringe, reflect-metadata and `vmscn` = { definePlugin } (for tests). */
+/** Back to tsyringe, reflect-metadata and `vmscn` = the public API (for tests). */
 export function resetHostModules(): void {
   hostModules = defaultHostModules();
   compiled.clear();

@@ -5,7 +5,20 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { transform } from "esbuild";
 
+// The public entry points, for code in this repository that imports vmscn by name but sits
+// outside its package (examples/vmscn-plugin-*: their own package.json, no node_modules): when
+// Node cannot find the package, the sources stand in for the build.
+const PUBLIC = { vmscn: "../../core/api.ts", "vmscn/testing": "../../dsl/testing/index.ts" };
+
 export async function resolve(specifier, context, next) {
+  if (Object.hasOwn(PUBLIC, specifier)) {
+    try {
+      return await next(specifier, context);
+    } catch (err) {
+      if (err?.code !== "ERR_MODULE_NOT_FOUND") throw err;
+      return { url: new URL(PUBLIC[specifier], import.meta.url).href, shortCircuit: true, format: "module" };
+    }
+  }
   if (specifier.endsWith(".js") && (specifier.startsWith(".") || specifier.startsWith("/") || specifier.startsWith("file:")) && context.parentURL) {
     const url = new URL(specifier, context.parentURL);
     if (url.protocol === "file:" && !existsSync(fileURLToPath(url))) {
