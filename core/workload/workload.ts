@@ -100,6 +100,16 @@ class Vcpu {
     this.tick = null;
   }
 
+  /** The VM stopped for good: forget the stall or wait in progress and the jobs queued. */
+  abandon(): void {
+    this.busy?.cancel();
+    this.busy = null;
+    if (this.waiting) this.vm.engine.scheduler.wake(this.label);
+    this.waiting = false;
+    this.queue.length = 0;
+    this.job = null;
+  }
+
   enqueue(job: Job): void {
     this.queue.push(job);
     if (!this.job && !this.busy && !this.waiting && this.vm.world.state === "running") this.pump();
@@ -183,6 +193,7 @@ class Vcpu {
       this.waiting = true;
       e.scheduler.wait(this.label, why);
       e.memory.waitFor(g, this.id, () => {
+        if (!this.waiting) return; // abandoned: the VM stopped meanwhile
         this.waiting = false;
         e.scheduler.wake(this.label);
         stats.stallNs += e.scheduler.now - since;
@@ -388,6 +399,9 @@ export class Workload {
           v.start(this.scheduler.now);
           v.pump();
         } else v.stop();
+        // A stopped VM's vCPU waits for nothing any more (it never runs again): a page that
+        // will never come, say, because the VM died with its host, is not a deadlock.
+        if (to === "stopped") v.abandon();
       }
       if (to === "running") wl.disk?.start(this.scheduler.now);
       else wl.disk?.stop();
