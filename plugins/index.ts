@@ -2,5 +2,7 @@
 // not required: the plugin host orders them). Each lives in its own folder with a README.
 import type { Plugin } from "../core/api.js";
 import precopyMigration from "./precopy-migration/index.js";
+import cloneApi from "./clone-api/index.js";
+import hypercallFork from "./hypercall-fork/index.js";
 
-export const builtinPlugins: readonly Plugin[] = [precopyMigration];
+export const builtinPlugins: readonly Plugin[] = [precopyMigration, cloneApi, hypercallFork];

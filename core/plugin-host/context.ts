@@ -79,8 +79,10 @@ export interface VerbProblem {
 
 /** The scenario as declared (before anything runs), for verbs' static checks. */
 export interface ScenarioView {
-  hosts: ReadonlyMap<string, { cpus: number; memoryBytes: number; rdma: boolean; datastores: readonly string[] }>;
-  vms: ReadonlyMap<string, { host: string; vcpus: number; memoryBytes: number; disks: readonly string[] }>;
+  /** `nodes` (default: cpus), `vmm` and `hypercalls` (default "default") as declared. */
+  hosts: ReadonlyMap<string, { cpus: number; memoryBytes: number; rdma: boolean; datastores: readonly string[]; nodes?: number; vmm?: string; hypercalls?: string }>;
+  /** `guest` and `usage` as declared (absent when not). */
+  vms: ReadonlyMap<string, { host: string; vcpus: number; memoryBytes: number; disks: readonly string[]; guest?: string; usage?: string }>;
   datastores: ReadonlyMap<string, { hosts: readonly string[] }>;
 }
 

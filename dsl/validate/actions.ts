@@ -69,8 +69,26 @@ function defaultsOf(verb: RegisteredVerb): Record<string, OptionValue> {
 function scenarioView(ctx: ValidationContext): ScenarioView {
   const plan = ctx.plan;
   return {
-    hosts: new Map(plan.hosts.map((h) => [h.name, { cpus: h.cpus, memoryBytes: h.memoryBytes, rdma: h.rdma ?? false, datastores: plan.datastores.filter((d) => d.hosts.includes(h.name)).map((d) => d.name) }])),
-    vms: new Map(plan.vms.map((v) => [v.name, { host: v.host, vcpus: v.vcpus, memoryBytes: v.memoryBytes, disks: (v.disks ?? []).map((d) => d.datastore) }])),
+    hosts: new Map(
+      plan.hosts.map((h) => [
+        h.name,
+        {
+          cpus: h.cpus,
+          memoryBytes: h.memoryBytes,
+          rdma: h.rdma ?? false,
+          datastores: plan.datastores.filter((d) => d.hosts.includes(h.name)).map((d) => d.name),
+          ...(h.nodes !== undefined ? { nodes: h.nodes } : {}),
+          ...(h.vmm !== undefined ? { vmm: h.vmm } : {}),
+          ...(h.hypercalls !== undefined ? { hypercalls: h.hypercalls } : {}),
+        },
+      ]),
+    ),
+    vms: new Map(
+      plan.vms.map((v) => [
+        v.name,
+        { host: v.host, vcpus: v.vcpus, memoryBytes: v.memoryBytes, disks: (v.disks ?? []).map((d) => d.datastore), ...(v.guest !== undefined ? { guest: v.guest } : {}), ...(v.usage !== undefined ? { usage: v.usage } : {}) },
+      ]),
+    ),
     datastores: new Map(plan.datastores.map((d) => [d.name, { hosts: d.hosts }])),
   };
 }

@@ -1,0 +1,118 @@
+// Capturing a VM's runtime image. The VMM pauses the VM (every vCPU), takes its CPU state,
+// its device model's state and its memory bootstrap into a state capsule, and lets it run on.
+// The memory image a clone needs is kept, page-accurately, as a page map without a world
+// that shares the parent's frames copy-on-write: the parent's later writes copy pages, the
+// image keeps what the parent held at capture, for as long as a clone still needs it.
+import { formatTime, type EventHandle, type GuestMemory, type Host, type PluginContext, type World } from "../../core/api.js";
+import { captureCost, type CapsuleLayout, type CaptureCost } from "./capsule.js";
+
+export interface CaptureListener {
+  /** The capsule is sealed (the parent is still paused): load children, send clone commands. */
+  sealed(c: Capture): void;
+  /** The capture failed (the parent stopped or its host crashed). */
+  failed(c: Capture, reason: string): void;
+}
+
+/** Something that depends on the image on the source (an on-demand clone still fetching). */
+export interface ImageDependent {
+  sourceLost(reason: string): void;
+}
+
+export class Capture {
+  status: "capturing" | "sealed" | "failed" = "capturing";
+  readonly startedAt: number;
+  sealedAt: number | undefined;
+  failure: string | undefined;
+  readonly host: Host;
+  readonly cost: CaptureCost;
+  /** The parent's memory at capture, for clones (null without clones, and once dropped). */
+  image: GuestMemory | null = null;
+  /** The VMM thread on the source that serves the image (a world, so a crash of its host is seen). */
+  server: World | null = null;
+  /** Present pages of the image: what a clone's memory transfer carries. */
+  imagePages = 0;
+  readonly listeners: CaptureListener[] = [];
+  readonly dependents = new Set<ImageDependent>();
+  private users = 0;
+  private timer: EventHandle | null = null;
+  private readonly wasRunning: boolean;
+  /** Set while the plugin itself stops the server world (not a crash). */
+  closing = false;
+
+  constructor(
+    private readonly k: PluginContext,
+    readonly seq: number,
+    readonly parent: World,
+    readonly layout: CapsuleLayout,
+    o: Parameters<typeof captureCost>[1],
+    /** Clones will need the memory image. */
+    readonly wantImage: boolean,
+  ) {
+    this.startedAt = k.scheduler.now;
+    this.host = parent.host;
+    this.cost = captureCost(layout, o);
+    this.wasRunning = parent.state === "running";
+  }
+
+  /** Pauses the parent and seals the capsule after the capture's cost. */
+  start(): void {
+    if (this.wasRunning) this.k.cluster.setState(this.parent, "suspended");
+    this.timer = this.k.after(this.cost.total, () => this.seal(), "capture");
+  }
+
+  private seal(): void {
+    this.timer = null;
+    const k = this.k;
+    this.status = "sealed";
+    this.sealedAt = k.scheduler.now;
+    const g = this.parent.memory!;
+    if (this.wantImage) {
+      this.image = k.memory.createGuest(this.parent.id, `${this.parent.name}.image#${this.seq}`, g.pages, this.host.id);
+      this.imagePages = k.memory.shareAll(g, this.image);
+      this.server = k.systemWorld(`${this.parent.name}.image-server#${this.seq}`, this.host, this.parent);
+    }
+    k.trace.span("capture", "launch", { host: this.host.name, world: this.parent.name }, this.startedAt, this.sealedAt, { capsule: this.layout.bytes });
+    for (const l of this.listeners) l.sealed(this);
+    if (this.wasRunning && this.parent.state === "suspended") k.cluster.setState(this.parent, "running");
+    if (this.users === 0) this.dropImage();
+  }
+
+  /** The parent stopped (or its host crashed) before the capsule was sealed. */
+  fail(reason: string): void {
+    if (this.status !== "capturing") return;
+    this.timer?.cancel();
+    this.timer = null;
+    this.status = "failed";
+    this.failure = reason;
+    for (const l of this.listeners) l.failed(this, reason);
+  }
+
+  /** A clone that will read the image takes a reference; it gives it back when its memory is home. */
+  use(): void {
+    this.users++;
+  }
+
+  release(): void {
+    if (this.users > 0 && --this.users === 0 && this.status === "sealed") this.dropImage();
+  }
+
+  /** The image server's host went down: whoever still fetches from it loses its source. */
+  serverStopped(): void {
+    if (this.closing) return;
+    const reason = `host "${this.host.name}" (the source of the image) went down at ${formatTime(this.k.scheduler.now)}`;
+    for (const d of [...this.dependents]) d.sourceLost(reason);
+  }
+
+  private dropImage(): void {
+    if (this.image) {
+      this.k.memory.dropGuest(this.image);
+      this.image = null;
+    }
+    if (this.server) {
+      this.closing = true;
+      if (this.k.cluster.hasWorld(this.server.name)) this.k.cluster.destroy(this.server);
+      this.closing = false;
+      this.server = null;
+    }
+  }
+}
