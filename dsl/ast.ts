@@ -74,6 +74,11 @@ export interface HostDecl extends Node {
   memory?: Quantity;
   nic?: Quantity;
   rdma?: Node;
+  /** Nodes for guests (the expedited-launch document's notion); default one per CPU. */
+  nodes?: Quantity;
+  /** The VMM API the host's VMM complies with, and the hypercall interface it offers. */
+  vmm?: StringLit;
+  hypercalls?: StringLit;
   /** Properties given twice (the first value is kept); validation reports them. */
   problems: PropertyProblem[];
 }
@@ -154,6 +159,12 @@ export interface VmDecl extends Node {
   deviceState?: Quantity;
   mac?: StringLit;
   boot?: Quantity;
+  /** Cold launch after boot: the guest OS's initialisation, then its applications' launch. */
+  init?: Quantity;
+  appLaunch?: Quantity;
+  /** The guest OS kernel and software configuration, and the VM's usage (cluster presumptions). */
+  guest?: StringLit;
+  usage?: StringLit;
   initial?: ContentMixNode;
   workload?: WorkloadNode;
   problems: PropertyProblem[];

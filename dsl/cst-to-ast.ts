@@ -288,6 +288,9 @@ class AstBuilder extends BaseVisitor {
     if (ch.Kw_cpus) this.setOnce(decl, "cpus", this.sub<Quantity>(ch, "countValue"), n, "cpus");
     else if (ch.Kw_memory) this.setOnce(decl, "memory", this.sub<Quantity>(ch, "sizeValue"), n, "memory");
     else if (ch.Kw_nic) this.setOnce(decl, "nic", this.sub<Quantity>(ch, "bandwidthValue"), n, "nic");
+    else if (ch.Kw_nodes) this.setOnce(decl, "nodes", this.sub<Quantity>(ch, "countValue"), n, "nodes");
+    else if (ch.Kw_vmm) this.setOnce(decl, "vmm", this.string(tok(ch, "Str")), n, "vmm");
+    else if (ch.Kw_hypercalls) this.setOnce(decl, "hypercalls", this.string(tok(ch, "Str")), n, "hypercalls");
     else {
       const t = tok(ch, "Kw_rdma");
       if (t !== undefined) this.setOnce(decl, "rdma", { loc: tokenLoc(this.fileName, t) }, n, "rdma");
@@ -352,6 +355,10 @@ class AstBuilder extends BaseVisitor {
     } else if (ch["Kw_device_state"]) this.setOnce(decl, "deviceState", this.sub<Quantity>(ch, "sizeValue"), n, "device-state");
     else if (ch.Kw_mac) this.setOnce(decl, "mac", this.string(tok(ch, "Str")), n, "mac");
     else if (ch.Kw_boot) this.setOnce(decl, "boot", this.sub<Quantity>(ch, "timeValue"), n, "boot");
+    else if (ch.Kw_init) this.setOnce(decl, "init", this.sub<Quantity>(ch, "timeValue"), n, "init");
+    else if (ch["Kw_app_launch"]) this.setOnce(decl, "appLaunch", this.sub<Quantity>(ch, "timeValue"), n, "app-launch");
+    else if (ch.Kw_guest) this.setOnce(decl, "guest", this.string(tok(ch, "Str")), n, "guest");
+    else if (ch.Kw_usage) this.setOnce(decl, "usage", this.string(tok(ch, "Str")), n, "usage");
     else if (ch.Kw_initial) this.setOnce(decl, "initial", this.sub<ContentMixNode>(ch, "contentMix"), n, "initial");
     else this.setOnce(decl, "workload", this.sub<WorkloadNode>(ch, "workloadBlock"), n, "workload");
   }

@@ -191,6 +191,24 @@ export class ScenarioParser extends CstParser {
         },
       },
       { ALT: () => this.CONSUME(K.rdma) },
+      {
+        ALT: () => {
+          this.CONSUME(K.nodes);
+          this.SUBRULE1(this.countValue);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K.vmm);
+          this.CONSUME(Str);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K.hypercalls);
+          this.CONSUME1(Str);
+        },
+      },
       { ALT: () => this.SUBRULE(this.unknownProperty) },
     ]));
   });
@@ -314,6 +332,30 @@ export class ScenarioParser extends CstParser {
         ALT: () => {
           this.CONSUME(K.boot);
           this.SUBRULE(this.timeValue);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K.init);
+          this.SUBRULE1(this.timeValue);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K["app-launch"]);
+          this.SUBRULE2(this.timeValue);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K.guest);
+          this.CONSUME1(Str);
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(K.usage);
+          this.CONSUME2(Str);
         },
       },
       {

@@ -90,6 +90,9 @@ const EXAMPLES: Record<string, string> = {
   nic: "25 Gbit/s",
   latency: "50 us",
   boot: "20 s",
+  init: "5 s",
+  "app-launch": "10 s",
+  nodes: "3",
   tick: "1 ms",
   zero: "20%",
   random: "50%",
@@ -112,7 +115,11 @@ const EXPECTED_IN_RULE: Record<string, string> = {
   "importStmt:Str": 'a file name as a string such as "platform.vmscn"',
   "usePluginStmt:Str": 'a plugin as a string such as "./plugins/balloon.ts"',
   "mixPart:Str": 'an image name as a string such as "debian-12"',
-  "vmProperty:Str": 'a MAC address as a string such as "02:00:00:00:01:0a"',
+  "vmProperty:Str:mac": 'a MAC address as a string such as "02:00:00:00:01:0a"',
+  "vmProperty:Str:guest": 'the guest configuration as a string such as "debian-12/nginx-1.24"',
+  "vmProperty:Str:usage": 'the VM\'s usage as a string such as "web"',
+  "hostProperty:Str:vmm": 'the VMM API as a string such as "kvm-1.2"',
+  "hostProperty:Str:hypercalls": 'the hypercall interface as a string such as "kvm-hc-1"',
   "workloadProperty:Str": 'a trace file name as a string such as "web.trace"',
   "actionStmt:VerbWord": 'a verb such as "start" or "migrate"',
   "vmDecl:Kw_on": '"on" and the host the VM runs on',
@@ -146,7 +153,8 @@ function describeExpected(rule: string, expected: string[], previous: IToken | u
   if (rule === "vmDecl" && expected.length === 1 && expected[0] === Name.name) return previous?.image === "vm" ? "a VM name" : "a host name";
   const choice = RULE_CHOICES[rule];
   if (choice !== undefined && expected.length !== 1) return choice;
-  const descriptions = [...new Set(expected.map((name) => EXPECTED_IN_RULE[`${rule}:${name}`] ?? TOKEN_BY_NAME.get(name)?.LABEL ?? name))];
+  const prev = previous?.image ?? "";
+  const descriptions = [...new Set(expected.map((name) => EXPECTED_IN_RULE[`${rule}:${name}:${prev}`] ?? EXPECTED_IN_RULE[`${rule}:${name}`] ?? TOKEN_BY_NAME.get(name)?.LABEL ?? name))];
   if (descriptions.length === 0) return choice ?? "something else";
   return descriptions.length === 1 ? descriptions[0]! : `${descriptions.slice(0, -1).join(", ")} or ${descriptions[descriptions.length - 1]}`;
 }
@@ -165,15 +173,15 @@ const BLOCKS: Record<string, BlockKind> = {
     contents: `a statement (${list(STATEMENT_KEYWORDS)})`,
     words: STATEMENT_KEYWORDS,
   },
-  hostDecl: { contents: 'a host property ("cpus", "memory", "nic" or "rdma")', words: ["cpus", "memory", "nic", "rdma"] },
+  hostDecl: { contents: 'a host property ("cpus", "memory", "nic", "rdma", "nodes", "vmm" or "hypercalls")', words: ["cpus", "memory", "nic", "rdma", "nodes", "vmm", "hypercalls"] },
   linkDecl: { contents: 'a link property ("bandwidth" or "latency")', words: ["bandwidth", "latency"] },
   datastoreDecl: {
     contents: 'a datastore property ("shared-by", "on", "bandwidth", "latency" or "iops")',
     words: ["shared-by", "on", "bandwidth", "latency", "iops"],
   },
   vmDecl: {
-    contents: 'a VM property ("vcpus", "memory", "disk", "device-state", "mac", "boot", "initial" or "workload")',
-    words: ["vcpus", "memory", "disk", "device-state", "mac", "boot", "initial", "workload"],
+    contents: 'a VM property ("vcpus", "memory", "disk", "device-state", "mac", "boot", "init", "app-launch", "guest", "usage", "initial" or "workload")',
+    words: ["vcpus", "memory", "disk", "device-state", "mac", "boot", "init", "app-launch", "guest", "usage", "initial", "workload"],
   },
   workloadBlock: { contents: 'an activity ("writes" or "reads"), "content" or "trace"', words: ["writes", "reads", "content", "trace"] },
   optionBlock: { contents: "an option", words: [] },

@@ -32,8 +32,18 @@ export function checkHost(h: HostDecl, ctx: ValidationContext): void {
   if (required(ctx, h.memory, "memory (memory 64 GiB)", h, who)) memory = positive(ctx, h.memory, inDimension(h.memory, "bytes", `the memory of ${who}`, ctx.diagnostics), `the memory of ${who}`);
   const nic = h.nic ? positive(ctx, h.nic, inDimension(h.nic, "bandwidth", `the NIC of ${who}`, ctx.diagnostics), `the NIC of ${who}`) : DEFAULT_NIC;
   if (memory !== undefined) ctx.hostMemory.set(h.name.text, memory);
-  if (cpus !== undefined && memory !== undefined && nic !== undefined) {
-    ctx.plan.hosts.push({ name: h.name.text, cpus, memoryBytes: memory, nicBandwidth: nic, rdma: h.rdma !== undefined });
+  const nodes = h.nodes ? plainNumber(h.nodes, `the nodes of ${who}`, ctx.diagnostics, { min: 1, integer: true }) : undefined;
+  if (cpus !== undefined && memory !== undefined && nic !== undefined && (h.nodes === undefined || nodes !== undefined)) {
+    ctx.plan.hosts.push({
+      name: h.name.text,
+      cpus,
+      memoryBytes: memory,
+      nicBandwidth: nic,
+      rdma: h.rdma !== undefined,
+      ...(nodes !== undefined ? { nodes } : {}),
+      ...(h.vmm ? { vmm: h.vmm.value } : {}),
+      ...(h.hypercalls ? { hypercalls: h.hypercalls.value } : {}),
+    });
   }
 }
 
@@ -110,6 +120,8 @@ export function checkVm(v: VmDecl, ctx: ValidationContext): void {
   }
   const deviceState = v.deviceState ? nonNegative(ctx, v.deviceState, inDimension(v.deviceState, "bytes", `the device state of ${who}`, ctx.diagnostics), `the device state of ${who}`) : undefined;
   const boot = v.boot ? nonNegative(ctx, v.boot, inDimension(v.boot, "time", `the boot time of ${who}`, ctx.diagnostics), `the boot time of ${who}`) : undefined;
+  const init = v.init ? nonNegative(ctx, v.init, inDimension(v.init, "time", `the initialisation time of ${who}`, ctx.diagnostics), `the initialisation time of ${who}`) : undefined;
+  const appLaunch = v.appLaunch ? nonNegative(ctx, v.appLaunch, inDimension(v.appLaunch, "time", `the application launch time of ${who}`, ctx.diagnostics), `the application launch time of ${who}`) : undefined;
   let mac: string | undefined;
   if (v.mac) {
     if (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v.mac.value)) mac = v.mac.value.toLowerCase();
@@ -129,6 +141,10 @@ export function checkVm(v: VmDecl, ctx: ValidationContext): void {
       ...(deviceState !== undefined ? { deviceStateBytes: deviceState } : {}),
       ...(mac ? { mac } : {}),
       ...(boot !== undefined ? { bootNs: boot } : {}),
+      ...(init !== undefined ? { initNs: init } : {}),
+      ...(appLaunch !== undefined ? { appLaunchNs: appLaunch } : {}),
+      ...(v.guest ? { guest: v.guest.value } : {}),
+      ...(v.usage ? { usage: v.usage.value } : {}),
     });
   }
 }

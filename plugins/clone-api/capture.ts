@@ -36,8 +36,6 @@ export class Capture {
   private users = 0;
   private timer: EventHandle | null = null;
   private readonly wasRunning: boolean;
-  /** Set while the plugin itself stops the server world (not a crash). */
-  closing = false;
 
   constructor(
     private readonly k: PluginContext,
@@ -96,10 +94,11 @@ export class Capture {
     if (this.users > 0 && --this.users === 0 && this.status === "sealed") this.dropImage();
   }
 
-  /** The image server's host went down: whoever still fetches from it loses its source. */
+  /** The image server stopped (its host crashed, or it was killed): whoever still needs the image loses it. */
   serverStopped(): void {
-    if (this.closing) return;
-    const reason = `host "${this.host.name}" (the source of the image) went down at ${formatTime(this.k.scheduler.now)}`;
+    if (!this.server) return;
+    const why = this.server.failure ?? `stopped at ${formatTime(this.k.scheduler.now)}`;
+    const reason = `the image server on host "${this.host.name}" is gone (${why})`;
     for (const d of [...this.dependents]) d.sourceLost(reason);
   }
 
@@ -109,10 +108,10 @@ export class Capture {
       this.image = null;
     }
     if (this.server) {
-      this.closing = true;
-      if (this.k.cluster.hasWorld(this.server.name)) this.k.cluster.destroy(this.server);
-      this.closing = false;
+      const s = this.server;
+      // Cleared first: its stop is the plugin's doing, not a lost image.
       this.server = null;
+      if (this.k.cluster.hasWorld(s.name)) this.k.cluster.destroy(s);
     }
   }
 }

@@ -36,7 +36,7 @@ export class Clone implements ImageDependent {
   /** When the last page arrived (eager: before it runs). */
   memoryHomeAt: number | undefined;
   failure: string | undefined;
-  readonly c = { capsuleBytes: 0, pageBytes: 0, pagesSent: 0, faults: 0, requests: 0, backgroundPages: 0, stallNs: 0 };
+  readonly c = { capsuleBytes: 0, pageBytes: 0, pagesSent: 0, faults: 0, requests: 0, backgroundPages: 0, stallNs: 0, pagerKilled: false };
   /** Present pages of the image: what the clone's memory needs. */
   pagesNeeded = 0;
   /** On-demand: pages still on the source. */
@@ -105,6 +105,7 @@ export class Clone implements ImageDependent {
     if (this.status === "failed") return;
     this.capture.use();
     this.usingImage = true;
+    this.capture.dependents.add(this);
     this.pagesNeeded = this.capture.imagePages;
     this.setReserved(this.pagesNeeded);
     this.status = "sending";
@@ -148,6 +149,7 @@ export class Clone implements ImageDependent {
     }
     this.memoryHomeAt = k.scheduler.now;
     this.setReserved(0);
+    this.capture.dependents.delete(this);
     this.releaseImage();
     this.load();
   }
@@ -165,7 +167,6 @@ export class Clone implements ImageDependent {
     this.prepared = true;
     this.fetching = new Uint8Array(g.pages);
     this.env.track(g, this);
-    this.capture.dependents.add(this);
     this.load();
   }
 
@@ -227,7 +228,7 @@ export class Clone implements ImageDependent {
 
   /** The background thread: pulls the pages still absent, in order, a batch at a time. */
   private pumpBackground(): void {
-    if (this.status !== "fetching") return;
+    if (this.status !== "fetching" || this.pager === null) return;
     const meta = this.world.memory!.meta;
     const fetching = this.fetching!;
     const pages = new Int32Array(this.o.batch);
@@ -333,12 +334,12 @@ export class Clone implements ImageDependent {
   /** The clone still depended on the source for pages and lost it: it dies (as a post-copy VM does). */
   sourceLost(reason: string): void {
     if (this.finished) return;
-    this.fail(`it still needed ${this.remaining} pages from host "${this.src.name}": ${reason}`);
+    this.fail(`it still needed ${this.pagesLeft} pages from host "${this.src.name}": ${reason}`);
   }
 
   /** The clone's world stopped (its host crashed, or a `stop`) before its memory was home. */
   worldStopped(): void {
-    if (this.closing || this.finished) return;
+    if (this.finished || this.world.state !== "stopped") return;
     const why = this.world.failure ?? `it was stopped at ${formatTime(this.k.scheduler.now)}`;
     this.fail(why);
   }
@@ -375,7 +376,9 @@ export class Clone implements ImageDependent {
     if (!this.pager) return;
     const p = this.pager;
     this.pager = null;
+    this.closing = true;
     if (this.k.cluster.hasWorld(p.name)) this.k.cluster.destroy(p);
+    this.closing = false;
   }
 
   private releaseImage(): void {
@@ -389,8 +392,10 @@ export class Clone implements ImageDependent {
     this.reserved = pages;
   }
 
-  /** Whether a world is this clone's background fetcher. */
-  isPager(w: World): boolean {
-    return this.pager === w;
+  /** The background fetcher was killed (`kill`): demand fetches go on, background paging stops. */
+  pagerStopped(w: World): void {
+    if (this.pager !== w || this.closing) return;
+    this.pager = null;
+    this.c.pagerKilled = true;
   }
 }

@@ -92,9 +92,17 @@ export default definePlugin({
 
     k.on("state-changed", (w, _from, to) => {
       if (to !== "stopped") return;
-      state.capturing.get(w)?.fail(w.failure ?? `VM "${w.name}" stopped during the capture`);
-      state.clones.get(w.name)?.worldStopped();
-      for (const c of state.captures) if (c.server === w) c.serverStopped();
+      const capture = state.capturing.get(w);
+      const clone = state.clones.get(w.name);
+      const server = state.captures.find((c) => c.server === w);
+      if (w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
+      if (!capture && !(clone && clone.world === w && !clone.finished) && !server) return;
+      // On an event of its own: a host crash stops every world first and says why after.
+      k.after(0, () => {
+        capture?.fail(w.failure ?? `VM "${w.name}" stopped during the capture`);
+        if (clone?.world === w) clone.worldStopped();
+        server?.serverStopped();
+      }, "stopped");
     });
 
     k.metric("clone", () => {

@@ -82,7 +82,8 @@ export default definePlugin({
     k.on("state-changed", (w, _from, to) => {
       if (to !== "stopped") return;
       const c = children.get(w.name);
-      if (c && c.world === w) c.fork.childStopped(c);
+      // On an event of its own: a host crash stops every world first and says why after.
+      if (c && c.world === w && c.status !== "running" && c.status !== "failed") k.after(0, () => c.fork.childStopped(c), "stopped");
     });
 
     k.metric("fork", () => {

@@ -164,3 +164,17 @@ t.test("a down host takes no worlds", (t) => {
   t.same(seen, [false, true]);
   t.end();
 });
+
+t.test("a host's nodes (one per CPU unless declared), VMM API and hypercall interface", (t) => {
+  const c = new Cluster(new Scheduler());
+  const a = c.addHost({ name: "a", cpus: 4, memoryBytes: 1 << 30, nicBandwidth: 1, rdma: false });
+  t.equal(a.nodes, 4);
+  t.equal(a.vmm, "default");
+  t.equal(a.hypercalls, "default");
+  const b = c.addHost({ name: "b", cpus: 4, memoryBytes: 1 << 30, nicBandwidth: 1, rdma: false, nodes: 3, vmm: "kvm-1.2", hypercalls: "kvm-hc" });
+  t.same([b.nodes, b.vmm, b.hypercalls], [3, "kvm-1.2", "kvm-hc"]);
+  for (const nodes of [0, 1.5, -1, Number.NaN]) {
+    t.throws(() => c.addHost({ name: `z${nodes}`, cpus: 1, memoryBytes: 1, nicBandwidth: 1, rdma: false, nodes }), { code: "VMSCN5011", message: /needs a whole number of nodes, at least 1/ }, String(nodes));
+  }
+  t.end();
+});

@@ -58,7 +58,7 @@ t.test("VMSCN0101: an unexpected token, with what was expected in words", (t) =>
 t.test("VMSCN0101: unknown statements and properties, with the closest word as a hint", (t) => {
   expectOne(t, [
     ['scenario "s" {\n  hots a { cpus 1 }\n}', "VMSCN0101 2:3", 'unexpected "hots" in scenario "s": expected a statement ("at", "expect", "run", "seed", "tick", "host", "link", "datastore" or "vm")', 'did you mean "host"?'],
-    ['scenario "s" {\n  host a { cpu 16 memory 1 GiB }\n}', "VMSCN0101 2:12", 'unexpected "cpu" in host "a": expected a host property ("cpus", "memory", "nic" or "rdma")', 'did you mean "cpus"?'],
+    ['scenario "s" {\n  host a { cpu 16 memory 1 GiB }\n}', "VMSCN0101 2:12", 'unexpected "cpu" in host "a": expected a host property ("cpus", "memory", "nic", "rdma", "nodes", "vmm" or "hypercalls")', 'did you mean "cpus"?'],
     ['scenario "s" {\n  link a <-> b { bandwith 1 Gbit/s }\n}', "VMSCN0101 2:18", /in link "a<->b": expected a link property/, 'did you mean "bandwidth"?'],
     ['scenario "s" {\n  datastore d { iop 5 }\n}', "VMSCN0101 2:17", /in datastore "d"/, 'did you mean "iops"?'],
     ['scenario "s" {\n  vm web on a { vcpu 4 }\n}', "VMSCN0101 2:17", /in vm "web": expected a VM property/, 'did you mean "vcpus"?'],
