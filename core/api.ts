@@ -1,7 +1,7 @@
 // The public API: what `import ... from "vmscn"` gives a plugin author, and all a plugin
 // (built-in or third-party) may import from the kernel. Everything else under core/ is
 // internal; a test fails if a file under plugins/ reaches past this module. Every runtime
-// export is listed in docs/plugins.md ("What vmscn exports"); a test keeps the two in step.
+// export is listed in docs/plugins.md ("The package's exports"); a test keeps the two in step.
 
 // The kernel's services use tsyringe, which needs the Reflect polyfill loaded first: importing
 // "vmscn" alone (a plugin's own test) must work.

@@ -46,6 +46,9 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
     throw err;
   }
   printDiagnostics(outcome.diagnostics, outcome.sources);
+  // A plugin that cannot be loaded or whose register throws stops the run like a plugin that
+  // throws later: exit 3, as a failed run, not as an invalid scenario.
+  if (outcome.diagnostics.some((d) => d.severity === "error" && d.code === "VMSCN0218")) return 3;
   if (outcome.failedPhase === "parse" || outcome.failedPhase === "validate") return 2;
   if (outcome.error) {
     process.stderr.write(`vmscn: error ${outcome.error.describe()}\n`);
