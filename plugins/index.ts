@@ -4,5 +4,7 @@ import type { Plugin } from "../core/api.js";
 import precopyMigration from "./precopy-migration/index.js";
 import cloneApi from "./clone-api/index.js";
 import hypercallFork from "./hypercall-fork/index.js";
+import compression from "./compression/index.js";
+import lazyCheckpoint from "./lazy-checkpoint/index.js";
 
-export const builtinPlugins: readonly Plugin[] = [precopyMigration, cloneApi, hypercallFork];
+export const builtinPlugins: readonly Plugin[] = [precopyMigration, cloneApi, hypercallFork, compression, lazyCheckpoint];

@@ -1,0 +1,280 @@
+// The lazy checkpoint plugin (US 9,053,065): `checkpoint` saves a VM's state into a real
+// checkpoint file while the VM runs (vCPU save threads fault blocks in as the guest touches
+// them, background threads save the rest), `restore` resumes a VM before its memory is loaded
+// (vCPU faults and background threads load it from the file). Compression comes from the
+// compression plugin's service. See README.md and docs/checkpoint-format.md.
+import { existsSync } from "node:fs";
+import { basename, resolve, sep } from "node:path";
+import { VmscnError, definePlugin, kernelError, type PluginContext, type VerbCall, type World } from "../../core/api.js";
+import { checkpointReport, restoreReport } from "./report.js";
+import { CHECKPOINT_ARGS, CHECKPOINT_OPTIONS, RESTORE_ARGS, RESTORE_OPTIONS, checkCheckpoint, checkRestore, defaultDatastore, parseCheckpoint, parseRestore, type CheckpointOptions } from "./options.js";
+import { Restore } from "./restore.js";
+import { Save } from "./save.js";
+import type { CheckpointFile, CompressionService } from "./shared.js";
+import { FileStore, MemoryStore } from "./store.js";
+
+export const CHECKPOINT_CODES = {
+  VMSCN7301: "a checkpoint file is corrupt (bad magic, checksum mismatch, malformed map or record)",
+  VMSCN7302: "a checkpoint file is truncated",
+  VMSCN7303: "a checkpoint file has a format version (or codec) this vmscn does not read",
+  VMSCN7304: "a checkpoint does not fit the VM (memory size or page size differs)",
+  VMSCN7305: "a checkpoint file is incomplete: its save did not finish",
+  VMSCN7306: "a checkpoint file cannot be found",
+  VMSCN7307: "no space left for a checkpoint file (disk full)",
+  VMSCN7308: "a checkpoint save or restore of the VM, or of the file, is already under way",
+  VMSCN7309: "a checkpoint save or restore was interrupted (host crash, IO failure, VM stopped, helper killed)",
+} as const;
+
+export default definePlugin({
+  name: "lazy-checkpoint",
+  version: "1.0.0",
+  kernel: "^1",
+  requires: ["compression"],
+  description: "lazy checkpoint save and restore with a real checkpoint file (memory blocks, IO blocks, memory-IO and IO-memory maps), optionally compressed",
+  codes: CHECKPOINT_CODES,
+  register(k) {
+    const svc = k.use<CompressionService>("compression");
+    const files = new Map<string, CheckpointFile>();
+    const saves = new Map<string, { last: Save; count: number }>();
+    const restores = new Map<string, Restore>();
+    const busy = new Map<World, Save | Restore>();
+    const byGuest = new Map<unknown, Save | Restore>();
+    let seq = 0;
+
+    k.verb("checkpoint", {
+      description: "saves a VM's state to a checkpoint file, lazily (the VM runs meanwhile) or while it is suspended",
+      args: CHECKPOINT_ARGS,
+      options: CHECKPOINT_OPTIONS,
+      async: true,
+      check: checkCheckpoint,
+      run(call) {
+        const o = parseCheckpoint(call);
+        const world = vmOf(k, o.vm);
+        const ds = datastoreFor(k, world, o.datastore);
+        // Checked now so a bad request fails before anything starts.
+        if (o.compression !== "none") svc.codec(o.compression, o.level);
+        let n = 0;
+        let failed: string | undefined;
+        const one = (): void => {
+          n++;
+          const s = beginSave(world, ds, o, n, call, (end) => {
+            if (end.status === "failed") failed ??= `${end.failureCode}: ${end.failure}`;
+            if (n >= o.count) call.done(failed ? { failed } : undefined);
+          });
+          s.start();
+        };
+        one();
+        if (o.count > 1) {
+          // A checkpoint on a timer (step 401): the next save starts a period after this one started, or when it ends.
+          const tick = (): void => {
+            if (n >= o.count) return;
+            const cur = busy.get(world);
+            if (cur instanceof Save && !cur.done) {
+              k.after(1_000_000, tick, "checkpoint timer");
+              return;
+            }
+            try {
+              one();
+            } catch (err) {
+              if (!(err instanceof VmscnError)) throw err;
+              failed ??= err.describe();
+              n = o.count;
+              call.done({ failed });
+              return;
+            }
+            if (n < o.count) k.after(o.every, tick, "checkpoint timer");
+          };
+          k.after(o.every, tick, "checkpoint timer");
+        }
+      },
+    });
+
+    function beginSave(world: World, ds: string, o: CheckpointOptions, n: number, call: VerbCall, onEnd: (s: Save) => void): Save {
+      if (world.state === "stopped") throw k.error("VMSCN5004", `cannot checkpoint VM "${world.name}": it is stopped`, world.label);
+      const cur = busy.get(world);
+      if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
+      const name = fileName(o, world.name, n);
+      const capacity = Save.capacity(world.memory!.pages, k.vmInfo(world)?.deviceStateBytes ?? 0, o, world.vcpus);
+      const file = openForSave(ds, name, capacity);
+      const session = o.compression === "none" ? null : svc.session(`checkpoint:${world.name}`, svc.codec(o.compression, o.level));
+      const s = new Save(k, world, o, file, session, call, ++seq, (end) => {
+        byGuest.delete(end.guest);
+        onEnd(end);
+      });
+      busy.set(world, s);
+      byGuest.set(s.guest, s);
+      const rec = saves.get(world.name);
+      saves.set(world.name, { last: s, count: (rec?.count ?? 0) + 1 });
+      return s;
+    }
+
+    function fileName(o: CheckpointOptions, vm: string, n: number): string {
+      const base = o.file ?? `${vm}.ckpt`;
+      if (o.count <= 1) return base;
+      const dot = base.lastIndexOf(".");
+      return dot > 0 ? `${base.slice(0, dot)}-${n}${base.slice(dot)}` : `${base}-${n}`;
+    }
+
+    /** The file a save writes: a real file under the output folder (or bytes in memory) and its datastore file. */
+    function openForSave(ds: string, name: string, capacity: number): CheckpointFile {
+      const key = `${ds}/${name}`;
+      const old = files.get(key);
+      if (old && (old.busy || readers(old) > 0)) throw k.error("VMSCN7308", `checkpoint file "${key}" is being ${old.busy ? "written" : "read"}`);
+      let sim = old?.sim;
+      if (sim && sim.size < capacity) throw k.error("VMSCN5006", `file "${name}" on datastore "${ds}" is too small for this checkpoint (${sim.size} of ${capacity} bytes)`);
+      if (!sim) {
+        if (k.storage.datastore(ds).hasFile(name)) throw k.error("VMSCN5006", `file "${name}" already exists on datastore "${ds}" and is not a checkpoint file of this run`);
+        try {
+          sim = k.storage.createFile(ds, name, capacity);
+        } catch (err) {
+          if (err instanceof VmscnError && err.code === "VMSCN5016") throw k.error("VMSCN7307", `no space left on datastore "${ds}" for checkpoint file "${name}" (${err.message})`);
+          throw err;
+        }
+      }
+      old?.store.close();
+      const outDir = k.config.outDir;
+      let store;
+      if (outDir !== undefined) {
+        const root = resolve(outDir);
+        const path = resolve(root, ds, name);
+        if (!path.startsWith(resolve(root, ds) + sep)) throw k.error("VMSCN5011", `checkpoint file "${name}" on datastore "${ds}" would be stored outside the output folder "${outDir}"`);
+        store = new FileStore(path, "create");
+      } else store = new MemoryStore();
+      const f: CheckpointFile = { key, datastore: ds, name, store, sim, snapshot: null, busy: true };
+      files.set(key, f);
+      return f;
+    }
+
+    function readers(f: CheckpointFile): number {
+      let n = 0;
+      for (const r of restores.values()) if (r.file === f && !r.done) n++;
+      return n;
+    }
+
+    k.verb("restore", {
+      description: "restores a VM from a checkpoint file lazily: the VM resumes before its memory is loaded",
+      args: RESTORE_ARGS,
+      options: RESTORE_OPTIONS,
+      async: true,
+      check: checkRestore,
+      run(call) {
+        const o = parseRestore(call);
+        const world = vmOf(k, o.vm);
+        if (world.state === "running" || world.state === "stopped") {
+          throw k.error("VMSCN5004", `cannot restore VM "${world.name}": it is ${world.state} (a restore needs it created or suspended${world.state === "running" ? "; suspend it first" : ""})`, world.label);
+        }
+        const cur = busy.get(world);
+        if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
+        const ds = datastoreFor(k, world, o.datastore);
+        const file = openForRestore(ds, o.file ?? `${world.name}.ckpt`, o.path);
+        const r = new Restore(k, world, o, file, svc, call, ++seq, (end) => {
+          byGuest.delete(end.guest);
+          call.done(end.status === "failed" ? { failed: `${end.failureCode}: ${end.failure}` } : undefined);
+        });
+        busy.set(world, r);
+        byGuest.set(r.guest, r);
+        restores.set(world.name, r);
+        r.start();
+      },
+    });
+
+    function openForRestore(ds: string, name: string, path: string | undefined): CheckpointFile {
+      if (path === undefined) {
+        const f = files.get(`${ds}/${name}`);
+        if (f) {
+          if (f.busy) throw k.error("VMSCN7305", `checkpoint file "${f.key}" is incomplete: its save has not finished`);
+          return f;
+        }
+      }
+      const real = path !== undefined ? resolve(path) : k.config.outDir !== undefined ? resolve(k.config.outDir, ds, name) : undefined;
+      if (real === undefined || !existsSync(real)) {
+        const where = real ?? `${ds}/${name} (this run wrote no such checkpoint and has no output folder to look in)`;
+        throw k.error("VMSCN7306", `there is no checkpoint file ${real !== undefined ? `"${where}"` : where}`);
+      }
+      let store: FileStore;
+      try {
+        store = new FileStore(real, "read");
+      } catch (err) {
+        throw k.error("VMSCN7306", `checkpoint file "${real}" cannot be opened: ${(err as Error).message}`);
+      }
+      // The datastore file that times the reads: the checkpoint's name, made unique if taken.
+      const dsObj = k.storage.datastore(ds);
+      let simName = path === undefined ? name : basename(real);
+      for (let i = 2; dsObj.hasFile(simName); i++) simName = `${path === undefined ? name : basename(real)}~${i}`;
+      const sim = k.storage.createFile(ds, simName, store.size);
+      const f: CheckpointFile = { key: `${ds}/${simName}`, datastore: ds, name: simName, store, sim, snapshot: null, busy: false };
+      files.set(f.key, f);
+      return f;
+    }
+
+    // vCPU save threads and accessed-bit sampling.
+    const onTrace = (f: { guest: unknown; page: number; vcpu: number; kind: string }): number => {
+      const s = byGuest.get(f.guest);
+      if (!(s instanceof Save)) return 0;
+      if (s.status === "sampling") return f.kind === "access-trace" ? s.sample(f.page) : 0;
+      return s.fault(f.page, f.vcpu);
+    };
+    k.onFault("access-trace", onTrace);
+    k.onFault("write-trace", onTrace);
+    // vCPU restore threads.
+    k.onFault("absent-restore", (f) => {
+      const r = byGuest.get(f.guest);
+      return r instanceof Restore ? r.fault(f.page, f.vcpu) : 0;
+    });
+
+    k.on("state-changed", (w, _from, to) => {
+      if (to !== "stopped") return;
+      for (const x of [...busy.values()]) if (!x.done) x.worldChanged(w, "stopped");
+    });
+    k.on("destroyed", (w) => {
+      for (const x of [...busy.values()]) if (!x.done) x.worldChanged(w, "stopped");
+    });
+    k.on("moved", (w) => {
+      const x = busy.get(w);
+      if (x && !x.done) x.worldChanged(w, "moved");
+    });
+    k.on("simulation-end", () => {
+      for (const f of files.values()) f.store.close();
+    });
+
+    k.metric("checkpoint", () => {
+      const out: Record<string, Record<string, unknown>> = {};
+      const now = k.scheduler.now;
+      for (const [vm, s] of saves) out[vm] = { save: checkpointReport(s.last, now), saves: s.count };
+      for (const [vm, r] of restores) out[vm] = { ...(out[vm] ?? {}), restore: restoreReport(r, now) };
+      return out;
+    });
+
+    k.table(() => [
+      {
+        title: "checkpoint saves",
+        columns: [{ name: "vm" }, { name: "file" }, { name: "status" }, { name: "downtime", unit: "ns" }, { name: "total time", unit: "ns" }, { name: "file size", unit: "B" }, { name: "vCPU blocks" }, { name: "background blocks" }],
+        rows: [...saves.entries()].map(([vm, { last: s }]) => {
+          const r = checkpointReport(s, k.scheduler.now);
+          return [vm, s.file.key, s.status, (r["downtime"] as number | null) ?? null, r["total-time"] as number, s.fileLength, s.c.vcpuBlocks, s.c.backgroundBlocks];
+        }),
+      },
+      {
+        title: "checkpoint restores",
+        columns: [{ name: "vm" }, { name: "file" }, { name: "status" }, { name: "time to resume", unit: "ns" }, { name: "faults" }, { name: "IO reads" }, { name: "fully restored", unit: "ns" }],
+        rows: [...restores.entries()].map(([vm, r]) => {
+          const x = restoreReport(r, k.scheduler.now);
+          return [vm, r.file.key, r.status, (x["time-to-resume"] as number | null) ?? null, r.c.faults, r.c.ioReads, (x["total-time"] as number | null) ?? null];
+        }),
+      },
+    ].filter((t) => t.rows.length > 0));
+  },
+});
+
+function vmOf(k: PluginContext, name: string): World {
+  const w = k.cluster.world(name);
+  if (w.kind !== "vm" || !w.memory) throw kernelError("VMSCN5005", `"${name}" is a system world, not a VM`, { time: k.scheduler.now });
+  return w;
+}
+
+function datastoreFor(k: PluginContext, world: World, named: string | undefined): string {
+  const ds = named ?? defaultDatastore({ disks: (k.vmInfo(world)?.disks ?? []).map((d) => d.datastore.name) }, world.host);
+  if (ds === undefined) throw k.error("VMSCN5012", `VM "${world.name}" has no disk and host "${world.host.name}" reaches no datastore: the checkpoint file has nowhere to go`, world.label);
+  if (!k.storage.reachable(ds, world.host.name)) throw k.error("VMSCN5012", `host "${world.host.name}" of VM "${world.name}" cannot reach datastore "${ds}"`, world.label);
+  return ds;
+}

@@ -1,0 +1,107 @@
+// Pieces the save and the restore share: the compression service's shape (reached through
+// k.use("compression"), never by import), modelled costs, the throttle, checkpoint files of the run.
+import type { PluginContext, SimFile, World } from "../../core/api.js";
+import type { ByteStore } from "./store.js";
+
+// ---- the compression service, as this plugin uses it (plugins/compression/README.md) -------
+
+export interface Codec {
+  readonly name: string;
+  readonly id: number;
+  readonly level: number;
+}
+
+export interface EncodedBlock {
+  zeroMask: number;
+  untouchedMask: number;
+  raw: boolean;
+  body: Uint8Array;
+  rawBytes: number;
+  cpuNs: number;
+}
+
+export interface CompressionSession {
+  readonly codec: Codec;
+  readonly stats: { bytesIn: number; bytesOut: number; compressNs: number; decompressNs: number; zeroPages: number; untouchedPages: number; pages: number };
+  encodeBlock(identities: Float64Array, from: number, count: number, untouchedMask: number): EncodedBlock;
+  decodeBlock(zeroMask: number, count: number, raw: boolean, body: Uint8Array): { bytes: Uint8Array; cpuNs: number };
+}
+
+export interface CompressionService {
+  readonly codecNames: readonly string[];
+  codec(name: string, level?: number): Codec;
+  session(name: string, codec: Codec): CompressionSession;
+  timeOn(world: World, cpuNs: number): number;
+}
+
+/** Codec ids of the file format (docs/checkpoint-format.md), the compression plugin's. */
+export const CODEC_BY_ID: Readonly<Record<number, string>> = { 1: "zlib", 2: "snappy" };
+
+// ---- modelled costs (README.md, "Model") -----------------------------------------------------
+
+/** Copying memory: 0.1 ns per byte (10 GB/s): a memory block into a buffer, or back into guest memory. */
+export const COPY_NS_PER_BYTE = 0.1;
+/** Installing a trace on a page (clearing its present bit or write-protecting it), batched. */
+export const TRACE_NS_PER_PAGE = 2;
+/** Marking a page absent before a lazy restore resumes the VM. */
+export const SETUP_NS_PER_PAGE = 2;
+/** How often the vCPU save threads' rate is looked at, and quiesce's look at IOs still in flight. */
+export const RATE_WINDOW_NS = 10_000_000;
+export const QUIESCE_POLL_NS = 100_000;
+
+// ---- checkpoint files of the run -------------------------------------------------------------
+
+/** A checkpoint file this run wrote or opened: its bytes, and the datastore file that times its IO. */
+export interface CheckpointFile {
+  key: string;
+  datastore: string;
+  name: string;
+  store: ByteStore;
+  sim: SimFile;
+  /** Contents of every page at the checkpoint, when this run wrote it (for the restore's check). */
+  snapshot: Float64Array | null;
+  /** A save still writing it. */
+  busy: boolean;
+}
+
+/**
+ * Background threads must not starve the guest's own disk IO (the document: "throttled to avoid
+ * IO contention with a VM that may be accessing the same disk"). While other IOs are in flight
+ * on the datastore, a background thread spaces its IO blocks so that the background threads
+ * together use at most `share` of the datastore's bandwidth; with nothing else in flight they
+ * run at full speed.
+ */
+export class Throttle {
+  waits = 0;
+  waitNs = 0;
+  /** IOs of this save or restore in flight on the datastore (they are not "others"). */
+  ours = 0;
+
+  constructor(
+    private readonly k: PluginContext,
+    private readonly datastore: string,
+    private readonly share: number,
+    private readonly threads: number,
+  ) {}
+
+  /** Delay before a background IO of `bytes`, given that the thread's previous IO took `lastNs`. */
+  delay(bytes: number, lastNs: number): number {
+    const ds = this.k.storage.datastore(this.datastore);
+    const others = ds.inFlight - this.ours;
+    if (others <= 0 || this.share >= 1) return 0;
+    const perThread = (this.share * ds.bandwidth) / Math.max(1, this.threads);
+    const d = Math.max(0, Math.round((bytes / perThread) * 1e9 - lastNs));
+    if (d > 0) {
+      this.waits++;
+      this.waitNs += d;
+    }
+    return d;
+  }
+}
+
+/** A deterministic stand-in for device state bytes: pages of a private random kind named by the VM. */
+export function deviceStateIdentity(vm: string, i: number): number {
+  let h = 0x811c9dc5;
+  for (let j = 0; j < vm.length; j++) h = Math.imul(h ^ vm.charCodeAt(j), 0x01000193);
+  return 2 * 2 ** 48 + ((h >>> 0) % 16384) * 2 ** 34 + 2 ** 33 + i;
+}
