@@ -48,6 +48,27 @@ export function captureCost(layout: CapsuleLayout, o: LaunchOptions): CaptureCos
   return { total: o.syncNs + o.sealNs + copy, exit: 0, sync: o.syncNs, seal: o.sealNs, copy };
 }
 
+/**
+ * A page's share of a memory digest: a 32-bit hash of (page, content). Digests XOR these, so
+ * pages may arrive in any order: a clone whose arrived pages digest to the image's digest got
+ * every page as the parent held it at capture.
+ */
+export function pageDigest(page: number, content: number): number {
+  const lo = content % 4294967296;
+  const hi = Math.floor(content / 4294967296);
+  let h = Math.imul(page ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(lo | 0, 0xc2b2ae35) ^ Math.imul((hi + 0x27d4eb2f) | 0, 0x165667b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+export function digestHex(d: number): string {
+  return (d >>> 0).toString(16).padStart(8, "0");
+}
+
 /** The VMM loading a VM from a capsule: a fixed part, then one mapping per guest page. */
 export function loadCost(pages: number, o: LaunchOptions): number {
   return o.loadNs + Math.round((pages / o.mapRate) * 1e9);

@@ -3,8 +3,8 @@
 // The memory image a clone needs is kept, page-accurately, as a page map without a world
 // that shares the parent's frames copy-on-write: the parent's later writes copy pages, the
 // image keeps what the parent held at capture, for as long as a clone still needs it.
-import { formatTime, type EventHandle, type GuestMemory, type Host, type PluginContext, type World } from "../../core/api.js";
-import { captureCost, type CapsuleLayout, type CaptureCost } from "./capsule.js";
+import { PageState, STATE_MASK, formatTime, type EventHandle, type GuestMemory, type Host, type PluginContext, type World } from "../../core/api.js";
+import { captureCost, pageDigest, type CapsuleLayout, type CaptureCost } from "./capsule.js";
 
 export interface CaptureListener {
   /** The capsule is sealed (the parent is still paused): load children, send clone commands. */
@@ -31,6 +31,8 @@ export class Capture {
   server: World | null = null;
   /** Present pages of the image: what a clone's memory transfer carries. */
   imagePages = 0;
+  /** The image's digest (capsule.ts `pageDigest`), XOR over its present pages. */
+  digest = 0;
   readonly listeners: CaptureListener[] = [];
   readonly dependents = new Set<ImageDependent>();
   private users = 0;
@@ -68,6 +70,10 @@ export class Capture {
       this.image = k.memory.createGuest(this.parent.id, `${this.parent.name}.image#${this.seq}`, g.pages, this.host.id);
       this.imagePages = k.memory.shareAll(g, this.image);
       this.server = k.systemWorld(`${this.parent.name}.image-server#${this.seq}`, this.host, this.parent);
+      let d = 0;
+      const image = this.image;
+      for (let p = 0; p < image.pages; p++) if ((image.meta[p]! & STATE_MASK) === PageState.Present) d ^= pageDigest(p, k.memory.peek(image, p));
+      this.digest = d;
     }
     k.trace.span("capture", "launch", { host: this.host.name, world: this.parent.name }, this.startedAt, this.sealedAt, { capsule: this.layout.bytes });
     for (const l of this.listeners) l.sealed(this);

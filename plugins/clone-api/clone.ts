@@ -5,7 +5,7 @@
 // an optional background thread pulls the rest), and the next host's VMM loads the clone and
 // puts it on its run queue.
 import { PAGE_SIZE, PageState, STATE_MASK, VmscnError, WAIT, formatTime, type GuestMemory, type Host, type PluginContext, type Transfer, type World } from "../../core/api.js";
-import { loadCost } from "./capsule.js";
+import { loadCost, pageDigest } from "./capsule.js";
 import type { Capture, ImageDependent } from "./capture.js";
 import type { LaunchOptions } from "./options.js";
 
@@ -42,6 +42,8 @@ export class Clone implements ImageDependent {
   /** On-demand: pages still on the source. */
   remaining = 0;
   private reserved = 0;
+  /** Digest of the pages as they arrived (XOR of `pageDigest`); the image's when all are home. */
+  arrivedDigest = 0;
   /** On-demand: the page map holds the image's pages as absent. */
   private prepared = false;
   private usingImage = false;
@@ -139,8 +141,11 @@ export class Clone implements ImageDependent {
     const image = this.capture.image!;
     try {
       for (let p = 0; p < g.pages; p++) {
-        if ((image.meta[p]! & STATE_MASK) === PageState.Present) k.memory.populate(g, p, k.memory.peek(image, p));
-        else if ((g.meta[p]! & STATE_MASK) !== PageState.Unbacked) k.memory.setAbsent(g, p, PageState.Unbacked);
+        if ((image.meta[p]! & STATE_MASK) === PageState.Present) {
+          const content = k.memory.peek(image, p);
+          k.memory.populate(g, p, content);
+          this.arrivedDigest ^= pageDigest(p, content);
+        } else if ((g.meta[p]! & STATE_MASK) !== PageState.Unbacked) k.memory.setAbsent(g, p, PageState.Unbacked);
       }
     } catch (err) {
       if (!(err instanceof VmscnError)) throw err;
@@ -263,7 +268,9 @@ export class Clone implements ImageDependent {
     for (let i = 0; i < n; i++) {
       const p = pages[i]!;
       try {
-        k.memory.populate(g, p, k.memory.peek(image, p));
+        const content = k.memory.peek(image, p);
+        k.memory.populate(g, p, content);
+        this.arrivedDigest ^= pageDigest(p, content);
       } catch (err) {
         if (!(err instanceof VmscnError)) throw err;
         this.sourceLost(`host "${this.dest.name}" has no free frame for page ${p}: ${err.message}`);

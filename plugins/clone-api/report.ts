@@ -2,7 +2,7 @@
 // the capsule, the bytes sent, on-demand faults), and one per parent that a `clone` command
 // fanned out from (time until all its workers ran). Times in ns, sizes in bytes.
 import { PAGE_SIZE, type World } from "../../core/api.js";
-import { loadCost } from "./capsule.js";
+import { digestHex, loadCost } from "./capsule.js";
 import type { Clone } from "./clone.js";
 
 /** The figures this plugin models rather than computes (README, "Capture and load costs"). */
@@ -82,6 +82,8 @@ export function cloneReport(c: Clone): Record<string, unknown> {
     capsule: { "cpu-state": cap.layout.cpuState, "device-state": cap.layout.deviceState, "memory-bootstrap": cap.layout.memoryBootstrap },
     "bytes-sent": c.bytesSent,
     "pages-needed": c.pagesNeeded,
+    "image-digest": c.capture.status === "sealed" ? digestHex(c.capture.digest) : null,
+    "arrived-digest": digestHex(c.arrivedDigest),
     "pages-sent": c.c.pagesSent,
     "memory-home-time": c.memoryHomeAt === undefined ? null : c.memoryHomeAt - c.requestedAt,
     "depends-on-source": c.status === "fetching",
