@@ -4,7 +4,9 @@ import type { Plugin } from "../core/api.js";
 import precopyMigration from "./precopy-migration/index.js";
 import cloneApi from "./clone-api/index.js";
 import hypercallFork from "./hypercall-fork/index.js";
+import tps from "./tps/index.js";
+import rdmaShare from "./rdma-share/index.js";
 import compression from "./compression/index.js";
 import lazyCheckpoint from "./lazy-checkpoint/index.js";
 
-export const builtinPlugins: readonly Plugin[] = [precopyMigration, cloneApi, hypercallFork, compression, lazyCheckpoint];
+export const builtinPlugins: readonly Plugin[] = [precopyMigration, cloneApi, hypercallFork, tps, rdmaShare, compression, lazyCheckpoint];

@@ -1,0 +1,641 @@
+// One host's transparent page sharing, after the document and Linux KSM: a scanner visits
+// guest pages a batch at a time; a page that is already in the stable tree (a shared frame
+// with the same contents) is merged at once; otherwise its checksum must be unchanged since
+// the previous full scan (else it is volatile), and it is looked up in the unstable tree of
+// this scan: a match is compared in full and both pages are merged into one frame (a new
+// stable node), no match inserts the page. Merged pages are mapped copy-on-write; the kernel
+// copies a shared page for a writer (a COW break) and the node loses that page.
+//
+// State lives in typed arrays: per scanned guest one byte of item state, a checksum and a
+// node id per page; per stable node its frame, key, salt, mapper count and one mapping (the
+// rep) through which new pages are merged.
+import { PAGE_SIZE, PageState, STATE_MASK, type GuestMemory, type Host, type MachineMemory, type PluginContext, type Transfer, type World } from "../../core/api.js";
+import { KeyTable, checksum } from "./table.js";
+
+/** What the scanner knows of a page (Linux's rmap_item and its flags). */
+export const Item = {
+  /** Never scanned (or not a candidate: a zero page kept as it is). */
+  None: 0,
+  /** Scanned, in no tree: new, or changed since the last scan. */
+  Volatile: 1,
+  /** In this scan's unstable tree. */
+  Unstable: 2,
+  /** Merged into a stable node. */
+  Stable: 3,
+  /** Merged with the zero page (use-zero-pages): unmapped, reading as zeros. */
+  Zero: 4,
+  /** Waiting for an RDMA read that compares it with a remote page in full. */
+  Pending: 5,
+} as const;
+
+export interface KsmSettings {
+  pagesToScan: number;
+  sleepNs: number;
+  /** Share within a VM only (ESXi's salting) or across the host's VMs (KSM). */
+  scope: "vm" | "host";
+  /** Zero pages: merged like any page (KSM default), with the zero page (use_zero_pages), or left alone. */
+  zeroPages: "merge" | "use-zero-pages" | "keep";
+  /** A page mapped to another host's frame that equals a local one: it moves to the local frame, the local page moves to the remote frame, or neither. */
+  remotePages: "local" | "remote" | "ignore";
+}
+
+export interface KsmCounters {
+  pages_shared: number;
+  pages_sharing: number;
+  pages_unshared: number;
+  pages_volatile: number;
+  full_scans: number;
+  ksm_zero_pages: number;
+  pages_scanned: number;
+  cow_breaks: number;
+  memory_saved: number;
+  remote_pages_merged: number;
+  pages_mapped_remote: number;
+  remote_compares: number;
+  remote_compare_bytes: number;
+}
+
+interface Entry {
+  id: number;
+  world: World;
+  guest: GuestMemory;
+  state: Uint8Array;
+  sum: Uint32Array;
+  node: Int32Array;
+}
+
+/** Host CPU time the scanner spends per page (hash and lookup), modelled: its world's CPU demand. */
+export const SCAN_NS_PER_PAGE = 1_000;
+
+export class HostKsm {
+  settings: KsmSettings;
+  on = false;
+  scanner: World | null = null;
+  /** Why scanning stopped, if the host crashed. */
+  stoppedBy: string | undefined;
+  private timer: { cancel(): void } | null = null;
+  private readonly machine: MachineMemory;
+  // Scanned guests, in scan order, and the cursor.
+  private readonly entries: Entry[] = [];
+  private readonly byGuest = new Map<GuestMemory, Entry>();
+  private readonly byId = new Map<number, Entry>();
+  private nextEntry = 1;
+  private cursor = 0;
+  private cursorPage = 0;
+  // Stable nodes.
+  private nodeFrame = new Int32Array(64);
+  private nodeKey = new Float64Array(64);
+  private nodeSalt = new Int32Array(64);
+  private nodeMappers = new Int32Array(64);
+  private nodeRepEntry = new Int32Array(64);
+  private nodeRepPage = new Int32Array(64);
+  private nodeOpen = new Uint8Array(64);
+  private nodeHigh = 0;
+  private readonly freeNodes: number[] = [];
+  private liveNodes = 0;
+  private readonly stable = new KeyTable();
+  private readonly unstable = new KeyTable();
+  /** Items in each state. */
+  private readonly counts = [0, 0, 0, 0, 0, 0];
+  private fullScans = 0;
+  private pagesScanned = 0;
+  private cowBreaks = 0;
+  private remoteMerged = 0;
+  private mappedRemote = 0;
+  private remoteCompares = 0;
+  private readonly compares = new Set<Transfer>();
+  /** Memory saved over time (ns, bytes), for the chart; thinned to stay small. */
+  readonly savedSeries: { x: number[]; y: number[] } = { x: [], y: [] };
+  private sampleEvery = 100_000_000;
+  private nextSample = 0;
+
+  constructor(
+    private readonly k: PluginContext,
+    readonly host: Host,
+    settings: KsmSettings,
+    /** Told when a page was re-mapped between frames of two hosts (host ids: where its frame was, where it is now). */
+    private readonly remapped: (g: GuestMemory, page: number, fromHost: number, toHost: number) => void,
+  ) {
+    this.settings = settings;
+    this.machine = k.memory.machine(host.id);
+  }
+
+  // ---- on, off, worlds ---------------------------------------------------------------------
+
+  start(settings: KsmSettings, seq: number): void {
+    this.settings = settings;
+    this.stoppedBy = undefined;
+    if (!this.on) {
+      this.on = true;
+      this.scanner = this.k.systemWorld(`ksmd.${this.host.name}#${seq}`, this.host);
+      this.k.cluster.setState(this.scanner, "running");
+      for (const w of this.host.worlds) this.addWorld(w);
+      this.schedule(0);
+    }
+    this.k.cluster.setDemand(this.scanner!, Math.min(1, (settings.pagesToScan * SCAN_NS_PER_PAGE) / settings.sleepNs));
+  }
+
+  /** Scanning stops; merged pages stay merged (KSM's run = 0). */
+  stop(): void {
+    if (!this.on) return;
+    this.on = false;
+    this.timer?.cancel();
+    this.timer = null;
+    const s = this.scanner!;
+    this.scanner = null;
+    if (this.k.cluster.hasWorld(s.name)) this.k.cluster.destroy(s);
+    this.sample(true);
+  }
+
+  /** The host crashed: its memory is gone, and with it every tree. */
+  crashed(why: string): void {
+    this.on = false;
+    this.timer?.cancel();
+    this.timer = null;
+    this.scanner = null;
+    this.stoppedBy = why;
+    for (const t of [...this.compares]) t.cancel();
+    this.compares.clear();
+    for (const e of [...this.entries]) this.dropEntry(e);
+    this.stable.clear();
+    this.unstable.clear();
+    this.sample(true);
+  }
+
+  /** A VM world placed on this host (created, or arrived): its pages join the scan. */
+  addWorld(w: World): void {
+    if (!this.on || w.kind !== "vm" || !w.memory || w.host !== this.host || this.byGuest.has(w.memory)) return;
+    const g = w.memory;
+    const e: Entry = { id: this.nextEntry++, world: w, guest: g, state: new Uint8Array(g.pages), sum: new Uint32Array(g.pages), node: new Int32Array(g.pages) };
+    this.entries.push(e);
+    this.byGuest.set(g, e);
+    this.byId.set(e.id, e);
+  }
+
+  /** A world left the host (or its page map was replaced): its pages leave the trees. */
+  removeWorld(w: World): void {
+    for (const e of this.entries) if (e.world === w) return this.dropEntry(e);
+  }
+
+  private dropEntry(e: Entry): void {
+    const st = e.state;
+    for (let p = 0; p < st.length; p++) {
+      const s = st[p]!;
+      if (s === Item.None) continue;
+      if (s === Item.Stable) this.removeFromNode(e, p);
+      this.counts[st[p]!]!--;
+      st[p] = Item.None;
+    }
+    const i = this.entries.indexOf(e);
+    this.entries.splice(i, 1);
+    if (i < this.cursor) this.cursor--;
+    else if (i === this.cursor) this.cursorPage = 0;
+    this.byGuest.delete(e.guest);
+    this.byId.delete(e.id);
+  }
+
+  // ---- the scanner -------------------------------------------------------------------------
+
+  private schedule(delay: number): void {
+    this.timer = this.k.after(delay, () => {
+      this.timer = null;
+      if (!this.on) return;
+      this.scan(this.settings.pagesToScan);
+      this.sample(false);
+      this.schedule(this.settings.sleepNs);
+    }, "tps scanner");
+  }
+
+  /** One batch: up to `budget` mapped pages; a batch ends early at the end of a full scan (as in KSM). */
+  scan(budget: number): number {
+    this.refreshEntries();
+    let left = budget;
+    while (left > 0 && this.entries.length > 0) {
+      if (this.cursor >= this.entries.length) {
+        this.endFullScan();
+        break;
+      }
+      const e = this.entries[this.cursor]!;
+      left = this.scanEntry(e, left);
+      if (this.cursorPage >= e.guest.pages) {
+        this.cursor++;
+        this.cursorPage = 0;
+        if (this.cursor >= this.entries.length) {
+          this.endFullScan();
+          break;
+        }
+      }
+    }
+    const done = budget - left;
+    this.pagesScanned += done;
+    return done;
+  }
+
+  private endFullScan(): void {
+    this.cursor = 0;
+    this.cursorPage = 0;
+    this.fullScans++;
+    // The unstable tree lives for one scan (its pages are not write-protected).
+    this.unstable.clear();
+  }
+
+  /** Entries whose world moved, died or got another page map are dropped (and re-added if still here). */
+  private refreshEntries(): void {
+    for (const e of [...this.entries]) {
+      const w = e.world;
+      const exists = this.k.cluster.hasWorld(w.name) && this.k.cluster.world(w.name) === w;
+      if (w.memory === e.guest && w.host === this.host && exists) continue;
+      this.dropEntry(e);
+      if (exists) this.addWorld(w);
+    }
+  }
+
+  /** Scans pages of one guest from the cursor; returns the budget left. The hot loop. */
+  private scanEntry(e: Entry, budget: number): number {
+    const g = e.guest;
+    const meta = g.meta;
+    const frame = g.frame;
+    const content = this.machine.content;
+    const state = e.state;
+    const node = e.node;
+    const nodeFrame = this.nodeFrame;
+    const nodeKey = this.nodeKey;
+    const nodeOpen = this.nodeOpen;
+    let left = budget;
+    let p = this.cursorPage;
+    const end = g.pages;
+    for (; p < end && left > 0; p++) {
+      const m = meta[p]! & STATE_MASK;
+      if (m === PageState.Present) {
+        left--;
+        const f = frame[p]!;
+        const c = content[f]!;
+        if (state[p] === Item.Stable) {
+          const n = node[p]!;
+          // Already merged and unchanged: nothing to do (KSM: "page already merged").
+          if (nodeFrame[n] === f && nodeKey[n] === c) {
+            if (nodeOpen[n] === 0) this.rejoin(e, p, n);
+            continue;
+          }
+          this.removeFromNode(e, p);
+        }
+        this.visit(e, p, c, f, -1);
+      } else if (m === PageState.Remote) {
+        left--;
+        const f = frame[p]!;
+        const h = g.remoteHost![p]!;
+        if (state[p] === Item.Stable) this.removeFromNode(e, p);
+        this.visit(e, p, this.k.memory.machine(h).content[f]!, f, h);
+      } else if (state[p] !== Item.None && !(state[p] === Item.Zero && m === PageState.Unbacked)) {
+        // Unmapped, or absent (restored later, fetched later): no longer a candidate.
+        if (state[p] === Item.Stable) this.removeFromNode(e, p);
+        this.setState(e, p, Item.None);
+      }
+    }
+    this.cursorPage = p;
+    return left;
+  }
+
+  /**
+   * A page that is not merged: stable tree, checksum, zero page, unstable tree. `remoteHost`
+   * is the host of the page's frame when it is mapped remotely, else -1.
+   */
+  private visit(e: Entry, p: number, c: number, f: number, remoteHost: number): void {
+    const s = this.settings;
+    const st = e.state[p]!;
+    if (st === Item.Pending) return;
+    if (c === 0 && s.zeroPages === "keep") {
+      this.setState(e, p, Item.None);
+      return;
+    }
+    const salt = this.salt(e);
+    const sum = checksum(c);
+    const remote = remoteHost >= 0;
+    // 1. The stable tree first, as KSM does: a page equal to a shared frame merges at once.
+    if (!(c === 0 && s.zeroPages === "use-zero-pages")) {
+      const n = this.stableNode(c, salt, sum);
+      if (n >= 0) {
+        if (!remote) {
+          this.mergeInto(n, e, p);
+          return;
+        }
+        if (s.remotePages === "local") {
+          this.compareRemote(e, p, remoteHost);
+          return;
+        }
+      }
+    }
+    // 2. The page must be unchanged since the last scan (else it is volatile).
+    if (st === Item.None || st === Item.Zero || e.sum[p] !== sum) {
+      e.sum[p] = sum;
+      this.setState(e, p, Item.Volatile);
+      return;
+    }
+    // An unstable item of the last scan leaves it (the tree is rebuilt every scan).
+    if (st === Item.Unstable) this.setState(e, p, Item.Volatile);
+    // 3. The zero page.
+    if (c === 0 && s.zeroPages === "use-zero-pages") {
+      if (!remote) {
+        this.k.memory.setAbsent(e.guest, p, PageState.Unbacked);
+        this.setState(e, p, Item.Zero);
+      }
+      return;
+    }
+    // 4. The unstable tree.
+    this.unstableStep(e, p, c, f, remoteHost, salt, sum, false);
+  }
+
+  private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number, sum: number, verified: boolean): void {
+    const slot = this.unstable.find(c, salt, sum);
+    if (slot < 0) {
+      this.unstable.insert(c, salt, sum, e.id, p);
+      this.setState(e, p, Item.Unstable);
+      return;
+    }
+    const te = this.byId.get(this.unstable.vals[slot]!);
+    const tp = this.unstable.vals2[slot]!;
+    const cand = te === undefined || te.state[tp] !== Item.Unstable ? null : this.where(te, tp);
+    // Compare in full: the candidate must still hold these contents.
+    if (cand === null || cand.content !== c || (te === e && tp === p)) {
+      if (te !== undefined && te.state[tp] === Item.Unstable) this.setState(te, tp, Item.Volatile);
+      this.unstable.removeAt(slot);
+      this.unstable.insert(c, salt, sum, e.id, p);
+      this.setState(e, p, Item.Unstable);
+      return;
+    }
+    const remote = remoteHost >= 0;
+    const candRemote = cand.host !== this.host.id;
+    if (cand.frame === f && cand.host === (remote ? remoteHost : this.host.id)) {
+      // Both already map one frame (a fork's pages): a local one becomes a stable node as is.
+      if (remote) return;
+      this.unstable.removeAt(slot);
+      this.setState(te!, tp, Item.Volatile);
+      const n = this.newNode(f, c, salt, te!, tp);
+      this.addItem(n, te!, tp);
+      this.addItem(n, e, p);
+      return;
+    }
+    if (!remote && !candRemote) {
+      // Merge: this page maps the tree page's frame; its own frame is freed.
+      this.unstable.removeAt(slot);
+      this.setState(te!, tp, Item.Volatile);
+      this.k.memory.share(te!.guest, tp, e.guest, p);
+      const n = this.newNode(cand.frame, c, salt, te!, tp);
+      this.addItem(n, te!, tp);
+      this.addItem(n, e, p);
+      return;
+    }
+    if (remote && candRemote) return; // neither is local: nothing to gain here
+    const policy = this.settings.remotePages;
+    if (policy === "ignore") return;
+    if (!verified) {
+      // Comparing a remote page in full means reading it over the network first.
+      this.compareRemote(e, p, remote ? remoteHost : cand.host);
+      return;
+    }
+    this.unstable.removeAt(slot);
+    this.setState(te!, tp, Item.Volatile);
+    const [local, lp, far, fp] = remote ? [te!, tp, e, p] : [e, p, te!, tp];
+    if (policy === "local") {
+      // The remotely mapped page moves onto the local frame (the document's first choice).
+      this.k.memory.share(local.guest, lp, far.guest, fp);
+      const n = this.newNode(local.guest.frame[lp]!, c, salt, local, lp);
+      this.addItem(n, local, lp);
+      this.addItem(n, far, fp);
+      this.remoteMerged++;
+      this.remapped(far.guest, fp, remote ? remoteHost : cand.host, this.host.id);
+    } else {
+      // The local page moves onto the remote frame ("alternatively the mapping for VM3 may be altered").
+      this.k.memory.share(far.guest, fp, local.guest, lp);
+      this.mappedRemote++;
+      this.remapped(local.guest, lp, this.host.id, remote ? remoteHost : cand.host);
+    }
+  }
+
+  /**
+   * Reads the remote side of a candidate pair over the network (RDMA when both hosts have it),
+   * then merges if nothing changed meanwhile. `page` waits meanwhile (pending).
+   */
+  private compareRemote(e: Entry, p: number, remoteHost: number): void {
+    const from = this.k.cluster.hosts[remoteHost]!;
+    const st = e.state[p]!;
+    let tr: Transfer;
+    try {
+      tr = this.k.network.transfer({
+        from: from.name,
+        to: this.host.name,
+        bytes: PAGE_SIZE,
+        kind: from.rdma && this.host.rdma ? "rdma" : "tcp",
+        initiator: "destination",
+        label: `ksm compare ${e.guest.name} page ${p}`,
+        onDone: () => this.compared(tr, e, p, true),
+        onFail: () => this.compared(tr, e, p, false),
+      });
+    } catch {
+      return; // no route to the remote frame's host: no comparison, no merge
+    }
+    if (st !== Item.None) this.counts[st]!--;
+    e.state[p] = Item.Pending;
+    this.counts[Item.Pending]!++;
+    this.compares.add(tr);
+    this.remoteCompares++;
+  }
+
+  private compared(tr: Transfer, e: Entry, p: number, ok: boolean): void {
+    this.compares.delete(tr);
+    if (!this.byId.has(e.id) || e.state[p] !== Item.Pending) return;
+    this.setState(e, p, Item.Volatile);
+    if (!ok || !this.on) return;
+    const at = this.where(e, p);
+    if (at === null) return;
+    const salt = this.salt(e);
+    const sum = checksum(at.content);
+    e.sum[p] = sum;
+    const remote = at.host !== this.host.id;
+    const n = this.stableNode(at.content, salt, sum);
+    if (n >= 0) {
+      if (!remote) this.mergeInto(n, e, p);
+      else if (this.settings.remotePages === "local") {
+        this.mergeInto(n, e, p);
+        this.remoteMerged++;
+        this.remapped(e.guest, p, at.host, this.host.id);
+      }
+      return;
+    }
+    this.unstableStep(e, p, at.content, at.frame, remote ? at.host : -1, salt, sum, true);
+  }
+
+  /** Where page p of an entry's guest is mapped now (host, frame, content), or null if nowhere. */
+  private where(e: Entry, p: number): { host: number; frame: number; content: number } | null {
+    const g = e.guest;
+    const m = g.meta[p]! & STATE_MASK;
+    if (m === PageState.Present) return { host: g.hostId, frame: g.frame[p]!, content: this.machine.content[g.frame[p]!]! };
+    if (m === PageState.Remote) {
+      const h = g.remoteHost![p]!;
+      return { host: h, frame: g.frame[p]!, content: this.k.memory.machine(h).content[g.frame[p]!]! };
+    }
+    return null;
+  }
+
+  private salt(e: Entry): number {
+    return this.settings.scope === "vm" ? e.world.id + 1 : 0;
+  }
+
+  // ---- stable nodes --------------------------------------------------------------------------
+
+  /** The open node for (content, salt) whose rep still maps its frame, or -1 (a stale node is closed). */
+  private stableNode(c: number, salt: number, sum: number): number {
+    const slot = this.stable.find(c, salt, sum);
+    if (slot < 0) return -1;
+    const n = this.stable.vals[slot]!;
+    const re = this.byId.get(this.nodeRepEntry[n]!);
+    const rp = this.nodeRepPage[n]!;
+    const f = this.nodeFrame[n]!;
+    if (re !== undefined && re.state[rp] === Item.Stable && re.node[rp] === n && (re.guest.meta[rp]! & STATE_MASK) === PageState.Present && re.guest.frame[rp] === f && this.machine.content[f] === c) return n;
+    this.closeNode(n);
+    return -1;
+  }
+
+  private newNode(frame: number, key: number, salt: number, rep: Entry, repPage: number): number {
+    let n = this.freeNodes.pop();
+    if (n === undefined) {
+      n = this.nodeHigh++;
+      if (n >= this.nodeFrame.length) this.growNodes();
+    }
+    this.nodeFrame[n] = frame;
+    this.nodeKey[n] = key;
+    this.nodeSalt[n] = salt;
+    this.nodeMappers[n] = 0;
+    this.nodeRepEntry[n] = rep.id;
+    this.nodeRepPage[n] = repPage;
+    this.nodeOpen[n] = 1;
+    this.stable.insert(key, salt, checksum(key), n);
+    this.liveNodes++;
+    return n;
+  }
+
+  private growNodes(): void {
+    const cap = this.nodeFrame.length * 2;
+    const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a as never);
+      return b;
+    };
+    this.nodeFrame = grow(this.nodeFrame, (n) => new Int32Array(n));
+    this.nodeKey = grow(this.nodeKey, (n) => new Float64Array(n));
+    this.nodeSalt = grow(this.nodeSalt, (n) => new Int32Array(n));
+    this.nodeMappers = grow(this.nodeMappers, (n) => new Int32Array(n));
+    this.nodeRepEntry = grow(this.nodeRepEntry, (n) => new Int32Array(n));
+    this.nodeRepPage = grow(this.nodeRepPage, (n) => new Int32Array(n));
+    this.nodeOpen = grow(this.nodeOpen, (n) => new Uint8Array(n));
+  }
+
+  /** Page p maps the node's frame (through the node's rep mapping) and joins the node. */
+  private mergeInto(n: number, e: Entry, p: number): void {
+    const re = this.byId.get(this.nodeRepEntry[n]!)!;
+    this.k.memory.share(re.guest, this.nodeRepPage[n]!, e.guest, p);
+    this.addItem(n, e, p);
+  }
+
+  private addItem(n: number, e: Entry, p: number): void {
+    e.node[p] = n;
+    this.setState(e, p, Item.Stable);
+    this.nodeMappers[n]!++;
+  }
+
+  private removeFromNode(e: Entry, p: number): void {
+    const n = e.node[p]!;
+    this.setState(e, p, Item.Volatile);
+    if (this.nodeRepEntry[n] === e.id && this.nodeRepPage[n] === p) this.closeNode(n);
+    if (--this.nodeMappers[n]! === 0) {
+      this.closeNode(n);
+      this.liveNodes--;
+      this.freeNodes.push(n);
+    }
+  }
+
+  /** The node can take no new pages until one of its pages is scanned again (its rep is gone). */
+  private closeNode(n: number): void {
+    if (this.nodeOpen[n] === 0) return;
+    this.nodeOpen[n] = 0;
+    const key = this.nodeKey[n]!;
+    const slot = this.stable.find(key, this.nodeSalt[n]!, checksum(key));
+    this.stable.removeAt(slot);
+  }
+
+  /** A merged page of a closed node: it moves to the open node for its contents, or reopens its own. */
+  private rejoin(e: Entry, p: number, n: number): void {
+    const key = this.nodeKey[n]!;
+    const salt = this.nodeSalt[n]!;
+    const m = this.stableNode(key, salt, checksum(key));
+    if (m >= 0) {
+      this.removeFromNode(e, p);
+      this.mergeInto(m, e, p);
+      return;
+    }
+    this.nodeRepEntry[n] = e.id;
+    this.nodeRepPage[n] = p;
+    this.nodeOpen[n] = 1;
+    this.stable.insert(key, salt, checksum(key), n);
+  }
+
+  /** The kernel copied a shared page for a writer: a merged page leaves its node. */
+  cowBreak(g: GuestMemory, page: number, oldFrame: number): void {
+    const e = this.byGuest.get(g);
+    if (e === undefined || e.state[page] !== Item.Stable || this.nodeFrame[e.node[page]!] !== oldFrame) return;
+    this.cowBreaks++;
+    this.removeFromNode(e, page);
+    e.sum[page] = 0;
+  }
+
+  private setState(e: Entry, p: number, s: number): void {
+    const old = e.state[p]!;
+    if (old === s) return;
+    if (old !== Item.None) this.counts[old]!--;
+    if (s !== Item.None) this.counts[s]!++;
+    e.state[p] = s;
+  }
+
+  // ---- figures -------------------------------------------------------------------------------
+
+  counters(): KsmCounters {
+    const c = this.counts;
+    const sharing = c[Item.Stable]! - this.liveNodes;
+    return {
+      pages_shared: this.liveNodes,
+      pages_sharing: sharing,
+      pages_unshared: c[Item.Unstable]!,
+      pages_volatile: c[Item.Volatile]! + c[Item.Pending]!,
+      full_scans: this.fullScans,
+      ksm_zero_pages: c[Item.Zero]!,
+      pages_scanned: this.pagesScanned,
+      cow_breaks: this.cowBreaks,
+      memory_saved: (sharing + c[Item.Zero]!) * PAGE_SIZE,
+      remote_pages_merged: this.remoteMerged,
+      pages_mapped_remote: this.mappedRemote,
+      remote_compares: this.remoteCompares,
+      remote_compare_bytes: this.remoteCompares * PAGE_SIZE,
+    };
+  }
+
+  /** Appends (now, memory saved) to the series at most every sampleEvery ns (always when `force`). */
+  sample(force: boolean): void {
+    const now = this.k.scheduler.now;
+    if (!force && now < this.nextSample) return;
+    const s = this.savedSeries;
+    const saved = this.counters().memory_saved;
+    if (s.x.length > 0 && s.x[s.x.length - 1] === now) {
+      s.y[s.y.length - 1] = saved;
+      return;
+    }
+    s.x.push(now);
+    s.y.push(saved);
+    this.nextSample = now + this.sampleEvery;
+    if (s.x.length > 2000) {
+      // Thin out: keep every other point and sample half as often.
+      s.x.splice(0, s.x.length, ...s.x.filter((_, i) => i % 2 === 0));
+      s.y.splice(0, s.y.length, ...s.y.filter((_, i) => i % 2 === 0));
+      this.sampleEvery *= 2;
+    }
+  }
+}
