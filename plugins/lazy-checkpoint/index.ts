@@ -58,7 +58,7 @@ export default definePlugin({
         const one = (): void => {
           n++;
           const s = beginSave(world, ds, o, n, call, (end) => {
-            if (end.status === "failed") failed ??= `${end.failureCode}: ${end.failure}`;
+            if (end.status === "failed") failed ??= k.error(end.failureCode!, end.failure!).describe();
             if (n >= o.count) call.done(failed ? { failed } : undefined);
           });
           s.start();
@@ -169,7 +169,7 @@ export default definePlugin({
         const file = openForRestore(ds, o.file ?? `${world.name}.ckpt`, o.path);
         const r = new Restore(k, world, o, file, svc, call, ++seq, (end) => {
           byGuest.delete(end.guest);
-          call.done(end.status === "failed" ? { failed: `${end.failureCode}: ${end.failure}` } : undefined);
+          call.done(end.status === "failed" ? { failed: k.error(end.failureCode!, end.failure!).describe() } : undefined);
         });
         busy.set(world, r);
         byGuest.set(r.guest, r);

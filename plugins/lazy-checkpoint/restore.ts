@@ -71,10 +71,12 @@ export class Restore {
   private expected: Float64Array | null = null;
   private log: DirtyLog | null = null;
   private readonly verify: boolean;
-  private readonly throttle: Throttle;
+  readonly throttle: Throttle;
   readonly c = { faults: 0, faultWaits: 0, waitNs: 0, ioReads: 0, ioReadsDemand: 0, ioReadsBackground: 0, vcpuBlocks: 0, backgroundBlocks: 0, zeroBlocks: 0, bufferWaits: 0, evictions: 0, bytesRead: 0, verifiedPages: 0, decompressNs: 0 };
   firstPartDoneAt: number | undefined;
   secondPartStartAt: number | undefined;
+  /** When a background thread first fetched an IO block of the second part. */
+  backgroundSecondAt: number | undefined;
   private session: CompressionSession | null = null;
 
   constructor(
@@ -537,6 +539,7 @@ export class Restore {
     }
     const io = parts[this.cursor++]!;
     this.c.ioReadsBackground++;
+    if (this.partOf[io] === 2 && this.backgroundSecondAt === undefined) this.backgroundSecondAt = this.k.scheduler.now;
     this.fetch(io, t, []);
   }
 

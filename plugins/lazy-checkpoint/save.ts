@@ -104,7 +104,7 @@ export class Save {
   private closing = false;
   private ratePages = 0;
   private rateLast = 0;
-  private readonly throttle: Throttle;
+  readonly throttle: Throttle;
   private readonly waitingSince = new Map<number, number>();
 
   constructor(
