@@ -26,6 +26,8 @@ export class VmBalloon {
   constructor(
     private readonly k: PluginContext,
     readonly world: World,
+    /** Balloons by the page map they hold pages of, for the fault handler. */
+    private readonly byGuest: Map<GuestMemory, VmBalloon>,
   ) {}
 
   /**
@@ -37,6 +39,8 @@ export class VmBalloon {
     const g = this.world.memory!;
     if (this.guest === g) return;
     this.log?.close();
+    if (this.guest !== undefined) this.byGuest.delete(this.guest);
+    this.byGuest.set(g, this);
     if (this.held.length !== g.pages) {
       this.held = new Uint8Array(g.pages);
       this.lastWritten = new Uint32Array(g.pages);
@@ -67,6 +71,7 @@ export class VmBalloon {
     this.deflate(this.size);
     this.log?.close();
     this.log = undefined;
+    this.byGuest.delete(this.guest);
     this.guest = undefined;
   }
 

@@ -3,7 +3,7 @@
 // inflate: each guest gives up its coldest pages (least recently written, as a dirty log sees
 // them) and the host frees their frames. Over the high watermark they deflate. A guest that
 // touches a page it gave up takes it back at once (a refault). See README.md.
-import { PAGE_SIZE, definePlugin, type Host, type World } from "vmscn";
+import { PAGE_SIZE, definePlugin, type GuestMemory, type Host, type World } from "vmscn";
 import { VmBalloon } from "./balloon.js";
 import { HostPolicy } from "./policy.js";
 import { BALLOON_ARGS, BALLOON_OPTIONS, checkBalloon, parseOptions } from "./options.js";
@@ -20,8 +20,9 @@ export default definePlugin({
     const policies = new Map<Host, HostPolicy>();
     /** Every VM that got a balloon, in the order it got one (the report's order). */
     const balloons: VmBalloon[] = [];
+    const byGuest = new Map<GuestMemory, VmBalloon>();
     const balloonSlot = k.slot("balloon", (w: World) => {
-      const b = new VmBalloon(k, w);
+      const b = new VmBalloon(k, w, byGuest);
       balloons.push(b);
       return b;
     });
@@ -48,11 +49,9 @@ export default definePlugin({
 
     // A ballooned page has no frame and an access trap: the guest wants it back.
     k.onFault("access-trace", (f) => {
-      if (!k.cluster.hasWorld(f.guest.name)) return 0;
-      const w = k.cluster.world(f.guest.name);
-      if (!w.hasExt(balloonSlot)) return 0;
-      const b = w.ext(balloonSlot);
-      if (b.guest === f.guest && b.holds(f.page)) b.refault(f.page);
+      const b = byGuest.get(f.guest);
+      // Another plugin's trap (a page this balloon does not hold) is left to that plugin.
+      if (b !== undefined && b.holds(f.page)) b.refault(f.page);
       return 0;
     });
 

@@ -108,6 +108,34 @@ await new PluginTester().run("balloon", balloon, {
   run until 5 s`, "migrate"),
       report: { "balloon.web.deflated": 1536, "balloon.web.size": 0, "balloon.web.host": "b", "vms.web.host": "b" },
     },
+    // To a host with balloons too, the balloon goes along: the pages arrived empty, stay in it
+    // and are trapped again (a write to 10 of them refaults on b). On b, free memory (10240 −
+    // 5120 taken − 2560 of web's) is between the watermarks, so nothing else moves.
+    {
+      code: scenario(`  at 0 s: balloon a
+  at 0 s: balloon b { low 10%  high 30% }
+  at 1050 ms: exhaust a { leave 2 MiB }
+  at 1050 ms: exhaust b { leave 20 MiB }
+  at 1500 ms: migrate web to b
+  at 3 s: web writes pages 0..9
+  run until 4 s`, "migrate-kept"),
+      report: { "balloon.web": { host: "b", size: 1526, peak: 1536, reclaimed: 1536, deflated: 0, refaults: 10 }, "hosts.b.frames.used": 5120 + 2560 + 10 },
+    },
+    // A VM that stops, or whose host crashes, gives its balloon back; a crashed host's policy rests.
+    {
+      code: scenario(`  at 0 s: balloon a
+  at 1050 ms: exhaust a { leave 2 MiB }
+  at 1500 ms: stop web
+  run until 2 s`, "stop"),
+      report: { "balloon.web.deflated": 1536, "balloon.web.size": 0, "vms.web.state": "stopped" },
+    },
+    {
+      code: scenario(`  at 0 s: balloon a
+  at 1050 ms: exhaust a { leave 2 MiB }
+  at 1500 ms: crash a
+  run until 2 s`, "crash"),
+      report: { "balloon.web.deflated": 1536, "balloon.web.reclaimed": 1536, "hosts.a.up": false },
+    },
   ],
   invalid: [
     // The verb's own check: watermarks in the wrong order, at the option.
