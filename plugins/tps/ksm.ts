@@ -32,7 +32,7 @@ export interface KsmSettings {
   pagesToScan: number;
   sleepNs: number;
   /** Share within a VM only (ESXi's salting) or across the host's VMs (KSM). */
-  scope: "vm" | "host";
+  scope: "within-vm" | "across-vms";
   /** Zero pages: merged like any page (KSM default), with the zero page (use_zero_pages), or left alone. */
   zeroPages: "merge" | "use-zero-pages" | "keep";
   /** A page mapped to another host's frame that equals a local one: it moves to the local frame, the local page moves to the remote frame, or neither. */
@@ -478,7 +478,7 @@ export class HostKsm {
   }
 
   private salt(e: Entry): number {
-    return this.settings.scope === "vm" ? e.world.id + 1 : 0;
+    return this.settings.scope === "within-vm" ? e.world.id + 1 : 0;
   }
 
   // ---- stable nodes --------------------------------------------------------------------------

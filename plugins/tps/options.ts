@@ -11,7 +11,8 @@ export const TPS_ARGS: ArgSpec[] = [
 export const TPS_OPTIONS: Record<string, OptionSpec> = {
   "pages-to-scan": { type: "integer", min: 1, max: 16_777_216, default: 100, description: "pages scanned per batch (KSM's pages_to_scan)" },
   sleep: { type: "quantity", dimension: "time", min: 1_000, max: 3_600_000_000_000, default: 20_000_000, description: "time between batches (KSM's sleep_millisecs)" },
-  scope: { type: "enum", values: ["host", "vm"], default: "host", description: "host: pages are shared across the host's VMs (KSM); vm: only within a VM (ESXi's salting)" },
+  // (`vm` and `host` are reserved words in actions, hence the longer names.)
+  scope: { type: "enum", values: ["across-vms", "within-vm"], default: "across-vms", description: "across-vms: pages are shared across the host's VMs (KSM); within-vm: only within a VM (ESXi's salting)" },
   "zero-pages": { type: "enum", values: ["merge", "use-zero-pages", "keep"], default: "merge", description: "merge: zero pages are merged like any page (KSM's default); use-zero-pages: they are unmapped to the zero page (KSM's use_zero_pages); keep: never merged" },
   "remote-pages": { type: "enum", values: ["local", "remote", "ignore"], default: "local", description: "a page mapped to another host's frame equal to a local page: local (it moves onto the local frame), remote (the local page moves onto the remote frame), ignore" },
 };
@@ -21,7 +22,7 @@ export function parseSettings(call: Pick<VerbCall, "options">): KsmSettings {
   return {
     pagesToScan: Number(o["pages-to-scan"] ?? 100),
     sleepNs: Number(o["sleep"] ?? 20_000_000),
-    scope: (o["scope"] as KsmSettings["scope"] | undefined) ?? "host",
+    scope: (o["scope"] as KsmSettings["scope"] | undefined) ?? "across-vms",
     zeroPages: (o["zero-pages"] as KsmSettings["zeroPages"] | undefined) ?? "merge",
     remotePages: (o["remote-pages"] as KsmSettings["remotePages"] | undefined) ?? "local",
   };
