@@ -10,6 +10,8 @@ export class VmBalloon {
   /** The host's scan number when each page was last seen written (0: not since tracking began). */
   lastWritten: Uint32Array = new Uint32Array(0);
   private log: DirtyLog | undefined;
+  /** The candidates counted at a look, until the balloon changes. */
+  private counted: { scans: number; byScan: Uint32Array } | undefined;
 
   /** Pages in the balloon now, and at most. */
   size = 0;
@@ -48,6 +50,7 @@ export class VmBalloon {
       this.lastWritten.fill(0);
     }
     this.guest = g;
+    this.counted = undefined;
     this.log = g.openLog("balloon");
     if (this.timeline.t.length === 0) {
       this.timeline.t.push(this.k.scheduler.now);
@@ -87,6 +90,8 @@ export class VmBalloon {
    * pages with a private frame (taking a shared one frees nothing), not in the balloon.
    */
   private candidates(scans: number): Uint32Array {
+    // One pass over the page map per look: room() counts, inflate() reuses the count.
+    if (this.counted !== undefined && this.counted.scans === scans) return this.counted.byScan;
     const g = this.guest!;
     const refs = this.k.memory.machine(g.hostId).refs;
     const byScan = new Uint32Array(scans + 1);
@@ -95,6 +100,7 @@ export class VmBalloon {
         byScan[this.lastWritten[p]!]!++;
       }
     }
+    this.counted = { scans, byScan };
     return byScan;
   }
 
@@ -174,6 +180,7 @@ export class VmBalloon {
 
   private changed(delta: number, why: "inflated" | "deflated" | "refault"): void {
     if (delta === 0) return;
+    this.counted = undefined;
     this.size += delta;
     if (why === "deflated") this.deflated -= delta;
     if (this.size > this.peak) this.peak = this.size;
