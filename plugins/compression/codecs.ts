@@ -40,7 +40,9 @@ export interface Codec {
 }
 
 /** Corrupt compressed data: the caller turns it into a coded error naming the file and offset. */
-export class CodecError extends Error {}
+export class CodecError extends Error {
+  override readonly name = "CodecError";
+}
 
 class Zlib implements Codec {
   readonly name = "zlib" as const;
