@@ -12,6 +12,7 @@ import { MS, SECOND } from "../../core/sim/time.js";
 import { PageState, Trap } from "../../core/memory/page.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import type { World } from "../../core/world/world.js";
+import type { ContentMix } from "../../core/memory/content.js";
 import { check } from "../../dsl/pipeline.js";
 import compression from "../compression/index.js";
 import plugin from "./index.js";
@@ -19,8 +20,8 @@ import { H, HEADER_SIZE, decodeHeader, geometry } from "./format.js";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
-const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
-const HALF = { zero: 0, images: [], random: 0, compressible: [{ level: 12, fraction: 1 }] };
+const RANDOM: ContentMix = { zero: 0, images: [], random: 1, compressible: [] };
+const HALF: ContentMix = { zero: 0, images: [], random: 0, compressible: [{ level: 12, fraction: 1 }] };
 const IO = geometry(8, 8).ioBlockSize; // 266240
 
 async function kernel(opts: { outDir?: string; memory?: number } = {}): Promise<Kernel> {
@@ -37,7 +38,7 @@ const section = (k: Kernel, vm: string): any => (k.report("t") as any).checkpoin
 const failure = (k: Kernel, verb: string): string | undefined => k.actionLog().find((a) => a.verb === verb && a.state === "failed")?.failure;
 const contents = (k: Kernel, w: World): number[] => Array.from({ length: w.memory!.pages }, (_, p) => k.memory.peek(w.memory!, p));
 
-function vm(k: Kernel, name: string, opts: { memory?: number; vcpus?: number; initial?: typeof RANDOM; host?: string; scripted?: { at: number; op: "read" | "write"; first: number; count: number; vcpu?: number }[] } = {}): World {
+function vm(k: Kernel, name: string, opts: { memory?: number; vcpus?: number; initial?: ContentMix | null; host?: string; scripted?: { at: number; op: "read" | "write"; first: number; count: number; vcpu?: number }[] } = {}): World {
   return k.createVm({
     name,
     host: opts.host ?? "a",

@@ -1,6 +1,6 @@
 // The checkpoint file format: header and maps round trips, and each way a file is refused,
 // with its code and the offset named.
-import t from "tap";
+import t, { type Test } from "tap";
 import { FormatError, H, HEADER_SIZE, NO_BLOCK, ZERO_BLOCK, decodeHeader, decodeMaps, encodeHeader, encodeMaps, geometry, parseIoBlock, putRecord, sealIoBlock, crcOf, type Header } from "./format.js";
 import { FileStore, MemoryStore } from "./store.js";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,7 +18,7 @@ function header(over: Partial<Header> = {}): Header {
   return h;
 }
 
-const fails = (t: Tap.Test, f: () => unknown, code: string, offset: number, what: string): void => {
+const fails = (t: Test, f: () => unknown, code: string, offset: number, what: string): void => {
   try {
     f();
     t.fail(`${what}: no error`);
