@@ -6,12 +6,13 @@ import { benchmarks as net } from "./net.bench.js";
 import { benchmarks as dsl } from "./dsl.bench.js";
 import { benchmarks as cli } from "./cli.bench.js";
 import { benchmarks as migration } from "./migration.bench.js";
+import { benchmarks as fork } from "./fork.bench.js";
 import type { Benchmark } from "./harness.js";
 
 // The parser benchmark leaves a heap of gigabytes whose clean-up competes for the two cores
 // with the child processes of later benchmarks (the 64 GiB migration ran 1.8× slower after
 // it): it goes last.
-const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...cli, ...dsl];
+const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...fork, ...cli, ...dsl];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

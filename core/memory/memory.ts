@@ -399,6 +399,25 @@ export class Memory {
     const pf = parent.frame;
     const cm = child.meta;
     const cf = child.frame;
+    if (pages === child.pages && isFresh(cm)) {
+      // A page map that maps nothing and arms no trap (a new VM): copy the frame numbers in
+      // bulk, then one pass sets the states and counts the references.
+      cf.set(pages === pf.length ? pf : pf.subarray(0, pages));
+      cm.fill(PRESENT_COW);
+      for (let p = 0; p < pages; p++) {
+        const m = pm[p]!;
+        if ((m & STATE_MASK) === PageState.Present) {
+          refs[pf[p]!]!++;
+          // Stores only where needed: after the first fork the parent's pages are all marked.
+          if ((m & Trap.CopyOnWrite) === 0) pm[p] = m | Trap.CopyOnWrite;
+          n++;
+        } else {
+          cf[p] = -1;
+          cm[p] = 0;
+        }
+      }
+      return n;
+    }
     for (let p = 0; p < pages; p++) {
       const m = pm[p]!;
       if ((m & STATE_MASK) !== PageState.Present) continue;
@@ -540,6 +559,20 @@ export class Memory {
   hosts(): MachineMemory[] {
     return this.machines.filter((m) => m !== undefined);
   }
+}
+
+const PRESENT_COW = PageState.Present | Trap.CopyOnWrite;
+
+/** Whether every page of a page map is unbacked with no trap armed (all metadata bytes 0). */
+function isFresh(meta: Uint8Array): boolean {
+  const words = meta.byteOffset % 4 === 0 ? new Uint32Array(meta.buffer, meta.byteOffset, meta.length >> 2) : null;
+  let i = 0;
+  if (words) {
+    for (let w = 0; w < words.length; w++) if (words[w] !== 0) return false;
+    i = words.length << 2;
+  }
+  for (; i < meta.length; i++) if (meta[i] !== 0) return false;
+  return true;
 }
 
 const TRAP_BITS = Trap.Dirty | Trap.WriteProtect | Trap.AccessTrace | Trap.WriteTrace | Trap.CopyOnWrite;

@@ -69,10 +69,12 @@ export class Clone implements ImageDependent {
     /** The parent's (or the declared worker's) cold launch: boot + init + application launch. */
     readonly coldLaunchNs: number,
     private readonly listener: CloneListener,
+    /** The parent's present pages now (the image's count is known once it is sealed). */
+    presentPages: number,
   ) {
     this.requestedAt = k.scheduler.now;
     this.src = capture.host;
-    this.pagesNeeded = capture.parent.memory!.census().present;
+    this.pagesNeeded = presentPages;
     this.reserved = this.pagesNeeded;
     env.reserve(dest, this.reserved);
   }

@@ -154,10 +154,11 @@ export class CloneState {
       },
     };
     const out: Clone[] = [];
+    const present = capture.parent.memory!.census().present;
     for (const h of hosts) {
       const w = worker ?? this.newWorker(capture.parent, "clone", h, o);
       if (worker && w.memory!.census().unbacked !== w.memory!.pages) k.memory.releaseAll(w.memory!);
-      const clone = new Clone(k, env, ++this.seq, w, capture, h, o, origin, worker !== undefined, coldLaunchNs(k, worker ?? capture.parent), listener);
+      const clone = new Clone(k, env, ++this.seq, w, capture, h, o, origin, worker !== undefined, coldLaunchNs(k, worker ?? capture.parent), listener, present);
       this.clones.set(w.name, clone);
       capture.listeners.push({ sealed: () => clone.sealed(), failed: (_c, reason) => clone.captureFailed(reason) });
       out.push(clone);
