@@ -15,6 +15,7 @@ import { checkCommand } from "./commands/check.js";
 import { testCommand } from "./commands/test.js";
 import { runConformanceFile } from "./commands/conformance.js";
 import { describePlugins } from "./commands/plugins.js";
+import { checkpointCommand, CHECKPOINT_USAGE } from "./commands/checkpoint.js";
 import { builtinPlugins } from "../plugins/index.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import { buildSmoke } from "./smoke.js";
@@ -27,6 +28,7 @@ usage:
   vmscn check FILE... [--plugin P]...                     diagnostics only
   vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]...   a conformance suite, as TAP
   vmscn plugins [--plugin P]...                          loaded plugins and the verbs they add
+  ${CHECKPOINT_USAGE}     what a checkpoint file holds
   vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster
   vmscn selftest                                         resolve every service of a run (diagnostics)
   vmscn --version | --help
@@ -91,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return checkCommand(rest, out);
     case "test":
       return testCommand(rest, out, new URL(import.meta.url));
+    case "checkpoint":
+      return checkpointCommand(rest, out);
     case "plugins":
       return plugins(rest);
     case "selftest":
