@@ -342,10 +342,10 @@ export class HostKsm {
       return;
     }
     // 4. The unstable tree.
-    this.unstableStep(e, p, c, f, remoteHost, salt, sum, false);
+    this.unstableStep(e, p, c, f, remoteHost, salt, sum);
   }
 
-  private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number, sum: number, verified: boolean): void {
+  private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number, sum: number): void {
     const slot = this.unstable.find(c, salt, sum);
     if (slot < 0) {
       this.unstable.insert(c, salt, sum, e.id, p);
@@ -356,7 +356,7 @@ export class HostKsm {
     const tp = this.unstable.vals2[slot]!;
     const cand = te === undefined || te.state[tp] !== Item.Unstable ? null : this.where(te, tp);
     // Compare in full: the candidate must still hold these contents.
-    if (cand === null || cand.content !== c || (te === e && tp === p)) {
+    if (cand === null || cand.content !== c) {
       if (te !== undefined && te.state[tp] === Item.Unstable) this.setState(te, tp, Item.Volatile);
       this.unstable.removeAt(slot);
       this.unstable.insert(c, salt, sum, e.id, p);
@@ -386,39 +386,19 @@ export class HostKsm {
       return;
     }
     if (remote && candRemote) return; // neither is local: nothing to gain here
-    const policy = this.settings.remotePages;
-    if (policy === "ignore") return;
-    if (!verified) {
-      // Comparing a remote page in full means reading it over the network first.
-      this.compareRemote(e, p, remote ? remoteHost : cand.host);
-      return;
-    }
-    this.unstable.removeAt(slot);
-    this.setState(te!, tp, Item.Volatile);
-    const [local, lp, far, fp] = remote ? [te!, tp, e, p] : [e, p, te!, tp];
-    if (policy === "local") {
-      // The remotely mapped page moves onto the local frame (the document's first choice).
-      this.k.memory.share(local.guest, lp, far.guest, fp);
-      const n = this.newNode(local.guest.frame[lp]!, c, salt, local, lp);
-      this.addItem(n, local, lp);
-      this.addItem(n, far, fp);
-      this.remoteMerged++;
-      this.remapped(far.guest, fp, remote ? remoteHost : cand.host, this.host.id);
-    } else {
-      // The local page moves onto the remote frame ("alternatively the mapping for VM3 may be altered").
-      this.k.memory.share(far.guest, fp, local.guest, lp);
-      this.mappedRemote++;
-      this.remapped(local.guest, lp, this.host.id, remote ? remoteHost : cand.host);
-    }
+    if (this.settings.remotePages === "ignore") return;
+    // Comparing a remote page in full means reading it over the network first.
+    this.compareRemote(e, p, remote ? remoteHost : cand.host, { e: te!, p: tp, host: cand.host, frame: cand.frame });
   }
 
   /**
    * Reads the remote side of a candidate pair over the network (RDMA when both hosts have it),
-   * then merges if nothing changed meanwhile. `page` waits meanwhile (pending).
+   * then merges if nothing changed meanwhile: with the stable node for the contents, else with
+   * `cand`. The page waits meanwhile (pending).
    */
-  private compareRemote(e: Entry, p: number, remoteHost: number): void {
+  private compareRemote(e: Entry, p: number, remoteHost: number, cand?: { e: Entry; p: number; host: number; frame: number }): void {
     const from = this.k.cluster.hosts[remoteHost]!;
-    const st = e.state[p]!;
+    const at = this.where(e, p)!;
     let tr: Transfer;
     try {
       tr = this.k.network.transfer({
@@ -428,32 +408,31 @@ export class HostKsm {
         kind: from.rdma && this.host.rdma ? "rdma" : "tcp",
         initiator: "destination",
         label: `ksm compare ${e.guest.name} page ${p}`,
-        onDone: () => this.compared(tr, e, p, true),
-        onFail: () => this.compared(tr, e, p, false),
+        onDone: () => this.compared(tr, e, p, at, cand),
+        onFail: () => this.compared(tr, e, p, null, cand),
       });
     } catch {
       return; // no route to the remote frame's host: no comparison, no merge
     }
-    if (st !== Item.None) this.counts[st]!--;
-    e.state[p] = Item.Pending;
-    this.counts[Item.Pending]!++;
+    this.setState(e, p, Item.Pending);
     this.compares.add(tr);
     this.remoteCompares++;
   }
 
-  private compared(tr: Transfer, e: Entry, p: number, ok: boolean): void {
+  private compared(tr: Transfer, e: Entry, p: number, before: { host: number; frame: number; content: number } | null, cand: { e: Entry; p: number; host: number; frame: number } | undefined): void {
     this.compares.delete(tr);
     if (!this.byId.has(e.id) || e.state[p] !== Item.Pending) return;
     this.setState(e, p, Item.Volatile);
-    if (!ok || !this.on) return;
     const at = this.where(e, p);
-    if (at === null) return;
+    // The read failed, the scanner stopped, or the page moved meanwhile: no merge.
+    if (before === null || !this.on || at === null || at.host !== before.host || at.frame !== before.frame || at.content !== before.content) return;
+    const c = at.content;
     const salt = this.salt(e);
-    const sum = checksum(at.content);
-    e.sum[p] = sum;
+    const n = this.stableNode(c, salt, checksum(c));
     const remote = at.host !== this.host.id;
-    const n = this.stableNode(at.content, salt, sum);
     if (n >= 0) {
+      // A node for these contents appeared meanwhile: a local page joins it; a remote one too
+      // when remote pages move onto local frames.
       if (!remote) this.mergeInto(n, e, p);
       else if (this.settings.remotePages === "local") {
         this.mergeInto(n, e, p);
@@ -462,7 +441,32 @@ export class HostKsm {
       }
       return;
     }
-    this.unstableStep(e, p, at.content, at.frame, remote ? at.host : -1, salt, sum, true);
+    if (cand === undefined || !this.byId.has(cand.e.id)) return;
+    const ct = cand.e.state[cand.p]!;
+    const cat = this.where(cand.e, cand.p);
+    if (ct === Item.Stable || ct === Item.Pending || cat === null || cat.host !== cand.host || cat.frame !== cand.frame || cat.content !== c) return;
+    // The candidate may still be in the unstable tree: take it out.
+    if (ct === Item.Unstable) {
+      const slot = this.unstable.find(c, salt, checksum(c));
+      if (slot >= 0 && this.unstable.vals[slot] === cand.e.id && this.unstable.vals2[slot] === cand.p) this.unstable.removeAt(slot);
+      this.setState(cand.e, cand.p, Item.Volatile);
+    }
+    const [local, lp, far, fp] = remote ? [cand.e, cand.p, e, p] : [e, p, cand.e, cand.p];
+    const farHost = remote ? at.host : cand.host;
+    if (this.settings.remotePages === "local") {
+      // The remotely mapped page moves onto the local frame (the document's first choice).
+      this.k.memory.share(local.guest, lp, far.guest, fp);
+      const node = this.newNode(local.guest.frame[lp]!, c, salt, local, lp);
+      this.addItem(node, local, lp);
+      this.addItem(node, far, fp);
+      this.remoteMerged++;
+      this.remapped(far.guest, fp, farHost, this.host.id);
+    } else if (this.settings.remotePages === "remote") {
+      // The local page moves onto the remote frame ("alternatively the mapping for VM3 may be altered").
+      this.k.memory.share(far.guest, fp, local.guest, lp);
+      this.mappedRemote++;
+      this.remapped(local.guest, lp, this.host.id, farHost);
+    }
   }
 
   /** Where page p of an entry's guest is mapped now (host, frame, content), or null if nowhere. */
