@@ -7,12 +7,13 @@ import { benchmarks as dsl } from "./dsl.bench.js";
 import { benchmarks as cli } from "./cli.bench.js";
 import { benchmarks as migration } from "./migration.bench.js";
 import { benchmarks as fork } from "./fork.bench.js";
+import { benchmarks as checkpoint } from "./checkpoint.bench.js";
 import type { Benchmark } from "./harness.js";
 
 // The parser benchmark leaves a heap of gigabytes whose clean-up competes for the two cores
 // with the child processes of later benchmarks (the 64 GiB migration ran 1.8× slower after
 // it): it goes last.
-const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...fork, ...cli, ...dsl];
+const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...fork, ...checkpoint, ...cli, ...dsl];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");
@@ -39,6 +40,8 @@ function round(v: number): number {
   return v >= 100 ? Math.round(v) : Number(v.toPrecision(4));
 }
 function unitOf(name: string): string | undefined {
+  if (name.endsWith("_mb_per_s")) return "MB/s";
+  if (name.endsWith("_ratio")) return "×";
   if (name.endsWith("_per_s")) return "/s";
   if (name.endsWith("_mib")) return "MiB";
   if (name.endsWith("_pages")) return "pages";

@@ -23,16 +23,22 @@ export class FileStore implements ByteStore {
 
   constructor(
     readonly path: string,
-    mode: "create" | "read",
+    private readonly mode: "create" | "read",
   ) {
     if (mode === "create") mkdirSync(dirname(path), { recursive: true });
     this.fd = openSync(path, mode === "create" ? "w+" : "r");
     this.size = mode === "create" ? 0 : fstatSync(this.fd).size;
   }
 
+  /** The descriptor, opened again (never truncating) after close(): a run may go on after its end signal. */
+  private get handle(): number {
+    this.fd ??= openSync(this.path, this.mode === "create" ? "r+" : "r");
+    return this.fd;
+  }
+
   write(offset: number, data: Uint8Array): void {
     let done = 0;
-    while (done < data.length) done += writeSync(this.fd!, data, done, data.length - done, offset + done);
+    while (done < data.length) done += writeSync(this.handle, data, done, data.length - done, offset + done);
     this.size = Math.max(this.size, offset + data.length);
   }
 
@@ -40,7 +46,7 @@ export class FileStore implements ByteStore {
     const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
     let done = 0;
     while (done < out.length) {
-      const n = readSync(this.fd!, out, done, out.length - done, offset + done);
+      const n = readSync(this.handle, out, done, out.length - done, offset + done);
       if (n === 0) return out.subarray(0, done);
       done += n;
     }
