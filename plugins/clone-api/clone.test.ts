@@ -374,3 +374,56 @@ t.test("the table and the chart; no clone, no section", async (t) => {
   t.ok(PageState.AbsentFetch);
   t.end();
 });
+
+t.test("failures: the link goes down during the capture (the command finds no route); on-demand pages that cannot come", async (t) => {
+  const k = await cluster();
+  const web = parent(k);
+  k.act(0, "start", { vm: "web" });
+  const rec = k.act(1 * SECOND, "clone", { vm: "web", host: "b" });
+  k.act(1 * SECOND + 100_000, "link", { link: "a<->b", state: "down" });
+  k.run(2 * SECOND);
+  t.match(section(k, "web-clone1"), { status: "failed", failure: /no route from host "a" to host "b"/, "bytes-sent": 0 });
+  t.match(rec.failure, /^VMSCN7208 /);
+  t.equal(web.state, "running");
+  t.equal(k.memory.machine(0).used, M, "the image is dropped");
+
+  // On-demand: the link is down when the clone faults: it cannot fetch, it dies.
+  const k2 = await cluster();
+  parent(k2);
+  k2.act(0, "start", { vm: "web" });
+  k2.act(1 * SECOND, "clone", { vm: "web", host: "b" }, { memory: "on-demand" });
+  k2.act(1.5 * SECOND, "link", { link: "a<->b", state: "down" });
+  k2.run(1.6 * SECOND);
+  const c2 = k2.cluster.world("web-clone1");
+  k2.workload.attach(c2, { activities: [], mix: RANDOM, scripted: [{ at: 1.7 * SECOND, op: "read", first: 3, count: 1 }] });
+  k2.run(2 * SECOND);
+  t.match(section(k2, "web-clone1"), { status: "failed", failure: /no route from host "b" to host "a" for page 3/ });
+  t.equal(c2.state, "stopped");
+
+  // On-demand: the next host has no frame left when a page arrives: it dies.
+  const k3 = await cluster();
+  parent(k3);
+  k3.act(0, "start", { vm: "web" });
+  k3.act(1 * SECOND, "clone", { vm: "web", host: "b" }, { memory: "on-demand" });
+  k3.act(1.5 * SECOND, "exhaust", { host: "b" });
+  k3.run(1.6 * SECOND);
+  const c3 = k3.cluster.world("web-clone1");
+  k3.workload.attach(c3, { activities: [], mix: RANDOM, scripted: [{ at: 1.7 * SECOND, op: "write", first: 0, count: 1 }] });
+  k3.run(2 * SECOND);
+  t.match(section(k3, "web-clone1"), { status: "failed", failure: /host "b" has no free frame for page 0/ });
+  t.end();
+});
+
+t.test("the policy passes over hosts that are down or unreachable", async (t) => {
+  const k = await cluster([{ name: "a" }, { name: "b" }, { name: "c" }]);
+  k.addHost({ name: "island", cpus: 1, memoryBytes: 64 * MiB });
+  parent(k);
+  k.act(0, "start", { vm: "web" });
+  k.act(0, "crash", { host: "b" });
+  k.act(1 * SECOND, "clone", { vm: "web" });
+  const none = k.act(2 * SECOND, "clone", { vm: "web" }, { workers: 5 });
+  k.run(3 * SECOND);
+  t.equal(section(k, "web-clone1").to, "c");
+  t.match(none.failure, /^VMSCN7201 .*\(3 placed\): host "b" is down; host "island" is unreachable/);
+  t.end();
+});

@@ -2,7 +2,7 @@
 // image, placing and launching clones on next hosts, the cluster presumptions, node and VMM
 // bookkeeping. The fork hypercall's plugin (hypercall-fork) launches its next-host workers
 // through it, so a clone is the same whether a `clone` command or a fork placed it.
-import { PAGE_SIZE, type Host, type OptionSpec, type OptionValue, type PluginContext, type ScenarioView, type VmscnError, type World } from "../../core/api.js";
+import { PAGE_SIZE, type Host, type OptionSpec, type OptionValue, type PluginContext, type ScenarioView, type World } from "../../core/api.js";
 import { capsuleLayout, loadCost, type CapsuleLayout } from "./capsule.js";
 import { declaredFreeNodes, declaredViolation } from "./check.js";
 import { Capture, type CaptureListener } from "./capture.js";
@@ -210,9 +210,4 @@ export function coldLaunchNs(k: PluginContext, w: World): number {
 export function memoryElsewhere(parent: World): number {
   const c = parent.memory!.census();
   return c.absentRestore + c.absentFetch + c.remote;
-}
-
-/** A refused request's code and sentence, for the report. */
-export function refusalOf(err: VmscnError): { code: string; reason: string } {
-  return { code: err.code, reason: err.describe() };
 }

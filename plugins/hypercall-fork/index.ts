@@ -36,9 +36,10 @@ export default definePlugin({
     const refusals = new Map<string, { count: number; code: string; reason: string }>();
     let seq = 0;
 
-    /** The verb and the hypercall both come here. */
-    function fork(req: ForkRequest, onSettled: (f: Fork) => void): Fork {
+    /** The verb and the hypercall both come here; a refusal is kept for the parent's report. */
+    function fork(vm: string, build: () => ForkRequest, onSettled: (f: Fork) => void): Fork {
       try {
+        const req = build();
         const f = new Fork(k, api, ++seq, req, onSettled);
         f.begin();
         forks.push(f);
@@ -48,8 +49,8 @@ export default definePlugin({
         return f;
       } catch (err) {
         if (err instanceof VmscnError) {
-          const r = refusals.get(req.parent.name) ?? { count: 0, code: "", reason: "" };
-          refusals.set(req.parent.name, { count: r.count + 1, code: err.code, reason: err.describe() });
+          const r = refusals.get(vm) ?? { count: 0, code: "", reason: "" };
+          refusals.set(vm, { count: r.count + 1, code: err.code, reason: err.describe() });
         }
         throw err;
       }
@@ -62,18 +63,18 @@ export default definePlugin({
       async: true,
       check: checkFork(api),
       run(call) {
-        const req = request(k, api, String(call.args["vm"]), call.options, optional(call.args["host"]), optional(call.args["worker"]), "fork");
-        fork(req, (f) => call.done(f.failed === 0 ? undefined : { failed: failure(k, f) }));
+        const vm = String(call.args["vm"]);
+        fork(vm, () => request(k, api, vm, call.options, optional(call.args["host"]), optional(call.args["worker"]), "fork"), (f) => call.done(f.failed === 0 ? undefined : { failed: failure(k, f) }));
       },
     });
 
     // A guest issues the fork hypercall as a scripted action (`at T: web hypercall fork {...}`).
     k.hypercall("fork", {
-      description: "the VM fork hypercall: the VMM captures the calling VM's runtime image and launches workers from it (options as the fork verb's, with host and into)",
+      description: "the VM fork hypercall: the VMM captures the calling VM's runtime image and launches workers from it (options as the fork verb's, with to and into)",
       options: { ...HYPERCALL_OPTIONS, ...api.launchOptions },
       run(call) {
-        const req = request(k, api, call.world.name, call.options, optional(call.options["host"]), optional(call.options["into"]), "fork-hypercall");
-        fork(req, () => {});
+        const vm = call.world.name;
+        fork(vm, () => request(k, api, vm, call.options, optional(call.options["to"]), optional(call.options["into"]), "fork-hypercall"), () => {});
         // The capture paused the VM; its vCPUs go on when the VMM resumes it.
         return 0;
       },

@@ -17,9 +17,12 @@ export const FORK_OPTIONS: Record<string, OptionSpec> = {
   placement: { type: "enum", values: PLACEMENTS, default: "same-host", description: "same-host: child VMs on free nodes of the parent's host (copy-on-write); next-host: clones on the next hosts; auto: children while the parent's host has free nodes, then clones" },
 };
 
-/** The hypercall names its host and worker as options: a guest has no scenario arguments. */
+/**
+ * The hypercall names its host and worker as options, `to "b"` and `into "w"`, as the verb's
+ * keywords do: a guest has no scenario arguments (and `host` is a statement word).
+ */
 export const HYPERCALL_OPTIONS: Record<string, OptionSpec> = {
   ...FORK_OPTIONS,
-  host: { type: "string", description: "the host for every worker (as `fork VM to HOST`)" },
+  to: { type: "string", description: "the host for every worker (as `fork VM to HOST`)" },
   into: { type: "string", description: "a declared VM that receives the image (as `fork VM into WORKER`)" },
 };
