@@ -325,13 +325,14 @@ t.test("fork into a worker on a next host is a clone; auto placement passes over
   k.createVm({ name: "db", host: "a", vcpus: 1, memoryBytes: PARENT_BYTES, usage: "db" });
   k.act(0, "start", { vm: "web" });
   k.act(1 * SECOND, "fork", { vm: "web", worker: "w" });
-  const wrongHost = k.act(1.5 * SECOND, "fork", { vm: "web", worker: "w", host: "a" });
+  k.createVm({ name: "w2", host: "b", vcpus: 1, memoryBytes: PARENT_BYTES, usage: "web" });
+  const wrongHost = k.act(1.5 * SECOND, "fork", { vm: "web", worker: "w2", host: "a" });
   k.act(2 * SECOND, "fork", { vm: "web" }, { placement: "auto" });
   k.run(3 * SECOND);
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const clones = (k.report("t") as any).clone;
   t.match(clones.w, { role: "clone", origin: "fork", declared: true, to: "b", status: "running" });
-  t.match(wrongHost.failure, /^VMSCN5011 .*VM "w" is on host "b", not "a"/);
+  t.match(wrongHost.failure, /^VMSCN5011 .*VM "w2" is on host "b", not "a"/);
   t.match(section(k, "web"), { workers: 1, children: 0, clones: 1 }, "db's usage keeps the workers off host a");
   t.equal(clones["web-clone1"].to, "b");
   t.end();
