@@ -93,6 +93,9 @@ export function cloneReport(c: Clone): Record<string, unknown> {
     frames: g.census().present,
     "memory-bytes": g.census().present * PAGE_SIZE,
     "cow-breaks": g.cowBreaks,
+    // A clone holds its own copy of every page: nothing is shared with its parent.
+    "frames-shared": 0,
+    "memory-saved": 0,
     modelled: MODELLED,
   };
 }
