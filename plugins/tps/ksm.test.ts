@@ -326,6 +326,108 @@ t.test("remote pages: the local page moves onto the remote frame (remote), or no
   t.end();
 });
 
+t.test("edge cases of the trees: a stale candidate, a stale rep, entries dropped before the cursor", async (t) => {
+  const { k, ksm } = await fixture();
+  const g = (n: string) => k.createVm({ name: n, host: "a", vcpus: 1, memoryBytes: 4096 }).memory!;
+  const x = g("x");
+  const y = g("y");
+  const z = g("z");
+  fill(k, x, [C]);
+  fill(k, y, [C]);
+  fill(k, z, [D]);
+  ksm.start(SETTINGS, 1);
+  ksm.scan(100);
+  ksm.scan(1); // x goes into the unstable tree...
+  k.memory.write(x, 0, 5); // ...and changes before y is looked up: compared in full, it no longer matches
+  ksm.scan(100);
+  t.same(counters(ksm), [0, 0, 2, 1, 2], "y replaced x in the tree; x is volatile");
+  ksm.scan(100);
+  ksm.scan(100);
+  k.memory.write(z, 0, 5);
+  ksm.scan(100);
+  ksm.scan(100); // x and z (both 5 now) merge; y alone
+  t.same(counters(ksm), [1, 1, 1, 0, 6]);
+  // z (not the rep) breaks away, then x, alone, writes in place: the node's rep no longer holds
+  // its contents, so a lookup of 5 closes the node instead of merging into it
+  k.memory.write(z, 0, 6);
+  k.memory.write(x, 0, 7);
+  const w = g("w");
+  k.memory.populate(w, 0, 5);
+  ksm.addWorld(k.cluster.world("w"));
+  ksm.scan(100);
+  t.not(w.frame[0], x.frame[0]);
+  t.same(counters(ksm), [0, 0, 1, 3, 7], "x's node is gone; y waits; x, z, w are new");
+  // an entry before the cursor goes: the cursor moves back with it
+  ksm.scan(2);
+  ksm.removeWorld(k.cluster.world("x"));
+  ksm.removeWorld(k.cluster.world("y"));
+  t.equal(ksm.scan(100), 2, "z and w");
+  ksm.removeWorld(k.cluster.world("z"));
+  ksm.removeWorld(k.cluster.world("w"));
+  t.equal(ksm.scan(100), 0, "nothing left to scan");
+  k.checkInvariants();
+  t.end();
+});
+
+t.test("remote edge cases: two remote pages, a remote candidate, comparisons overtaken by events", async (t) => {
+  const { k, ksm } = await fixture({}, ["a", "b"]);
+  const src = k.createVm({ name: "src", host: "b", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  fill(k, src, [C, C, D]);
+  // m1 and m2 map frames on b: page 0 the same frame, page 1 two frames with equal contents
+  const m1 = k.createVm({ name: "m1", host: "a", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  const m2 = k.createVm({ name: "m2", host: "a", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  k.memory.share(src, 0, m1, 0);
+  k.memory.share(src, 0, m2, 0);
+  k.memory.share(src, 0, m1, 1);
+  k.memory.share(src, 1, m2, 1);
+  k.memory.share(src, 2, m1, 2);
+  k.memory.populate(m2, 2, 8);
+  // l is scanned after the remote pages: its page 0 finds m1's page 0 (remote) in the tree
+  const l = k.createVm({ name: "l", host: "a", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  fill(k, l, [C, 9, D]);
+  ksm.start(SETTINGS, 1);
+  ksm.scan(100);
+  ksm.scan(100);
+  t.equal(ksm.counters().remote_compares, 2, "l's pages 0 and 2 read their remote candidates; the remote pairs cost nothing");
+  k.run(1_000_000);
+  t.equal(m1.state(0), PageState.Present, "m1's page 0 moved onto l's frame");
+  t.equal(m1.frame[0], l.frame[0]);
+  t.equal(m1.state(2), PageState.Present);
+  t.equal(m2.state(0), PageState.Remote);
+  t.same(counters(ksm).slice(0, 2), [2, 2]);
+  ksm.scan(100);
+  ksm.scan(100);
+  k.run(2_000_000);
+  t.equal(m2.state(0), PageState.Present, "m2's page 0 joined the node (its comparison read b's page)");
+  k.checkInvariants();
+  // a comparison whose page changes meanwhile, one whose entry goes, and one cut by a crash
+  const b = await fixture({}, ["a", "b"]);
+  const s2 = b.k.createVm({ name: "s2", host: "b", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  fill(b.k, s2, [C, D, 4]);
+  const loc = b.k.createVm({ name: "loc", host: "a", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  fill(b.k, loc, [C, D, 4]);
+  const mv = b.k.createVm({ name: "mv", host: "a", vcpus: 1, memoryBytes: 3 * 4096 }).memory!;
+  for (let p = 0; p < 3; p++) b.k.memory.share(s2, p, mv, p);
+  b.ksm.start(SETTINGS, 1);
+  b.ksm.scan(100);
+  b.ksm.scan(100);
+  t.equal(b.ksm.counters().remote_compares, 3);
+  b.k.memory.write(loc, 0, 11); // the candidate of page 0 changes
+  b.k.memory.populate(mv, 1, 12); // page 1 no longer maps the frame that was read
+  b.ksm.removeWorld(b.k.cluster.world("loc"));
+  b.k.run(1_000_000);
+  t.equal(mv.state(0), PageState.Remote);
+  t.equal(mv.state(2), PageState.Remote);
+  t.equal(b.ksm.counters().remote_pages_merged, 0);
+  b.ksm.addWorld(b.k.cluster.world("loc"));
+  b.ksm.scan(100);
+  b.ksm.scan(100);
+  b.ksm.crashed("host a crashed");
+  t.equal(b.ksm.counters().pages_volatile, 0, "the crash cut the comparisons and emptied the trees");
+  b.k.run(2_000_000);
+  t.end();
+});
+
 t.test("stop keeps merged pages; a crash clears the trees; the memory-saved series thins out", async (t) => {
   const { k, ksm } = await fixture({ sleepNs: 1_000_000 });
   const x = k.createVm({ name: "x", host: "a", vcpus: 1, memoryBytes: 2 * 4096 }).memory!;

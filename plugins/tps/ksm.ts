@@ -199,7 +199,6 @@ export class HostKsm {
   private schedule(delay: number): void {
     this.timer = this.k.after(delay, () => {
       this.timer = null;
-      if (!this.on) return;
       this.scan(this.settings.pagesToScan);
       this.sample(false);
       this.schedule(this.settings.sleepNs);
