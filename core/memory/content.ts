@@ -19,6 +19,12 @@ export const ContentKind = {
 const WORLD_BITS = 2 ** 14;
 const COUNTER_SPAN = 2 ** 34;
 
+/**
+ * A world's workload writes count their private pages from here, so they never repeat the
+ * identities its initial contents drew (which count from 0): a write always changes a page.
+ */
+export const WORKLOAD_COUNTER_START = COUNTER_SPAN / 2;
+
 export function kindOf(identity: number): number {
   return Math.floor(identity / KIND_SHIFT);
 }
@@ -105,14 +111,17 @@ export class ContentSampler {
   private readonly cum: Float64Array;
   private readonly kinds: number[] = [];
   private readonly args: number[] = [];
-  private counter = 0;
+  private counter: number;
 
   constructor(
     mix: ContentMix,
     images: ImageRegistry,
     private readonly worldId: number,
     private readonly rng: Random,
+    /** Where this sampler's private-page counter starts (see WORKLOAD_COUNTER_START). */
+    counterStart = 0,
   ) {
+    this.counter = counterStart;
     const parts: [number, number, number][] = [];
     if (mix.zero > 0) parts.push([mix.zero, ContentKind.Zero, 0]);
     for (const im of mix.images) if (im.fraction > 0) parts.push([im.fraction, ContentKind.Image, images.id(im.name)]);

@@ -12,7 +12,7 @@ import type { Cluster } from "../world/cluster.js";
 import type { World } from "../world/world.js";
 import { Slot } from "../world/slots.js";
 import { WAIT, type Memory } from "../memory/memory.js";
-import { ContentSampler } from "../memory/content.js";
+import { ContentSampler, WORKLOAD_COUNTER_START } from "../memory/content.js";
 import { makeSampler, type PageSampler } from "./patterns.js";
 import { parseTrace } from "./trace-file.js";
 import type { Random } from "../sim/random.js";
@@ -224,7 +224,7 @@ class VmWorkload {
     const streams = engine.streams;
     this.disk = spec.disk && spec.disk.length > 0 ? new DiskIo(this, spec.disk, disks) : null;
     const g = world.memory!;
-    this.content = new ContentSampler(spec.mix, engine.memory.images, world.id, streams.stream(`vm:${world.name}:content`));
+    this.content = new ContentSampler(spec.mix, engine.memory.images, world.id, streams.stream(`vm:${world.name}:content`), WORKLOAD_COUNTER_START);
     for (let v = 0; v < world.vcpus; v++) {
       const vcpu = new Vcpu(this, v);
       spec.activities.forEach((a, i) => {

@@ -2,7 +2,8 @@ import t from "tap";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setup } from "./helpers.js";
-import { DEFAULT_MIX } from "../../core/memory/content.js";
+import { ContentSampler, DEFAULT_MIX } from "../../core/memory/content.js";
+import { RandomStreams } from "../../core/sim/random.js";
 import { PageState } from "../../core/memory/page.js";
 import { MS, SECOND } from "../../core/sim/time.js";
 
@@ -162,5 +163,21 @@ t.test("the same seed gives the same accesses", (t) => {
   };
   t.same(run(5), run(5));
   t.notSame(run(5), run(6));
+  t.end();
+});
+
+t.test("a workload write never repeats an identity the initial contents drew", (t) => {
+  const { scheduler, cluster, workload, vm, memory } = setup();
+  const w = vm("web", 256);
+  const initial = new ContentSampler(DEFAULT_MIX, memory.images, w.id, new RandomStreams(1).stream("init"));
+  memory.populateAll(w.memory!, (p) => initial.next(p));
+  const before = new Set<number>();
+  for (let p = 0; p < 256; p++) before.add(memory.peek(w.memory!, p));
+  workload.attach(w, { activities: [], mix: DEFAULT_MIX, scripted: [{ at: 0, op: "write", first: 0, count: 256 }] });
+  cluster.setState(w, "running");
+  scheduler.run(10 * MS);
+  let same = 0;
+  for (let p = 0; p < 256; p++) if (before.has(memory.peek(w.memory!, p))) same++;
+  t.equal(same, 0);
   t.end();
 });
