@@ -379,3 +379,49 @@ t.test("suspend mode can leave the VM suspended; a second save to the same file 
   k.checkInvariants();
   t.equal(web.memory!.meta.every((m) => (m & 7) === PageState.Present), true);
 });
+
+t.test("the buffer pool: vCPUs share a fetch, wait for a buffer, or finish one to take it", async (t) => {
+  const k = await kernel();
+  const web = vm(k, "web", {
+    vcpus: 2,
+    memory: 8 * MiB,
+    scripted: [
+      { at: 2 * SECOND, op: "read", first: 100, count: 1, vcpu: 0 },
+      { at: 2 * SECOND, op: "read", first: 101, count: 1, vcpu: 1 }, // the same memory block: it waits on the first fetch
+      { at: 2 * SECOND + 5 * MS, op: "read", first: 1000, count: 1, vcpu: 0 },
+      { at: 2 * SECOND + 5 * MS, op: "read", first: 1800, count: 1, vcpu: 1 },
+      { at: 2 * SECOND + 6 * MS, op: "read", first: 1500, count: 1, vcpu: 0 },
+    ],
+  });
+  k.act(0, "checkpoint", { vm: "web", datastore: "san" }, { "background-threads": 1 });
+  k.act(1 * SECOND, "restore", { vm: "web", datastore: "san" }, { buffers: 1, "background-threads": 0 });
+  k.run(3 * SECOND);
+  const r = section(k, "web").restore;
+  t.equal(r.status, "active", "no background thread: only faults load memory");
+  t.equal(r.faults, 5);
+  t.equal(r["fault-waits"], 1, "the second vCPU waited on the block already being fetched");
+  t.equal(r["io-reads-demand"], 4);
+  t.ok(r["buffer-evictions"] + r["buffer-waits"] >= 2, `one buffer for four IO blocks: ${r["buffer-evictions"]} finished by the requester, ${r["buffer-waits"]} waits`);
+  t.equal(web.state, "running");
+  k.checkInvariants();
+});
+
+t.test("a restore refused while its header is read: the VM started meanwhile, or its host crashed", async (t) => {
+  let k = await kernel();
+  let web = vm(k, "web");
+  k.act(0, "checkpoint", { vm: "web", datastore: "san" });
+  k.act(1 * SECOND, "restore", { vm: "web", datastore: "san" });
+  k.act(1 * SECOND, "start", { vm: "web" });
+  k.run(2 * SECOND);
+  t.match(failure(k, "restore"), /^VMSCN5004.*is running now/);
+  t.equal(web.memory!.census().present, 256, "the VM kept its memory");
+  k = await kernel();
+  web = vm(k, "web");
+  k.act(0, "checkpoint", { vm: "web", datastore: "san" });
+  k.act(1 * SECOND, "restore", { vm: "web", datastore: "san" });
+  k.scheduler.at(1 * SECOND + 1000, () => k.crashHost("a"));
+  k.run(2 * SECOND);
+  t.match(failure(k, "restore"), /^VMSCN7309/);
+  t.equal(section(k, "web").restore.status, "failed");
+  k.checkInvariants();
+});

@@ -61,7 +61,7 @@ export function checkpointReport(s: Save, now: number): Record<string, unknown> 
     "throttle-time": s.throttle.waitNs,
     "memory-io-map": sampleMem,
     "io-memory-map": sampleIo,
-    compression: s.file.sim && s.o.compression !== "none" ? { codec: s.o.compression, ratio: s.fileLength > 0 ? pagesBytes / s.fileLength : null, "bytes-saved": s.fileLength > 0 ? pagesBytes - s.fileLength : null } : null,
+    compression: s.o.compression !== "none" ? { codec: s.o.compression, ratio: s.fileLength > 0 ? pagesBytes / s.fileLength : null, "bytes-saved": s.fileLength > 0 ? pagesBytes - s.fileLength : null } : null,
   };
 }
 

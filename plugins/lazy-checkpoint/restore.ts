@@ -342,6 +342,7 @@ export class Restore {
       }
       if (t && t.alive) this.process(buf, t, () => this.background(t));
       this.kick();
+      this.serveQueue();
     });
   }
 
@@ -469,6 +470,15 @@ export class Restore {
     this.queue.push(then);
   }
 
+  /** Someone waits for a buffer and one is full with no one going through it: the waiter finishes it and takes it. */
+  private serveQueue(): void {
+    const idle = this.queue.length > 0 ? this.buffers.find((b) => this.loadable(b)) : undefined;
+    if (!idle) return;
+    const then = this.queue.shift()!;
+    this.c.evictions++;
+    this.process(idle, null, () => this.acquire(null, then));
+  }
+
   /** A full buffer no one goes through that still has blocks to load. */
   private loadable(b: Buf): boolean {
     return b.state === "full" && !b.busy && b.view!.records.some((r) => this.mbState[r.mb] === ABSENT);
@@ -507,6 +517,7 @@ export class Restore {
       if (j >= records.length) {
         buf.busy = false;
         then();
+        this.serveQueue();
         return;
       }
       const mb = records[j++]!.mb;
@@ -637,7 +648,4 @@ export class Restore {
     this.closing = false;
   }
 
-  get action(): VerbCall {
-    return this.call;
-  }
 }

@@ -702,7 +702,4 @@ export class Save {
   }
 
   /** The action that asked for this save. */
-  get action(): VerbCall {
-    return this.call;
-  }
 }
