@@ -172,7 +172,18 @@ class Vcpu {
         continue;
       }
       const before = this.index;
-      const reached = job.write ? e.memory.writeBatch(g, job.pages, job.contents, this.index, job.n, this.id) : e.memory.readBatch(g, job.pages, this.index, job.n, this.id);
+      let reached: number;
+      try {
+        reached = job.write ? e.memory.writeBatch(g, job.pages, job.contents, this.index, job.n, this.id) : e.memory.readBatch(g, job.pages, this.index, job.n, this.id);
+      } catch (err) {
+        // The host has no free frame for the guest's write: as a host's OOM killer would,
+        // the VM is killed (with the reason) rather than the whole simulation.
+        if (!(err instanceof VmscnError) || err.code !== "VMSCN5002") throw err;
+        const world = this.vm.world;
+        world.failure = `killed: ${err.message}`;
+        e.cluster.setState(world, "stopped");
+        return;
+      }
       if (job.write) stats.writes += reached - before;
       else stats.reads += reached - before;
       this.index = reached;

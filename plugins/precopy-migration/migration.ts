@@ -6,7 +6,7 @@
 // not), the non-memory state follows (steps 6, 8, 9), the VM moves onto the destination's
 // page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
 // background paging thread (steps 12, 13); the source then frees the VM's frames.
-import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type SimFile, type Transfer, type VerbCall, type VmscnError, type World } from "../../core/api.js";
+import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type SimFile, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import type { MigrationHooks, MigrationView } from "./engine.js";
@@ -289,7 +289,7 @@ export class Migration implements MigrationView {
     this.roundBytes += bytes;
     this.roundSent += take;
     this.send(this.src.name, this.dest.name, bytes, this.hooks.initiator ?? "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => {
-      this.place(pages, contents, take);
+      if (!this.place(pages, contents, take)) return;
       if (this.phase === "precopy" && this.cursor < this.n && duringPass(this.conv, this.n - this.cursor + this.log!.count, this.bandwidthNow())) {
         this.endRound("downtime-limit");
         return;
@@ -559,7 +559,7 @@ export class Migration implements MigrationView {
   private landPost(pages: Int32Array, contents: Float64Array, n: number): void {
     if (this.status !== "postcopy-active") return;
     const now = this.k.scheduler.now;
-    this.place(pages, contents, n);
+    if (!this.place(pages, contents, n)) return;
     for (let i = 0; i < n; i++) {
       const p = pages[i]!;
       this.fetching![p] = 0;
@@ -578,7 +578,7 @@ export class Migration implements MigrationView {
   // ---- pages landing, transfers, the end -------------------------------------------------
 
   /** Pages arrive on the destination: each gets its content (a zero page needs no frame). */
-  private place(pages: Int32Array, contents: Float64Array, n: number): void {
+  private place(pages: Int32Array, contents: Float64Array, n: number): boolean {
     const mem = this.k.memory;
     const g = this.dst;
     const machine = mem.machine(g.hostId);
@@ -586,17 +586,39 @@ export class Migration implements MigrationView {
       const p = pages[i]!;
       const c = contents[i]!;
       const state = g.meta[p]! & STATE_MASK;
+      if (c !== 0 && state !== PageState.Present && machine.free === 0) {
+        // Something else took the destination's memory meanwhile (the exhaust fault, another
+        // tenant): the page has nowhere to go.
+        const err = this.k.error("VMSCN5002", `host "${this.dest.name}" ran out of memory while page ${p} of VM "${this.world.name}" arrived`);
+        this.k.after(0, () => this.transferFailed(err), "migration pages");
+        return false;
+      }
       if (c === 0) {
         if (state !== PageState.Unbacked) mem.setAbsent(g, p, PageState.Unbacked);
       } else if (state === PageState.Present && machine.refs[g.frame[p]!] === 1) {
         machine.content[g.frame[p]!] = c; // a page sent again: its private frame is rewritten
       } else mem.populate(g, p, c);
     }
+    return true;
   }
 
   private send(from: string, to: string, bytes: number, initiator: "source" | "destination", label: string, onDone: () => void): void {
     const sentAt = this.k.scheduler.now;
-    const tr = this.k.network.transfer({
+    let tr: Transfer;
+    try {
+      tr = this.startTransfer(from, to, bytes, initiator, label, sentAt, onDone);
+    } catch (err) {
+      if (!(err instanceof VmscnError)) throw err;
+      // No route any more (a link went down between batches): a failed transfer, on its own
+      // event so the caller finishes first.
+      this.k.after(0, () => this.transferFailed(err), "migration transfer");
+      return;
+    }
+    this.inflight.add(tr);
+  }
+
+  private startTransfer(from: string, to: string, bytes: number, initiator: "source" | "destination", label: string, sentAt: number, onDone: () => void): Transfer {
+    const tr: Transfer = this.k.network.transfer({
       from,
       to,
       bytes,
@@ -614,7 +636,7 @@ export class Migration implements MigrationView {
         this.transferFailed(err);
       },
     });
-    this.inflight.add(tr);
+    return tr;
   }
 
   /** Spreads a transfer's bytes evenly over the 10 ms buckets its lifetime [from, to) covers. */
@@ -634,6 +656,7 @@ export class Migration implements MigrationView {
 
   private transferFailed(err: VmscnError): void {
     if (this.done) return;
+    this.failCode = err.code;
     if (this.resumeAt === undefined) this.abort(`a transfer failed before switch-over (${err.message}); the VM keeps running on "${this.src.name}"`);
     else this.killDestination(`the destination could no longer fetch pages from "${this.src.name}" (${err.message})`);
   }
@@ -686,6 +709,9 @@ export class Migration implements MigrationView {
     this.fail(reason);
   }
 
+  /** The code of the failure: a transfer's (a link or host failure, memory), else a host or VM failure. */
+  private failCode = "VMSCN5010";
+
   private fail(reason: string): void {
     this.status = "failed";
     this.failure = reason;
@@ -695,7 +721,7 @@ export class Migration implements MigrationView {
     this.k.trace.instant("migration failed", "migration", { world: this.world.name }, this.completedAt, { reason });
     this.onFinish(this);
     this.hooks.finished?.(this);
-    this.call.done({ failed: `migration of "${this.world.name}" to "${this.dest.name}" failed: ${reason}` });
+    this.call.done({ failed: `${this.failCode} at ${formatTime(this.completedAt)}: migration of "${this.world.name}" to "${this.dest.name}" failed: ${reason}` });
   }
 
   /** Clean-up: the last page has left the source, which frees the VM's frames. */

@@ -176,3 +176,17 @@ t.test("the language: disk activities and hypercall statements, with their diagn
   t.ok(rows.some((r) => /^VMSCN0210 .*stall/.test(r)), rows.join("\n"));
   t.ok(rows.some((r) => /^VMSCN0212 .*vCPU of VM "web"/.test(r)), rows.join("\n"));
 });
+
+t.test("a guest write on a host with no free frame kills that VM, not the run", async (t) => {
+  const k = createKernel({ seed: 1, checkInvariants: true });
+  k.addHost({ name: "a", cpus: 4, memoryBytes: 4 * MiB });
+  await k.plugins.registerAll([]);
+  const w = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 4 * MiB, workload: { activities: [{ op: "write", rate: 100_000, pattern: { kind: "sequential" } }], mix: MIX, scripted: [] } });
+  k.exhaustMemory("a", 64 * 4096);
+  k.act(0, "start", { vm: "web" });
+  k.run(SECOND);
+  t.equal(w.state, "stopped");
+  t.match(w.failure, /^killed: host "a" is out of memory/);
+  t.equal(k.memory.machine(k.cluster.host("a").id).free, 0, "it took the 64 frames there were");
+  k.checkInvariants();
+});
