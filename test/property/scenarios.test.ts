@@ -101,7 +101,7 @@ t.test(`random scenarios keep the world consistent (${RUNS} cases)`, async (t) =
           throw new Error(`VM ${v.name} stopped without a reason`);
         }
       }
-      for (const a of rep.actions) if (a.state === "failed" && !(a.failure && a.failure.length > 10)) throw new Error(`action ${a.verb} failed without a reason`);
+      for (const a of rep.actions) if (a.state === "failed" && !/^VMSCN\d{4} at .+: .{10,}/.test(a.failure ?? "")) throw new Error(`action ${a.verb} failed without a coded reason: ${a.failure}`);
     }),
     {
       numRuns: RUNS,
