@@ -55,6 +55,13 @@ export interface KsmCounters {
   remote_compare_bytes: number;
 }
 
+/** Where a page is mapped: the host of its frame, the frame, its contents. */
+interface Spot {
+  host: number;
+  frame: number;
+  content: number;
+}
+
 interface Entry {
   id: number;
   world: World;
@@ -69,6 +76,8 @@ export const SCAN_NS_PER_PAGE = 1_000;
 
 export class HostKsm {
   settings: KsmSettings;
+  /** settings.scope is within-vm (cached: the scanner asks per page). */
+  private withinVm = false;
   on = false;
   scanner: World | null = null;
   /** Why scanning stopped, if the host crashed. */
@@ -78,7 +87,8 @@ export class HostKsm {
   // Scanned guests, in scan order, and the cursor.
   private readonly entries: Entry[] = [];
   private readonly byGuest = new Map<GuestMemory, Entry>();
-  private readonly byId = new Map<number, Entry>();
+  /** Entries by id (ids are small and never reused; a gone entry leaves a hole). */
+  private readonly byId: (Entry | undefined)[] = [];
   private nextEntry = 1;
   private cursor = 0;
   private cursorPage = 0;
@@ -96,7 +106,7 @@ export class HostKsm {
   private readonly stable = new KeyTable();
   private readonly unstable = new KeyTable();
   /** Items in each state. */
-  private readonly counts = [0, 0, 0, 0, 0, 0];
+  private readonly counts = new Int32Array(6);
   private fullScans = 0;
   private pagesScanned = 0;
   private cowBreaks = 0;
@@ -104,6 +114,10 @@ export class HostKsm {
   private mappedRemote = 0;
   private remoteCompares = 0;
   private readonly compares = new Set<Transfer>();
+  /** The rep entry of the node stableNode last returned. */
+  private rep: Entry | null = null;
+  /** Reused by the unstable-tree lookup (no allocation per page). */
+  private readonly spot: Spot = { host: 0, frame: 0, content: 0 };
   /** Memory saved over time (ns, bytes), for the chart; thinned to stay small. */
   readonly savedSeries: { x: number[]; y: number[] } = { x: [], y: [] };
   private sampleEvery = 100_000_000;
@@ -124,6 +138,7 @@ export class HostKsm {
 
   start(settings: KsmSettings, seq: number): void {
     this.settings = settings;
+    this.withinVm = settings.scope === "within-vm";
     this.stoppedBy = undefined;
     if (!this.on) {
       this.on = true;
@@ -169,7 +184,7 @@ export class HostKsm {
     const e: Entry = { id: this.nextEntry++, world: w, guest: g, state: new Uint8Array(g.pages), sum: new Uint32Array(g.pages), node: new Int32Array(g.pages) };
     this.entries.push(e);
     this.byGuest.set(g, e);
-    this.byId.set(e.id, e);
+    this.byId[e.id] = e;
   }
 
   /** A world left the host (or its page map was replaced): its pages leave the trees. */
@@ -191,7 +206,7 @@ export class HostKsm {
     if (i < this.cursor) this.cursor--;
     else if (i === this.cursor) this.cursorPage = 0;
     this.byGuest.delete(e.guest);
-    this.byId.delete(e.id);
+    this.byId[e.id] = undefined;
   }
 
   // ---- the scanner -------------------------------------------------------------------------
@@ -345,20 +360,20 @@ export class HostKsm {
   }
 
   private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number, sum: number): void {
-    const slot = this.unstable.find(c, salt, sum);
+    const slot = this.unstable.find(c, salt);
     if (slot < 0) {
-      this.unstable.insert(c, salt, sum, e.id, p);
+      this.unstable.insert(c, salt, e.id, p);
       this.setState(e, p, Item.Unstable);
       return;
     }
-    const te = this.byId.get(this.unstable.vals[slot]!);
-    const tp = this.unstable.vals2[slot]!;
-    const cand = te === undefined || te.state[tp] !== Item.Unstable ? null : this.where(te, tp);
+    const te = this.entry(this.unstable.val(slot));
+    const tp = this.unstable.val2(slot);
+    const cand = te === undefined || te.state[tp] !== Item.Unstable ? null : this.where(te, tp, this.spot);
     // Compare in full: the candidate must still hold these contents.
     if (cand === null || cand.content !== c) {
+      // A stale entry (its page changed, merged or went): this page takes its place.
       if (te !== undefined && te.state[tp] === Item.Unstable) this.setState(te, tp, Item.Volatile);
-      this.unstable.removeAt(slot);
-      this.unstable.insert(c, salt, sum, e.id, p);
+      this.unstable.set(slot, e.id, p);
       this.setState(e, p, Item.Unstable);
       return;
     }
@@ -367,7 +382,7 @@ export class HostKsm {
     if (cand.frame === f && cand.host === (remote ? remoteHost : this.host.id)) {
       // Both already map one frame (a fork's pages): a local one becomes a stable node as is.
       if (remote) return;
-      this.unstable.removeAt(slot);
+      // (The tree entry stays: its page is in a node now, so the entry is stale.)
       this.setState(te!, tp, Item.Volatile);
       const n = this.newNode(f, c, salt, te!, tp);
       this.addItem(n, te!, tp);
@@ -376,7 +391,6 @@ export class HostKsm {
     }
     if (!remote && !candRemote) {
       // Merge: this page maps the tree page's frame; its own frame is freed.
-      this.unstable.removeAt(slot);
       this.setState(te!, tp, Item.Volatile);
       this.k.memory.share(te!.guest, tp, e.guest, p);
       const n = this.newNode(cand.frame, c, salt, te!, tp);
@@ -420,7 +434,7 @@ export class HostKsm {
 
   private compared(tr: Transfer, e: Entry, p: number, before: { host: number; frame: number; content: number } | null, cand: { e: Entry; p: number; host: number; frame: number } | undefined): void {
     this.compares.delete(tr);
-    if (!this.byId.has(e.id) || e.state[p] !== Item.Pending) return;
+    if (this.byId[e.id] !== e || e.state[p] !== Item.Pending) return;
     this.setState(e, p, Item.Volatile);
     const at = this.where(e, p);
     // The read failed, the scanner stopped, or the page moved meanwhile: no merge.
@@ -440,16 +454,12 @@ export class HostKsm {
       }
       return;
     }
-    if (cand === undefined || !this.byId.has(cand.e.id)) return;
+    if (cand === undefined || this.byId[cand.e.id] !== cand.e) return;
     const ct = cand.e.state[cand.p]!;
     const cat = this.where(cand.e, cand.p);
     if (ct === Item.Stable || ct === Item.Pending || cat === null || cat.host !== cand.host || cat.frame !== cand.frame || cat.content !== c) return;
-    // The candidate may still be in the unstable tree: take it out.
-    if (ct === Item.Unstable) {
-      const slot = this.unstable.find(c, salt, checksum(c));
-      if (slot >= 0 && this.unstable.vals[slot] === cand.e.id && this.unstable.vals2[slot] === cand.p) this.unstable.removeAt(slot);
-      this.setState(cand.e, cand.p, Item.Volatile);
-    }
+    // (If the candidate is still in the unstable tree, its entry goes stale as it joins a node.)
+    if (ct === Item.Unstable) this.setState(cand.e, cand.p, Item.Volatile);
     const [local, lp, far, fp] = remote ? [cand.e, cand.p, e, p] : [e, p, cand.e, cand.p];
     const farHost = remote ? at.host : cand.host;
     if (this.settings.remotePages === "local") {
@@ -468,33 +478,47 @@ export class HostKsm {
     }
   }
 
-  /** Where page p of an entry's guest is mapped now (host, frame, content), or null if nowhere. */
-  private where(e: Entry, p: number): { host: number; frame: number; content: number } | null {
+  /** Where page p of an entry's guest is mapped now (host, frame, content), or null if nowhere; fills `out` when given. */
+  private where(e: Entry, p: number, out: Spot = { host: 0, frame: 0, content: 0 }): Spot | null {
     const g = e.guest;
     const m = g.meta[p]! & STATE_MASK;
-    if (m === PageState.Present) return { host: g.hostId, frame: g.frame[p]!, content: this.machine.content[g.frame[p]!]! };
+    if (m === PageState.Present) {
+      out.host = g.hostId;
+      out.frame = g.frame[p]!;
+      out.content = this.machine.content[out.frame]!;
+      return out;
+    }
     if (m === PageState.Remote) {
-      const h = g.remoteHost![p]!;
-      return { host: h, frame: g.frame[p]!, content: this.k.memory.machine(h).content[g.frame[p]!]! };
+      out.host = g.remoteHost![p]!;
+      out.frame = g.frame[p]!;
+      out.content = this.k.memory.machine(out.host).content[out.frame]!;
+      return out;
     }
     return null;
   }
 
+  private entry(id: number): Entry | undefined {
+    return this.byId[id];
+  }
+
   private salt(e: Entry): number {
-    return this.settings.scope === "within-vm" ? e.world.id + 1 : 0;
+    return this.withinVm ? e.world.id + 1 : 0;
   }
 
   // ---- stable nodes --------------------------------------------------------------------------
 
   /** The open node for (content, salt) whose rep still maps its frame, or -1 (a stale node is closed). */
   private stableNode(c: number, salt: number, sum: number): number {
-    const slot = this.stable.find(c, salt, sum);
+    const slot = this.stable.find(c, salt);
     if (slot < 0) return -1;
-    const n = this.stable.vals[slot]!;
-    const re = this.byId.get(this.nodeRepEntry[n]!);
+    const n = this.stable.val(slot);
+    const re = this.entry(this.nodeRepEntry[n]!);
     const rp = this.nodeRepPage[n]!;
     const f = this.nodeFrame[n]!;
-    if (re !== undefined && re.state[rp] === Item.Stable && re.node[rp] === n && (re.guest.meta[rp]! & STATE_MASK) === PageState.Present && re.guest.frame[rp] === f && this.machine.content[f] === c) return n;
+    if (re !== undefined && re.state[rp] === Item.Stable && re.node[rp] === n && (re.guest.meta[rp]! & STATE_MASK) === PageState.Present && re.guest.frame[rp] === f && this.machine.content[f] === c) {
+      this.rep = re;
+      return n;
+    }
     this.closeNode(n);
     return -1;
   }
@@ -512,7 +536,7 @@ export class HostKsm {
     this.nodeRepEntry[n] = rep.id;
     this.nodeRepPage[n] = repPage;
     this.nodeOpen[n] = 1;
-    this.stable.insert(key, salt, checksum(key), n);
+    this.stable.insert(key, salt, n);
     this.liveNodes++;
     return n;
   }
@@ -533,10 +557,9 @@ export class HostKsm {
     this.nodeOpen = grow(this.nodeOpen, (n) => new Uint8Array(n));
   }
 
-  /** Page p maps the node's frame (through the node's rep mapping) and joins the node. */
+  /** Page p maps the node's frame (through the node's rep mapping, just validated by stableNode) and joins the node. */
   private mergeInto(n: number, e: Entry, p: number): void {
-    const re = this.byId.get(this.nodeRepEntry[n]!)!;
-    this.k.memory.share(re.guest, this.nodeRepPage[n]!, e.guest, p);
+    this.k.memory.share(this.rep!.guest, this.nodeRepPage[n]!, e.guest, p);
     this.addItem(n, e, p);
   }
 
@@ -562,7 +585,7 @@ export class HostKsm {
     if (this.nodeOpen[n] === 0) return;
     this.nodeOpen[n] = 0;
     const key = this.nodeKey[n]!;
-    const slot = this.stable.find(key, this.nodeSalt[n]!, checksum(key));
+    const slot = this.stable.find(key, this.nodeSalt[n]!);
     this.stable.removeAt(slot);
   }
 
@@ -579,7 +602,7 @@ export class HostKsm {
     this.nodeRepEntry[n] = e.id;
     this.nodeRepPage[n] = p;
     this.nodeOpen[n] = 1;
-    this.stable.insert(key, salt, checksum(key), n);
+    this.stable.insert(key, salt, n);
   }
 
   /** The kernel copied a shared page for a writer: a merged page leaves its node. */

@@ -3,15 +3,49 @@
 // Linux KSM keeps red-black trees ordered by memcmp of the pages; a hash table keyed by the
 // content gives the same answer ("is there a page with these bytes?") in O(1).
 
+/** A scratch double and its bits as two 32-bit words (little-endian: [0] is the low word). */
+const BITS = new Float64Array(1);
+const WORDS = new Int32Array(BITS.buffer);
+/** The halves of the last identity `split` was given. */
+let LO = 0;
+let HI = 0;
+
+/**
+ * Splits an identity (an integer, 0 ≤ identity < 2^53) into its low and high 32 bits, from
+ * its IEEE bits with integer operations only: V8 truncates a double beyond 32 bits
+ * (`identity >>> 0`) through a slow conversion that costs several times the whole hash.
+ */
+function split(identity: number): void {
+  BITS[0] = identity;
+  const w1 = WORDS[1]!;
+  const e = (w1 >>> 20) - 1023;
+  if (e < 0) {
+    LO = 0;
+    HI = 0;
+    return;
+  }
+  const m = (w1 & 0xfffff) | 0x100000; // the mantissa's top 21 bits, the hidden bit included
+  const shift = 52 - e;
+  if (shift >= 32) {
+    LO = m >>> (shift - 32);
+    HI = 0;
+  } else if (shift === 0) {
+    LO = WORDS[0]!;
+    HI = m;
+  } else {
+    LO = (WORDS[0]! >>> shift) | (m << (32 - shift));
+    HI = m >>> shift;
+  }
+}
+
 /**
  * The page checksum (KSM: xxhash of the 4096 bytes). Pages are content identities here, so
  * the checksum hashes the identity (its two 32-bit halves, murmur3's finalizer): equal bytes
  * give equal checksums, and a changed page (a new identity) almost surely a new one.
  */
 export function checksum(identity: number): number {
-  const lo = identity >>> 0;
-  const hi = ((identity - lo) / 4294967296) | 0;
-  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  split(identity);
+  let h = Math.imul(LO ^ Math.imul(HI, 0x9e3779b1), 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
@@ -19,25 +53,27 @@ export function checksum(identity: number): number {
 }
 
 const EMPTY = -1;
+/** Consecutive identities that share a run of slots: 16 slots, 256 bytes, four cache lines. */
+const GROUP_BITS = 4;
+const GROUP_MASK = (1 << GROUP_BITS) - 1;
 
 /**
  * Map (identity, salt) → (value, value2) with linear probing and backward-shift deletion.
- * `salt` keeps VMs apart when sharing is per VM (ESXi's salting); it is 0 across VMs.
+ * `salt` keeps VMs apart when sharing is per VM (ESXi's salting); it is 0 across VMs. A slot
+ * is 16 bytes in one Int32Array — the identity's two words, the salt, the value — so a probe
+ * costs one cache line, not one per field; value2 (read only on a hit) lives beside it.
  */
 export class KeyTable {
-  keys: Float64Array;
-  salts: Int32Array;
-  vals: Int32Array;
-  vals2: Int32Array;
+  /** Slot i: [4i] the identity's low word, [4i+1] its high word, [4i+2] salt, [4i+3] value (-1: empty). */
+  private slots: Int32Array;
+  private vals2: Int32Array;
   private mask: number;
   size = 0;
 
   constructor(capacity = 1024) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.keys = new Float64Array(cap);
-    this.salts = new Int32Array(cap);
-    this.vals = new Int32Array(cap).fill(EMPTY);
+    this.slots = emptySlots(cap);
     this.vals2 = new Int32Array(cap);
     this.mask = cap - 1;
   }
@@ -46,31 +82,74 @@ export class KeyTable {
     return this.mask + 1;
   }
 
-  private home(sum: number, salt: number): number {
-    return ((sum ^ Math.imul(salt, 0x9e3779b1)) >>> 0) & this.mask;
+  /**
+   * The first slot to probe. Identities come in runs (an image's pages, a VM's private pages
+   * in write order) and a scan walks a guest in page order: four consecutive identities share
+   * a cache line (16-byte slots), and the runs' groups of four are spread by a mix of the rest
+   * (so probe runs stay short). A lookup then mostly finds its line already loaded.
+   */
+  /** The home slot of (key, salt) (tests look at probe chains). */
+  homeOf(key: number, salt: number): number {
+    split(key);
+    return this.home(LO, HI, salt);
   }
 
-  /** The slot holding (key, salt), or -1. `sum` is checksum(key). */
-  find(key: number, salt: number, sum: number): number {
-    const vals = this.vals;
-    const keys = this.keys;
-    const salts = this.salts;
+  private home(lo: number, hi: number, salt: number): number {
+    let h = Math.imul((lo >>> GROUP_BITS) ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(salt, 0x27d4eb2f), 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    return ((h << GROUP_BITS) | (lo & GROUP_MASK)) & this.mask;
+  }
+
+  /** The slot holding (key, salt), or -1. */
+  find(key: number, salt: number): number {
+    const s = this.slots;
     const mask = this.mask;
-    for (let i = this.home(sum, salt); ; i = (i + 1) & mask) {
-      if (vals[i] === EMPTY) return -1;
-      if (keys[i] === key && salts[i] === salt) return i;
+    split(key);
+    const lo = LO;
+    const hi = HI;
+    for (let i = this.home(lo, hi, salt); ; i = (i + 1) & mask) {
+      const b = i << 2;
+      if (s[b + 3] === EMPTY) return -1;
+      if (s[b] === lo && s[b + 1] === hi && s[b + 2] === salt) return i;
     }
   }
 
+  val(i: number): number {
+    return this.slots[(i << 2) + 3]!;
+  }
+
+  val2(i: number): number {
+    return this.vals2[i]!;
+  }
+
+  key(i: number): number {
+    const b = i << 2;
+    return this.slots[b + 1]! * 4294967296 + (this.slots[b]! >>> 0);
+  }
+
+  /** Replaces the values of slot i (its key stays). */
+  set(i: number, val: number, val2 = 0): void {
+    this.slots[(i << 2) + 3] = val;
+    this.vals2[i] = val2;
+  }
+
   /** Adds (key, salt) → (val, val2); the key must not be present. Returns the slot. */
-  insert(key: number, salt: number, sum: number, val: number, val2 = 0): number {
-    if ((this.size + 1) * 2 > this.capacity) this.grow();
+  insert(key: number, salt: number, val: number, val2 = 0): number {
+    if ((this.size + 1) * 2 > this.capacity) this.grow(this.capacity * 2);
+    const s = this.slots;
     const mask = this.mask;
-    let i = this.home(sum, salt);
-    while (this.vals[i] !== EMPTY) i = (i + 1) & mask;
-    this.keys[i] = key;
-    this.salts[i] = salt;
-    this.vals[i] = val;
+    split(key);
+    const lo = LO;
+    const hi = HI;
+    let i = this.home(lo, hi, salt);
+    while (s[(i << 2) + 3] !== EMPTY) i = (i + 1) & mask;
+    const b = i << 2;
+    s[b] = lo;
+    s[b + 1] = hi;
+    s[b + 2] = salt;
+    s[b + 3] = val;
     this.vals2[i] = val2;
     this.size++;
     return i;
@@ -78,42 +157,57 @@ export class KeyTable {
 
   /** Empties slot i, shifting back the entries that probed past it. */
   removeAt(i: number): void {
-    const vals = this.vals;
+    const s = this.slots;
     const mask = this.mask;
     let hole = i;
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      if (vals[j] === EMPTY) break;
-      const h = this.home(checksum(this.keys[j]!), this.salts[j]!);
+      if (s[(j << 2) + 3] === EMPTY) break;
+      const h = this.home(s[j << 2]!, s[(j << 2) + 1]!, s[(j << 2) + 2]!);
       // Entry j may move into the hole when its home is not cyclically in (hole, j].
       const between = hole <= j ? h > hole && h <= j : h > hole || h <= j;
       if (between) continue;
-      this.keys[hole] = this.keys[j]!;
-      this.salts[hole] = this.salts[j]!;
-      vals[hole] = vals[j]!;
+      s.copyWithin(hole << 2, j << 2, (j << 2) + 4);
       this.vals2[hole] = this.vals2[j]!;
       hole = j;
     }
-    vals[hole] = EMPTY;
+    s[(hole << 2) + 3] = EMPTY;
     this.size--;
+  }
+
+  /** Makes room for `n` entries without growing on the way (rehashes once if needed). */
+  reserve(n: number): void {
+    if (n * 2 > this.capacity) this.grow(n * 2);
   }
 
   clear(): void {
     if (this.size === 0) return;
-    this.vals.fill(EMPTY);
+    const s = this.slots;
+    for (let b = 3; b < s.length; b += 4) s[b] = EMPTY;
     this.size = 0;
   }
 
-  private grow(): void {
-    const { keys, salts, vals, vals2 } = this;
-    const cap = this.capacity * 2;
-    this.keys = new Float64Array(cap);
-    this.salts = new Int32Array(cap);
-    this.vals = new Int32Array(cap).fill(EMPTY);
+  private grow(atLeast: number): void {
+    const old = this.slots;
+    const vals2 = this.vals2;
+    const oldCap = this.capacity;
+    let cap = oldCap * 2;
+    while (cap < atLeast) cap *= 2;
+    this.slots = emptySlots(cap);
     this.vals2 = new Int32Array(cap);
     this.mask = cap - 1;
     this.size = 0;
-    for (let i = 0; i < vals.length; i++) if (vals[i] !== EMPTY) this.insert(keys[i]!, salts[i]!, checksum(keys[i]!), vals[i]!, vals2[i]!);
+    for (let i = 0; i < oldCap; i++) {
+      const b = i << 2;
+      if (old[b + 3] === EMPTY) continue;
+      this.insert(old[b + 1]! * 4294967296 + (old[b]! >>> 0), old[b + 2]!, old[b + 3]!, vals2[i]!);
+    }
   }
+}
+
+function emptySlots(cap: number): Int32Array {
+  const s = new Int32Array(cap * 4);
+  for (let b = 3; b < s.length; b += 4) s[b] = EMPTY;
+  return s;
 }
