@@ -44,6 +44,8 @@ export class Dependence {
   private readonly granted = new Map<number, number>();
   private copier: World | null = null;
   private copierDue = false;
+  /** Set when the background copier was killed: no more batches. */
+  copierKilled: string | undefined;
   private bgCursor = 0;
   /** Set while this plugin stops its own worlds, so their state changes are not crashes. */
   closing = false;
@@ -84,7 +86,7 @@ export class Dependence {
       this.responders.set(hostId, r);
     }
     // The copier runs on the VM's host once it is there (a migration adds pages before the move).
-    if (this.o.background && this.copier === null && !this.copierDue) {
+    if (this.o.background && this.copier === null && !this.copierDue && this.copierKilled === undefined) {
       this.copierDue = true;
       this.k.after(0, () => {
         this.copierDue = false;
@@ -107,15 +109,27 @@ export class Dependence {
     if (this.remote.size === 0) this.finish("local", false);
   }
 
-  /** A responder stopped without us: its host crashed. */
-  responderStopped(w: World): boolean {
+  /**
+   * A helper world of this period stopped without us: a responder's host crashed (or the
+   * responder was killed: the remote end is gone either way, the VM fails); the copier was
+   * killed (background copying stops; reads and copies on demand go on).
+   */
+  worldStopped(w: World): void {
+    const at = formatTime(this.k.scheduler.now);
+    if (w === this.copier) {
+      this.copier = null;
+      this.copierKilled = `the copier "${w.name}" was killed at ${at}`;
+      return;
+    }
     for (const [hostId, r] of this.responders) {
       if (r !== w) continue;
       const host = this.k.cluster.hosts[hostId]!;
-      this.fail("VMSCN7603", `host "${host.name}" crashed at ${formatTime(this.k.scheduler.now)} while VM "${this.world.name}" still mapped ${this.remote.get(hostId) ?? 0} of its pages there (remote-shared since ${formatTime(this.startedAt)})`);
-      return true;
+      const pages = `${this.remote.get(hostId) ?? 0} of its pages`;
+      // (kill marks its world before stopping it; a crash stops the host's worlds first.)
+      if (w.failure?.startsWith("killed") === true) this.fail("VMSCN7604", `the RDMA responder "${w.name}" on host "${host.name}" was killed at ${at} while VM "${this.world.name}" still mapped ${pages} there`);
+      else this.fail("VMSCN7603", `host "${host.name}" crashed at ${at} while VM "${this.world.name}" still mapped ${pages} there (remote-shared since ${formatTime(this.startedAt)})`);
+      return;
     }
-    return false;
   }
 
   // ---- faults ----------------------------------------------------------------------------
@@ -198,7 +212,7 @@ export class Dependence {
 
   /** Pulls the next batch of pages still remote (in page order, from one host), one batch in flight. */
   private pump(): void {
-    if (!this.active) return;
+    if (!this.active || this.copierKilled !== undefined) return;
     const g = this.guest;
     const pages: number[] = [];
     let host = -1;

@@ -172,7 +172,7 @@ export default definePlugin({
       if (to !== "stopped") return;
       for (const d of [...deps.values()]) {
         if (!d.active || d.closing) continue;
-        if (w.kind === "system") d.responderStopped(w);
+        if (w.kind === "system") d.worldStopped(w);
         else if (d.world === w) d.vmGone(w.failure ?? `VM "${w.name}" stopped at ${formatTime(k.scheduler.now)}`);
       }
     });
@@ -253,5 +253,6 @@ function dependenceFields(k: PluginContext, d: Dependence | undefined): Record<s
     "dependence-time": d ? (d.endedAt ?? now) - d.startedAt : 0,
     "depends-on-source": d?.active ?? false,
     "dependence-end": d?.end ?? null,
+    ...(d?.copierKilled ? { "background-stopped": d.copierKilled } : {}),
   };
 }

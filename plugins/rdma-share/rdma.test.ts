@@ -291,6 +291,40 @@ t.test("page sharing on the destination: a page re-mapped locally ends a depende
   t.end();
 });
 
+t.test("killed helpers: the responder (the VM fails, VMSCN7604), the copier (background copying stops)", async (t) => {
+  const k = await cluster();
+  const { vm1 } = pair(k);
+  k.act(1_000_000, "migrate", { vm: "vm1", host: "b" }, { transport: "rdma" });
+  k.act(5_000_000, "kill", { world: "vm1.rdma-responder.a#1" });
+  k.run(10_000_000);
+  t.equal(vm1.state, "stopped");
+  t.match(vm1.failure, /^VMSCN7604: the RDMA responder "vm1.rdma-responder.a#1" on host "a" was killed at 0.005 s while VM "vm1" still mapped 6 of its pages there/);
+  t.equal(k.memory.machine(1).used, 0);
+  k.checkInvariants();
+
+  const k2 = await cluster();
+  const p2 = pair(k2);
+  // batches of 2 pages at 8.192 MB/s: 1 ms each (+ 20 us); the copier dies during the second
+  k2.act(1_000_000, "migrate", { vm: "vm1", host: "b" }, { transport: "rdma", "remote-background": true, batch: 2, bandwidth: 8_192_000 });
+  k2.run(6_500_000);
+  const mig = (k2.report("t") as unknown as { migration: { vm1: { status: string; "start-time": number; "total-time": number } } }).migration.vm1;
+  t.equal(mig.status, "completed");
+  const resumed = mig["start-time"] + mig["total-time"];
+  const copier = k2.cluster.worlds.find((w) => w.name.startsWith("vm1.remote-copier"));
+  t.ok(copier, "the copier runs on b");
+  t.equal(copier!.host.name, "b");
+  k2.act(resumed + 1_500_000, "kill", { world: copier!.name });
+  k2.run(30_000_000);
+  const r = rdma(k2, "vm1");
+  t.equal(r["background-pages"], 4, "the batch in flight still landed; no batch after it");
+  t.equal(r["pages-remote"], 2);
+  t.equal(r["depends-on-source"], true);
+  t.match(r["background-stopped"], /^the copier "vm1.remote-copier#1" was killed at/);
+  t.equal(p2.vm1.state, "running");
+  k2.checkInvariants();
+  t.end();
+});
+
 t.test("refusals at run time: leave over TCP, RDMA without NICs; TCP fallback", async (t) => {
   const k = await cluster({ rdmaB: false });
   pair(k);

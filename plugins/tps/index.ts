@@ -56,11 +56,16 @@ export default definePlugin({
       hosts.get(to)?.addWorld(w);
     });
     k.on("destroyed", (w) => hosts.get(w.host)?.removeWorld(w));
-    // The scanner stops without `tps off` only when its host crashes.
+    // The scanner stops without `tps off` when its host crashes (the memory and the trees go
+    // with it) or when it is killed (scanning stops; merged pages stay merged, as after tps off).
     k.on("state-changed", (w, _from, to) => {
       if (to !== "stopped" || w.kind !== "system") return;
       for (const ksm of hosts.values()) {
-        if (ksm.on && ksm.scanner === w) ksm.crashed(`host "${w.host.name}" crashed at ${formatTime(k.scheduler.now)}`);
+        if (!ksm.on || ksm.scanner !== w) continue;
+        const at = formatTime(k.scheduler.now);
+        // (kill marks its world before stopping it; a crash stops the host's worlds first.)
+        if (w.failure?.startsWith("killed") === true) ksm.killed(`the scanner "${w.name}" was killed at ${at}`);
+        else ksm.crashed(`host "${w.host.name}" crashed at ${at}`);
       }
     });
     k.on("simulation-end", () => {

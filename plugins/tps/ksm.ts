@@ -156,10 +156,17 @@ export class HostKsm {
     this.on = false;
     this.timer?.cancel();
     this.timer = null;
-    const s = this.scanner!;
+    const s = this.scanner;
     this.scanner = null;
-    if (this.k.cluster.hasWorld(s.name)) this.k.cluster.destroy(s);
+    if (s && this.k.cluster.hasWorld(s.name) && this.k.cluster.world(s.name) === s) this.k.cluster.destroy(s);
     this.sample(true);
+  }
+
+  /** The scanner world was killed: scanning stops as with `tps off` (its world is gone already). */
+  killed(why: string): void {
+    this.scanner = null;
+    this.stop();
+    this.stoppedBy = why;
   }
 
   /** The host crashed: its memory is gone, and with it every tree. */

@@ -104,6 +104,24 @@ t.test("a host crash stops its scanner and clears its trees; TPS cannot start on
   t.end();
 });
 
+t.test("a killed scanner stops scanning; merged pages stay merged; tps on starts a new one", async (t) => {
+  const { k } = await kernel();
+  k.createVm({ name: "x", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: IMAGE });
+  k.createVm({ name: "y", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: IMAGE });
+  k.act(0, "tps", { state: "on", host: "a" }, { "pages-to-scan": 10_000, sleep: 10_000_000 });
+  k.act(25_000_000, "kill", { world: "ksmd.a#1" });
+  k.run(60_000_000);
+  t.match(ksm(k).a, { run: 0, stopped: 'the scanner "ksmd.a#1" was killed at 0.025 s', pages_sharing: 256, full_scans: 3 });
+  t.equal(k.memory.machine(0).used, 256);
+  k.act(70_000_000, "tps", { state: "on", host: "a" });
+  k.run(80_000_000);
+  t.equal(ksm(k).a.run, 1);
+  t.equal(ksm(k).a.stopped, undefined);
+  t.ok(k.cluster.hasWorld("ksmd.a#2"));
+  k.checkInvariants();
+  t.end();
+});
+
 t.test("settings default to KSM's", (t) => {
   t.same(parseSettings({ options: {} }), { pagesToScan: 100, sleepNs: 20_000_000, scope: "across-vms", zeroPages: "merge", remotePages: "local" });
   t.end();
