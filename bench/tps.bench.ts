@@ -71,7 +71,7 @@ async function migrate16(): Promise<Record<string, number>> {
   if (m.status !== "completed") throw new Error(`the migration ended ${m.status}`);
   return {
     "rdma.migrate_16gib_bytes_saved_pct": m["bytes-saved-pct"],
-    "rdma.migrate_16gib_pages_left_remote": m["pages-left-remote"],
+    "rdma.migrate_16gib_left_remote_pages": m["pages-left-remote"],
     "rdma.migrate_16gib_s": migrate,
     "rdma.tps_merge_32gib_s": merge,
     "rdma.setup_32gib_s": setup,

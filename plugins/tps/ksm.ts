@@ -334,7 +334,7 @@ export class HostKsm {
     const remote = remoteHost >= 0;
     // 1. The stable tree first, as KSM does: a page equal to a shared frame merges at once.
     if (!(c === 0 && s.zeroPages === "use-zero-pages")) {
-      const n = this.stableNode(c, salt, sum);
+      const n = this.stableNode(c, salt);
       if (n >= 0) {
         if (!remote) {
           this.mergeInto(n, e, p);
@@ -363,10 +363,10 @@ export class HostKsm {
       return;
     }
     // 4. The unstable tree.
-    this.unstableStep(e, p, c, f, remoteHost, salt, sum);
+    this.unstableStep(e, p, c, f, remoteHost, salt);
   }
 
-  private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number, sum: number): void {
+  private unstableStep(e: Entry, p: number, c: number, f: number, remoteHost: number, salt: number): void {
     const slot = this.unstable.find(c, salt);
     if (slot < 0) {
       this.unstable.insert(c, salt, e.id, p);
@@ -448,7 +448,7 @@ export class HostKsm {
     if (before === null || !this.on || at === null || at.host !== before.host || at.frame !== before.frame || at.content !== before.content) return;
     const c = at.content;
     const salt = this.salt(e);
-    const n = this.stableNode(c, salt, checksum(c));
+    const n = this.stableNode(c, salt);
     const remote = at.host !== this.host.id;
     if (n >= 0) {
       // A node for these contents appeared meanwhile: a local page joins it; a remote one too
@@ -515,7 +515,8 @@ export class HostKsm {
   // ---- stable nodes --------------------------------------------------------------------------
 
   /** The open node for (content, salt) whose rep still maps its frame, or -1 (a stale node is closed). */
-  private stableNode(c: number, salt: number, sum: number): number {
+  private stableNode(c: number, salt: number): number {
+    if (this.stable.size === 0) return -1;
     const slot = this.stable.find(c, salt);
     if (slot < 0) return -1;
     const n = this.stable.val(slot);
@@ -600,7 +601,7 @@ export class HostKsm {
   private rejoin(e: Entry, p: number, n: number): void {
     const key = this.nodeKey[n]!;
     const salt = this.nodeSalt[n]!;
-    const m = this.stableNode(key, salt, checksum(key));
+    const m = this.stableNode(key, salt);
     if (m >= 0) {
       this.removeFromNode(e, p);
       this.mergeInto(m, e, p);
