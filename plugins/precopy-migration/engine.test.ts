@@ -172,3 +172,46 @@ t.test("an option added twice, and a deferred page left unmapped, are errors", a
   t.equal(k2.cluster.world("web").memory!.state(3), PageState.Present, "the VM never left the source");
   t.end();
 });
+
+t.test("two extensions' hooks combine: either may defer a page, every callback runs, list bytes add up", async (t) => {
+  const k = createKernel({ seed: 3, checkInvariants: true });
+  const calls: string[] = [];
+  const probe = (name: string, deferred: number) =>
+    definePlugin({
+      name,
+      version: "1.0.0",
+      kernel: "^1",
+      requires: ["precopy-migration"],
+      register(ctx) {
+        ctx.use<MigrationEngine>("precopy-migration").extend({
+          plugin: name,
+          options: {},
+          prepare: () => ({
+            defer: (p) => p === deferred,
+            initiator: name === "p2" ? "destination" : "source",
+            switchOverBytes: (n) => n * 4104,
+            started: () => void calls.push(`${name} started`),
+            beforeResume(m, list) {
+              calls.push(`${name} ${[...list].join(",")}`);
+              if (name === "p1") for (const p of list) ctx.memory.share(m.srcGuest, p, m.dst, p);
+            },
+            finished: () => void calls.push(`${name} finished`),
+          }),
+        });
+      },
+    });
+  await k.plugins.registerAll([plugin, probe("p1", 3), probe("p2", 5)]);
+  k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
+  k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB });
+  k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 0 });
+  k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 16 * 4096, deviceStateBytes: 0, initial: RANDOM });
+  k.act(0, "start", { vm: "web" });
+  k.act(1 * MS, "migrate", { vm: "web", host: "b" }, { bandwidth: PAGE_RATE });
+  k.run(100 * MS);
+  const m = section(k, "web");
+  t.equal(m.ram.normal, 14);
+  t.equal(m.downtime, 2 * 2 * MS, "each extension's list: 2 pages x 4104 B, twice");
+  t.same(calls, ["p1 started", "p2 started", "p1 3,5", "p2 3,5", "p1 finished", "p2 finished"]);
+  t.equal(k.network.hostStats("b").initiated, 1, "the last extension's initiator");
+  t.end();
+});

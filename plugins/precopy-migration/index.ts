@@ -141,8 +141,7 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
   if (world.kind !== "vm" || !world.memory) throw kernelError("VMSCN5005", `"${o.vm}" is a system world, not a VM`, { time: now });
   const dest = k.cluster.host(o.host);
   // Extensions first: one may change the options (fall back to TCP) or refuse the request.
-  const hooks: MigrationHooks = {};
-  for (const e of extensions) Object.assign(hooks, e.prepare?.({ call, options: o, world, dest }) ?? {});
+  const hooks = combine(extensions.flatMap((e) => e.prepare?.({ call, options: o, world, dest }) ?? []));
   const cur = active.get(world);
   if (cur) throw kernelError("VMSCN5011", `VM "${world.name}" is already migrating (to "${cur.dest.name}" since ${cur.startedAt} ns)`, { time: now, where: world.label });
   if (world.state !== "running" && world.state !== "suspended") throw kernelError("VMSCN5004", `cannot migrate VM "${world.name}": it is ${world.state}`, { time: now, where: world.label });
@@ -173,4 +172,21 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
     copies.push({ source: d, datastore: target.name, name });
   }
   return new Migration(k, world, dest, o, call, seq, onFinish, copies, hooks);
+}
+
+/** Several extensions' hooks as one: a page is deferred if any defers it; every callback runs, in order. */
+function combine(list: MigrationHooks[]): MigrationHooks {
+  if (list.length <= 1) return list[0] ?? {};
+  const all = <K extends keyof MigrationHooks>(k: K): NonNullable<MigrationHooks[K]>[] => list.flatMap((h) => (h[k] === undefined ? [] : [h[k]!]));
+  const defers = all("defer");
+  const out: MigrationHooks = {
+    started: (m) => all("started").forEach((f) => f(m)),
+    beforeResume: (m, pages) => all("beforeResume").forEach((f) => f(m, pages)),
+    finished: (m) => all("finished").forEach((f) => f(m)),
+    switchOverBytes: (n) => all("switchOverBytes").reduce((sum, f) => sum + f(n), 0),
+  };
+  if (defers.length > 0) out.defer = (p) => defers.some((f) => f(p));
+  const initiators = all("initiator");
+  if (initiators.length > 0) out.initiator = initiators[initiators.length - 1]!;
+  return out;
 }
