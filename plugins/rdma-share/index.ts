@@ -180,6 +180,11 @@ export default definePlugin({
       for (const d of [...deps.values()]) if (d.world === w && d.active && !d.closing) d.vmGone(`VM "${w.name}" was destroyed at ${formatTime(k.scheduler.now)}`);
     });
 
+    // A period still under way at the end shows in the trace up to the end.
+    k.on("simulation-end", (now) => {
+      for (const d of deps.values()) if (d.active) k.trace.span("remote-shared", "rdma", { host: d.world.host.name, world: d.world.name }, d.startedAt, now, { end: "ongoing", pages: d.pages });
+    });
+
     k.metric("rdma", () => report(k, records, deps, ended));
 
     k.table(() => ({
