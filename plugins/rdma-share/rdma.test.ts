@@ -325,6 +325,34 @@ t.test("killed helpers: the responder (the VM fails, VMSCN7604), the copier (bac
   t.end();
 });
 
+t.test("failures during the RDMA pre-copy: the source or the destination crashes, the link goes down", async (t) => {
+  for (const fault of ["crash a", "crash b", "link"] as const) {
+    const k = await cluster();
+    const { vm1, vm2 } = pair(k);
+    // 10 pages at 4,104,000 B/s: round 1 runs from 1.02 ms to about 11 ms
+    k.act(1_000_000, "migrate", { vm: "vm1", host: "b" }, { transport: "rdma", bandwidth: 4_104_000 });
+    if (fault === "link") k.act(5_000_000, "link", { link: "a<->b", state: "down" });
+    else k.act(5_000_000, "crash", { host: fault.slice(-1) });
+    k.run(20_000_000);
+    const r = rdma(k, "vm1");
+    t.equal(r.status, "failed", fault);
+    t.equal(r["pages-left-remote"], 0);
+    t.equal(r["depends-on-source"], false);
+    t.equal(vm1.memory!.census().remote, 0, "nothing was left remote");
+    if (fault === "crash a") {
+      t.equal(vm1.state, "stopped", "the VM died with its host");
+      t.equal(k.memory.machine(1).used, 0, "the destination's copy is dropped");
+    } else {
+      t.equal(vm1.host.name, "a");
+      t.equal(vm1.state, "running", `${fault}: the VM keeps running on the source`);
+      t.equal(vm2.memory!.frame[0], vm1.memory!.frame[0], "its pages still shared there");
+      t.equal(k.memory.machine(0).used, 26);
+    }
+    k.checkInvariants();
+  }
+  t.end();
+});
+
 t.test("refusals at run time: leave over TCP, RDMA without NICs; TCP fallback", async (t) => {
   const k = await cluster({ rdmaB: false });
   pair(k);
