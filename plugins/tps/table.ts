@@ -52,7 +52,8 @@ export function checksum(identity: number): number {
   return h >>> 0;
 }
 
-const EMPTY = -1;
+/** A free slot: values are stored plus one, so a fresh (zeroed) array is all free. */
+const EMPTY = 0;
 /** Consecutive identities that share a run of slots: 16 slots, 256 bytes, four cache lines. */
 const GROUP_BITS = 4;
 const GROUP_MASK = (1 << GROUP_BITS) - 1;
@@ -64,7 +65,7 @@ const GROUP_MASK = (1 << GROUP_BITS) - 1;
  * costs one cache line, not one per field; value2 (read only on a hit) lives beside it.
  */
 export class KeyTable {
-  /** Slot i: [4i] the identity's low word, [4i+1] its high word, [4i+2] salt, [4i+3] value (-1: empty). */
+  /** Slot i: [4i] the identity's low word, [4i+1] its high word, [4i+2] salt, [4i+3] value + 1 (0: free). */
   private slots: Int32Array;
   private vals2: Int32Array;
   private mask: number;
@@ -73,7 +74,7 @@ export class KeyTable {
   constructor(capacity = 1024) {
     let cap = 16;
     while (cap < capacity) cap *= 2;
-    this.slots = emptySlots(cap);
+    this.slots = new Int32Array(cap * 4);
     this.vals2 = new Int32Array(cap);
     this.mask = cap - 1;
   }
@@ -117,7 +118,7 @@ export class KeyTable {
   }
 
   val(i: number): number {
-    return this.slots[(i << 2) + 3]!;
+    return this.slots[(i << 2) + 3]! - 1;
   }
 
   val2(i: number): number {
@@ -131,18 +132,21 @@ export class KeyTable {
 
   /** Replaces the values of slot i (its key stays). */
   set(i: number, val: number, val2 = 0): void {
-    this.slots[(i << 2) + 3] = val;
+    this.slots[(i << 2) + 3] = val + 1;
     this.vals2[i] = val2;
   }
 
   /** Adds (key, salt) → (val, val2); the key must not be present. Returns the slot. */
   insert(key: number, salt: number, val: number, val2 = 0): number {
     if ((this.size + 1) * 2 > this.capacity) this.grow(this.capacity * 2);
+    split(key);
+    return this.place(LO, HI, salt, val + 1, val2);
+  }
+
+  /** Puts an entry given as the identity's two words (and its stored value) into its first free slot (room is there). */
+  private place(lo: number, hi: number, salt: number, val: number, val2: number): number {
     const s = this.slots;
     const mask = this.mask;
-    split(key);
-    const lo = LO;
-    const hi = HI;
     let i = this.home(lo, hi, salt);
     while (s[(i << 2) + 3] !== EMPTY) i = (i + 1) & mask;
     const b = i << 2;
@@ -183,8 +187,7 @@ export class KeyTable {
 
   clear(): void {
     if (this.size === 0) return;
-    const s = this.slots;
-    for (let b = 3; b < s.length; b += 4) s[b] = EMPTY;
+    this.slots.fill(0);
     this.size = 0;
   }
 
@@ -194,20 +197,14 @@ export class KeyTable {
     const oldCap = this.capacity;
     let cap = oldCap * 2;
     while (cap < atLeast) cap *= 2;
-    this.slots = emptySlots(cap);
+    this.slots = new Int32Array(cap * 4);
     this.vals2 = new Int32Array(cap);
     this.mask = cap - 1;
     this.size = 0;
     for (let i = 0; i < oldCap; i++) {
       const b = i << 2;
       if (old[b + 3] === EMPTY) continue;
-      this.insert(old[b + 1]! * 4294967296 + (old[b]! >>> 0), old[b + 2]!, old[b + 3]!, vals2[i]!);
+      this.place(old[b]!, old[b + 1]!, old[b + 2]!, old[b + 3]!, vals2[i]!);
     }
   }
-}
-
-function emptySlots(cap: number): Int32Array {
-  const s = new Int32Array(cap * 4);
-  for (let b = 3; b < s.length; b += 4) s[b] = EMPTY;
-  return s;
 }
