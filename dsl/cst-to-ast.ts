@@ -471,20 +471,23 @@ class AstBuilder extends BaseVisitor {
     return { kind: "comma", loc };
   }
 
+  /** A diagnostic: `expected` was wanted at args[i] (missing, or something else found). */
+  private expectedAfter(args: Atom[], i: number, expected: string): undefined {
+    const after = describeAtom(this.text, args[i - 1]!);
+    const at = args[i];
+    this.diagnostics.push(
+      at === undefined
+        ? diag("VMSCN0103", `expected ${expected} after ${after}`, args[i - 1]!.loc, "parse")
+        : diag("VMSCN0101", `expected ${expected} after ${after}, but found ${describeAtom(this.text, at)}`, at.loc, "parse"),
+    );
+    return undefined;
+  }
+
   /** `web writes pages 0..1023 [on vcpu N]`, `web reads page 5`: checked word by word. */
   private scripted(time: Quantity, vm: Name, args: Atom[], optionsLoc: Loc | undefined, loc: Loc): ScriptedStmt | undefined {
     const op = (args[0] as WordLit).text === "writes" ? "write" : "read";
     const unit = (args[1] as WordLit).text;
-    const fail = (i: number, expected: string): undefined => {
-      const after = describeAtom(this.text, args[i - 1]!);
-      const at = args[i];
-      this.diagnostics.push(
-        at === undefined
-          ? diag("VMSCN0103", `expected ${expected} after ${after}`, args[i - 1]!.loc, "parse")
-          : diag("VMSCN0101", `expected ${expected} after ${after}, but found ${describeAtom(this.text, at)}`, at.loc, "parse"),
-      );
-      return undefined;
-    };
+    const fail = (i: number, expected: string): undefined => this.expectedAfter(args, i, expected);
     const target = args[2];
     let pages: RangeLit;
     if (unit === "pages") {
@@ -512,16 +515,7 @@ class AstBuilder extends BaseVisitor {
 
   /** `web hypercall fork [on vcpu N] { options }`: a hypercall the guest issues. */
   private hypercall(time: Quantity, vm: Name, args: Atom[], block: { atoms: Atom[]; loc: Loc } | undefined, loc: Loc): HypercallStmt | undefined {
-    const fail = (i: number, expected: string): undefined => {
-      const after = describeAtom(this.text, args[i - 1]!);
-      const at = args[i];
-      this.diagnostics.push(
-        at === undefined
-          ? diag("VMSCN0103", `expected ${expected} after ${after}`, args[i - 1]!.loc, "parse")
-          : diag("VMSCN0101", `expected ${expected} after ${after}, but found ${describeAtom(this.text, at)}`, at.loc, "parse"),
-      );
-      return undefined;
-    };
+    const fail = (i: number, expected: string): undefined => this.expectedAfter(args, i, expected);
     const name = args[1];
     if (name?.kind !== "word") return fail(1, 'the hypercall\'s name, such as "fork"');
     const s: HypercallStmt = { type: "hypercall", time, vm, name: { text: name.text, loc: name.loc }, options: block?.atoms, optionsLoc: block?.loc, loc };
