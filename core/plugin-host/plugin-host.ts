@@ -23,6 +23,7 @@ import type { VmSpec } from "../run/vm-spec.js";
 import type { Plugin } from "./define.js";
 import { orderPlugins, type PluginEntry } from "./order.js";
 import { hookError } from "./hook-error.js";
+import { optionDefaults } from "./option-defaults.js";
 import type { HypercallSpec, KernelSignal, OptionValue, PluginContext, RegisteredHypercall, RegisteredVerb, SignalHandlers, SpanSink, VerbSpec } from "./context.js";
 
 /** A hypercall a guest issued, for the report's `hypercalls` section. */
@@ -119,8 +120,9 @@ export class PluginHost {
     if (existing) throw kernelError("VMSCN6008", `hypercall "${name}" is registered twice, by plugin "${existing.plugin}" and by plugin "${plugin}"`);
     const reg: RegisteredHypercall = { ...spec, name, plugin };
     this.hypercallSpecs.set(name, reg);
+    const defaults = optionDefaults(spec.options);
     this.workload.onHypercall(name, (call) => {
-      const options = { ...defaultOptions(spec.options), ...call.options };
+      const options = { ...defaults, ...call.options };
       const rec: HypercallRecord = { time: call.time, vm: call.world.name, vcpu: call.vcpu, name, options, state: "done" };
       this.hypercallLog.push(rec);
       try {
@@ -155,12 +157,6 @@ export class PluginHost {
   codeOwner(code: string): string | undefined {
     return this.codeOwners.get(code);
   }
-}
-
-function defaultOptions(options: Record<string, import("./context.js").OptionSpec>): Record<string, OptionValue> {
-  const out: Record<string, OptionValue> = {};
-  for (const [name, o] of Object.entries(options)) if (o.default !== undefined) out[name] = o.default as OptionValue;
-  return out;
 }
 
 class Context implements PluginContext {

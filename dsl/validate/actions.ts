@@ -5,6 +5,7 @@ import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb, ScenarioView } f
 import type { Loc } from "../ast.js";
 import { hint } from "../../core/world/cluster.js";
 import { inDimension, inRange, written } from "./values.js";
+import { optionDefaults } from "../../core/plugin-host/option-defaults.js";
 import type { ValidationContext } from "./context.js";
 
 function describeAtom(a: Atom): string {
@@ -51,18 +52,12 @@ export function checkAction(a: ActionStmt, ctx: ValidationContext): void {
   const options = resolveOptions(a, verb, ctx, where);
   if (t === undefined || !args || !options || ctx.diagnostics.length !== before) return;
   if (verb.check) {
-    const withDefaults = { ...defaultsOf(verb), ...options };
+    const withDefaults = { ...optionDefaults(verb.options), ...options };
     const problems = verb.check({ args, options: withDefaults }, scenarioView(ctx));
     for (const p of problems) ctx.error("VMSCN0222", p.message, (p.at && where.get(p.at)) || a.verb.loc, p.hint);
     if (problems.length > 0) return;
   }
   ctx.plan.actions.push({ time: t, verb: verb.name, args, options, loc: a.loc });
-}
-
-function defaultsOf(verb: RegisteredVerb): Record<string, OptionValue> {
-  const out: Record<string, OptionValue> = {};
-  for (const [name, spec] of Object.entries(verb.options)) if (spec.default !== undefined) out[name] = spec.default as OptionValue;
-  return out;
 }
 
 /** The platform as declared so far (validation checks declarations before actions). */
@@ -322,15 +317,17 @@ export function checkScripted(s: ScriptedStmt, ctx: ValidationContext): void {
     ctx.error("VMSCN0212", `page ${s.pages.last} is outside VM "${s.vm.text}" (pages 0..${pages - 1})`, s.pages.loc);
     ok = false;
   }
-  let vcpu = 0;
-  if (s.vcpu) {
-    const vcpus = ctx.vmVcpus.get(s.vm.text) ?? 1;
-    const v = inDimension(s.vcpu, "count", "the vCPU", ctx.diagnostics);
-    const r = v === undefined ? undefined : inRange(v, s.vcpu, `the vCPU of VM "${s.vm.text}"`, ctx.diagnostics, { min: 0, max: vcpus - 1, integer: true });
-    if (r === undefined) ok = false;
-    else vcpu = r;
-  }
-  if (ok) ctx.plan.scripted.push({ time: t!, vm: s.vm.text, op: s.op, first: s.pages.first, count: s.pages.last - s.pages.first + 1, vcpu, loc: s.loc });
+  const vcpu = vcpuOf(s.vcpu, s.vm.text, ctx);
+  if (vcpu === undefined) ok = false;
+  if (ok) ctx.plan.scripted.push({ time: t!, vm: s.vm.text, op: s.op, first: s.pages.first, count: s.pages.last - s.pages.first + 1, vcpu: vcpu!, loc: s.loc });
+}
+
+/** `on vcpu N` of a scripted statement: 0 when absent, undefined (with a diagnostic) when out of range. */
+function vcpuOf(q: Quantity | undefined, vm: string, ctx: ValidationContext): number | undefined {
+  if (!q) return 0;
+  const vcpus = ctx.vmVcpus.get(vm) ?? 1;
+  const v = inDimension(q, "count", "the vCPU", ctx.diagnostics);
+  return v === undefined ? undefined : inRange(v, q, `the vCPU of VM "${vm}"`, ctx.diagnostics, { min: 0, max: vcpus - 1, integer: true });
 }
 
 export function checkHypercall(s: HypercallStmt, ctx: ValidationContext): void {
@@ -347,14 +344,8 @@ export function checkHypercall(s: HypercallStmt, ctx: ValidationContext): void {
   const asAction: ActionStmt = { type: "action", time: s.time, verb: s.name, args: [], options: s.options, optionsLoc: s.optionsLoc, loc: s.loc };
   const before = ctx.diagnostics.length;
   const options = resolveOptions(asAction, asVerb, ctx, new Map());
-  let vcpu = 0;
-  if (s.vcpu) {
-    const vcpus = ctx.vmVcpus.get(s.vm.text) ?? 1;
-    const v = inDimension(s.vcpu, "count", "the vCPU", ctx.diagnostics);
-    const r = v === undefined ? undefined : inRange(v, s.vcpu, `the vCPU of VM "${s.vm.text}"`, ctx.diagnostics, { min: 0, max: vcpus - 1, integer: true });
-    if (r !== undefined) vcpu = r;
-  }
-  if (t === undefined || !options || ctx.diagnostics.length !== before) return;
+  const vcpu = vcpuOf(s.vcpu, s.vm.text, ctx);
+  if (t === undefined || !options || vcpu === undefined || ctx.diagnostics.length !== before) return;
   ctx.plan.hypercalls.push({ time: t, vm: s.vm.text, name: spec.name, options, vcpu, loc: s.loc });
 }
 
