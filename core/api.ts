@@ -50,6 +50,7 @@ export type { Slot } from "./world/slots.js";
 export type { Network, Transfer, TransferKind, Initiator, TransferOptions } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
 export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
+export type { AbsentBlocks, BlockFetch } from "./storage/absent-blocks.js";
 export type { Workload, WorkloadStats, HypercallCall, HypercallHandler } from "./workload/workload.js";
 export type { VmInfo } from "./run/vm-info.js";
 export type { VmSpec, DiskSpec } from "./run/vm-spec.js";

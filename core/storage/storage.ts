@@ -4,7 +4,7 @@
 // flight (the run's FairShare, as for links), and it completes one datastore latency later.
 // Backed files are real files under `<outDir>/<datastore>/<name>`, so checkpoints can be
 // inspected and restored from; other files keep written bytes in memory.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from "node:fs";
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 import { inject, injectable } from "tsyringe";
 import type { RunConfig } from "../config.js";
@@ -14,6 +14,7 @@ import { FairShare, type Flow } from "../net/fair-share.js";
 import { Scheduler, type EventHandle } from "../sim/scheduler.js";
 import { formatTime, SECOND } from "../sim/time.js";
 import { DiskDirtyLog } from "./disk-dirty-log.js";
+import { AbsentBlocks, type BlockFetch } from "./absent-blocks.js";
 
 export interface DatastoreOptions {
   /** Hosts that can reach the datastore; more than one makes it shared storage. */
@@ -37,7 +38,8 @@ export interface ReadOptions {
 }
 
 export type IoKind = "read" | "write";
-export type IoState = "queued" | "transferring" | "latency" | "done" | "failed" | "cancelled";
+/** `waiting`: the IO touches absent blocks (`file.markAbsent`) and waits for them to arrive. */
+export type IoState = "waiting" | "queued" | "transferring" | "latency" | "done" | "failed" | "cancelled";
 
 export interface DatastoreStats {
   name: string;
@@ -88,6 +90,12 @@ export class IoRequest {
   state: IoState = "queued";
   /** @internal */ timer: EventHandle | null = null;
   /** @internal */ flow: Flow | null = null;
+  /** @internal Absent blocks the IO still waits for, and since when. */
+  missing = 0;
+  waitSince = 0;
+  /** @internal For a fill (`AbsentBlocks.fill`): the map and the block it brings. */
+  fillOf: AbsentBlocks | null = null;
+  fillBlock = -1;
 
   constructor(
     readonly id: number,
@@ -124,7 +132,7 @@ export class Datastore {
   readonly path: readonly number[];
   /** Set by the `fill` fault: no space left, so writes and new files fail (VMSCN5016). */
   full = false;
-  /** IOs issued and not yet finished (queued for admission or transferring or in latency). */
+  /** IOs issued and not yet finished (waiting for absent blocks, queued for admission, transferring or in latency). */
   inFlight = 0;
   /** @internal Admission time of the last IO, unrounded so spacing never drifts. */
   lastAdmit = -Infinity;
@@ -193,6 +201,14 @@ export class SimFile {
   readonly chunks = new Map<number, Uint8Array>();
   /** @internal Open dirty-block logs. */
   readonly logs: DiskDirtyLog[] = [];
+  /** Blocks not there yet (`markAbsent`), until the last one arrives; null when none. */
+  absent: AbsentBlocks | null = null;
+  /** IOs on the file not yet finished (waiting, queued, transferring or in latency). */
+  inFlight = 0;
+  /** Set by `remove`: the file is gone from its datastore. */
+  removed = false;
+  /** @internal Callbacks of `drain`, run when no IO is in flight. */
+  readonly idleWaiters: (() => void)[] = [];
 
   constructor(
     readonly name: string,
@@ -235,7 +251,36 @@ export class SimFile {
     return log;
   }
 
-  /** The file's current bytes, untimed (for inspection and tests). */
+  /**
+   * Marks blocks of `blockBytes` absent (`blocks`, or every block when null): an IO touching
+   * one waits until each absent block it covers has been brought by `fill` of the returned map;
+   * `fetch` is told of every absent block a waiting IO needs. One map per file at a time; it
+   * detaches itself when its last block has arrived.
+   */
+  markAbsent(blockBytes: number, blocks: Int32Array | null, fetch: BlockFetch): AbsentBlocks {
+    if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0) throw this.storage.error("VMSCN5011", `absent blocks of file "${this.name}" need a whole, positive block size, not ${blockBytes}`);
+    if (this.absent !== null) throw this.storage.error("VMSCN5011", `file "${this.name}" on datastore "${this.datastore.name}" has absent blocks already`);
+    if (this.removed) throw this.storage.error("VMSCN5005", `file "${this.name}" was removed from datastore "${this.datastore.name}"`);
+    const map = new AbsentBlocks(this, blockBytes, blocks, fetch, this.storage);
+    if (map.count > 0) this.absent = map;
+    return map;
+  }
+
+  /** Calls `onIdle` once no IO on the file is in flight: at once when none is, else when the last one ends. */
+  drain(onIdle: () => void): void {
+    if (this.inFlight === 0) onIdle();
+    else this.idleWaiters.push(onIdle);
+  }
+
+  /**
+   * Deletes the file from its datastore (a real file too). Refused while an IO on it is in
+   * flight (VMSCN5011: cancel yours first); its dirty-block logs close, its absent blocks are dropped.
+   */
+  remove(): void {
+    this.storage.removeFile(this);
+  }
+
+  /** The file's current bytes, untimed (for inspection and tests; absent blocks read as they are). */
   peek(offset: number, length: number): Uint8Array {
     this.storage.checkBounds(this, "peek", offset, length);
     return this.contents(offset, length);
@@ -288,14 +333,18 @@ export class SimFile {
     }
     const end = offset + data.length;
     for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      const from = Math.max(offset, c * CHUNK);
+      const to = Math.min(end, (c + 1) * CHUNK);
+      const part = data.subarray(from - offset, to - offset);
       let chunk = this.chunks.get(c);
       if (chunk === undefined) {
+        // Zeros where nothing was written read as zeros already: no chunk (a copied disk's
+        // empty blocks cost no memory).
+        if (isZero(part)) continue;
         chunk = new Uint8Array(CHUNK);
         this.chunks.set(c, chunk);
       }
-      const from = Math.max(offset, c * CHUNK);
-      const to = Math.min(end, (c + 1) * CHUNK);
-      chunk.set(data.subarray(from - offset, to - offset), from - c * CHUNK);
+      chunk.set(part, from - c * CHUNK);
     }
   }
 }
@@ -388,17 +437,39 @@ export class Storage {
     const ios = this.active.get(host);
     if (ios === undefined) return;
     const when = formatTime(this.scheduler.now);
-    for (const io of [...ios]) {
-      this.stopIo(io, "failed");
-      io.file.datastore.failed++;
-      const err = kernelError("VMSCN5010", `host "${host}" crashed at ${when}: its ${io.describe()} failed`, { time: this.scheduler.now, where: host });
-      const cb = io.onFail;
-      // Reported on its own event, so the code that crashed the host finishes first.
-      this.scheduler.at(this.scheduler.now, () => {
-        if (cb === undefined) throw err;
-        cb(err);
-      });
+    for (const io of [...ios]) this.failIo(io, kernelError("VMSCN5010", `host "${host}" crashed at ${when}: its ${io.describe()} failed`, { time: this.scheduler.now, where: host }));
+  }
+
+  /** @internal Ends an IO as failed; its onFail gets `err` on its own event (so the code that failed it finishes first). */
+  failIo(io: IoRequest, err: VmscnError): void {
+    if (!this.stopIo(io, "failed")) return;
+    io.file.datastore.failed++;
+    const cb = io.onFail;
+    this.scheduler.at(this.scheduler.now, () => {
+      if (cb === undefined) throw err;
+      cb(err);
+    });
+  }
+
+  /** @internal `file.remove()`. */
+  removeFile(f: SimFile): void {
+    if (f.removed) return;
+    if (f.inFlight > 0) throw this.error("VMSCN5011", `file "${f.name}" on datastore "${f.datastore.name}" has ${f.inFlight} IO(s) in flight; it cannot be removed before they end`);
+    for (const log of [...f.logs]) log.close();
+    f.absent = null;
+    if (f.fd !== undefined) {
+      closeSync(f.fd);
+      f.fd = undefined;
+      unlinkSync(f.realPath!);
     }
+    f.chunks.clear();
+    f.removed = true;
+    f.datastore.fileMap.delete(f.name);
+  }
+
+  /** @internal The simulated time now. */
+  get now(): number {
+    return this.scheduler.now;
   }
 
   restoreHost(host: string): void {
@@ -462,8 +533,10 @@ export class Storage {
     wantData: boolean,
     onDone: (bytes: Uint8Array | undefined) => void,
     onFail: ((err: VmscnError) => void) | undefined,
+    fillBlock = -1,
   ): IoRequest {
     const ds = f.datastore;
+    if (f.removed) throw this.error("VMSCN5005", `file "${f.name}" was removed from datastore "${ds.name}": it cannot be ${kind === "read" ? "read" : "written"}`, host);
     if (!ds.hosts.includes(host)) {
       throw this.error("VMSCN5012", `datastore "${ds.name}" is not reachable from host "${host}" (it is attached to ${ds.hosts.map((h) => `"${h}"`).join(", ")})`, host);
     }
@@ -472,7 +545,14 @@ export class Storage {
     }
     this.checkBounds(f, kind, offset, length);
     if (kind === "write" && ds.full) throw this.error("VMSCN5016", `no space left on datastore "${ds.name}": a write of ${length} bytes to file "${f.name}" failed`, host);
+    const absent = f.absent;
+    const waits = fillBlock < 0 && absent !== null && absent.touches(offset, length);
     const io = new IoRequest(this.nextIo++, kind, f, host, offset, length, data, wantData, onDone, onFail, this);
+    if (waits && absent.failed !== null) throw absent.refusal(io.describe(), host);
+    if (fillBlock >= 0) {
+      io.fillOf = absent;
+      io.fillBlock = fillBlock;
+    }
     let set = this.active.get(host);
     if (set === undefined) {
       set = new Set();
@@ -480,6 +560,16 @@ export class Storage {
     }
     set.add(io);
     ds.inFlight++;
+    f.inFlight++;
+    if (waits) absent.wait(io);
+    else this.admit(io);
+    return io;
+  }
+
+  /** @internal An IO goes to the datastore's IOPS limiter, then its bytes flow. */
+  admit(io: IoRequest): void {
+    const ds = io.file.datastore;
+    io.state = "queued";
     const now = this.scheduler.now;
     let admit = now;
     if (ds.iops !== Infinity) {
@@ -494,7 +584,6 @@ export class Storage {
         io.timer = null;
         this.startFlow(io);
       });
-    return io;
   }
 
   /** @internal Ends an IO early; false if it already ended. */
@@ -507,7 +596,19 @@ export class Storage {
     io.state = state;
     this.active.get(io.host)!.delete(io);
     io.file.datastore.inFlight--;
+    io.fillOf?.arrived(io.fillBlock, true);
+    this.ended(io.file);
     return true;
+  }
+
+  /** One IO fewer on the file: `drain` callbacks run once none is left (on their own event, so what ended the IO finishes first). */
+  private ended(f: SimFile): void {
+    f.inFlight--;
+    if (f.inFlight > 0 || f.idleWaiters.length === 0) return;
+    this.scheduler.at(this.scheduler.now, () => {
+      if (f.inFlight > 0) return;
+      for (const cb of f.idleWaiters.splice(0)) cb();
+    });
   }
 
   private startFlow(io: IoRequest): void {
@@ -538,6 +639,8 @@ export class Storage {
       f.bytesWritten += io.length;
       ds.writes++;
       ds.bytesWritten += io.length;
+      // A fill makes its block present (IOs waiting for it start) before its own callback runs.
+      io.fillOf?.arrived(io.fillBlock, false);
       io.onDone(undefined);
     } else {
       f.reads++;
@@ -546,10 +649,23 @@ export class Storage {
       ds.bytesRead += io.length;
       io.onDone(io.wantData ? f.contents(io.offset, io.length) : undefined);
     }
+    this.ended(f);
   }
 
   /** @internal */
   error(code: KernelCode, message: string, where?: string): VmscnError {
     return kernelError(code, message, { time: this.scheduler.now, ...(where === undefined ? {} : { where }) });
   }
+}
+
+/** Whether every byte is 0. */
+export function isZero(b: Uint8Array): boolean {
+  let i = 0;
+  if (b.byteOffset % 4 === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (; i < w.length; i++) if (w[i] !== 0) return false;
+    i = w.length * 4;
+  }
+  for (; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
