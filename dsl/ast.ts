@@ -140,6 +140,7 @@ export interface WorkloadNode extends Node {
   activities: ActivityNode[];
   disk: DiskActivityNode[];
   content?: ContentMixNode;
+  writeSize?: Quantity;
   trace?: StringLit;
   problems: PropertyProblem[];
 }

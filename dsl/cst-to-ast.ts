@@ -405,6 +405,7 @@ class AstBuilder extends BaseVisitor {
         else w.activities.push({ op, rate, pattern, loc } satisfies ActivityNode);
       }
     } else if (ch.Kw_content) this.setOnce(w, "content", this.sub<ContentMixNode>(ch, "contentMix"), n, "content");
+    else if (ch["Kw_write_size"]) this.setOnce(w, "writeSize", this.sub<Quantity>(ch, "sizeValue"), n, "write-size");
     else this.setOnce(w, "trace", this.string(tok(ch, "Str")), n, "trace");
   }
 

@@ -446,6 +446,13 @@ export class ScenarioParser extends CstParser {
         },
       },
       {
+        // `write-size 64 B`: the bytes of its page one guest write changes (XBZRLE's deltas).
+        ALT: () => {
+          this.CONSUME(K["write-size"]);
+          this.SUBRULE4(this.sizeValue);
+        },
+      },
+      {
         ALT: () => {
           this.CONSUME(K.trace);
           this.CONSUME(Str);

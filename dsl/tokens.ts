@@ -154,6 +154,7 @@ const KEYWORD_WORDS = [
   "writes",
   "reads",
   "content",
+  "write-size",
   "trace",
   "zero",
   "image",

@@ -57,6 +57,11 @@ export interface WorkloadSpec {
   hypercalls?: ScriptedHypercall[];
   /** What writes put in pages. */
   mix: ContentMix;
+  /**
+   * Bytes of its page one guest write changes (1..4096; absent: the whole page). Contents are
+   * identities, so this is what a delta encoder (XBZRLE) is told a write changed.
+   */
+  writeBytes?: number;
   scripted: ScriptedAccess[];
   /** Path of a trace file to replay (docs/trace-format.md). */
   trace?: string;

@@ -216,9 +216,16 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
   }
   const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : { zero: 0, images: [], random: 1, compressible: [] };
   if (!mix) ok = false;
+  let writeBytes: number | undefined;
+  if (w.writeSize) {
+    const what = `the write size of ${who}`;
+    const v = inDimension(w.writeSize, "bytes", what, ctx.diagnostics);
+    writeBytes = v === undefined ? undefined : inRange(v, w.writeSize, what, ctx.diagnostics, { min: 1, max: 4096, integer: true });
+    if (writeBytes === undefined) ok = false;
+  }
   if (!ok || !mix) return undefined;
   // A trace path is relative to the file that names it.
-  return { activities, mix, scripted: [], ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
+  return { activities, mix, scripted: [], ...(writeBytes === undefined ? {} : { writeBytes }), ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
 }
 
 function positive(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {

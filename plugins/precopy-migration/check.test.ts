@@ -38,3 +38,16 @@ t.test("RDMA without RDMA NICs, a refused disk copy: at the option", async (t) =
     ["VMSCN0222", 8, 46, 'VM "web" has a disk on datastore "local-a", which host "b" cannot reach, and disk copy is refused'],
   ]);
 });
+
+t.test("compression and XBZRLE options that would do nothing, at the option", async (t) => {
+  t.same(await problems("at 1 s: migrate web to b { compress snappy  compress-level 3 }"), [["VMSCN0222", 8, 47, "compress-level is zlib's level; this migration's codec is snappy"]]);
+  t.same(await problems("at 1 s: migrate web to b { compress-threads 4  decompress-threads 4 }"), [
+    ["VMSCN0222", 8, 30, "compress-threads needs a codec (compress zlib or compress snappy)"],
+    ["VMSCN0222", 8, 50, "decompress-threads needs a codec (compress zlib or compress snappy)"],
+  ]);
+  t.same(await problems("at 1 s: migrate web to b { xbzrle-cache-size 1 MiB }"), [["VMSCN0222", 8, 30, "xbzrle-cache-size needs xbzrle"]]);
+  t.same(await problems("at 1 s: migrate web to b with demand-paging { xbzrle }"), [["VMSCN0222", 8, 49, "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied"]]);
+  t.same(await problems("at 1 s: migrate web to b with demand-paging { compress zlib }"), [["VMSCN0222", 8, 49, "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied"]]);
+  t.same(await problems("at 1 s: migrate web to b { compress zlib  compress-level 9  compress-threads 4  decompress-threads 4  xbzrle  xbzrle-cache-size 1 MiB }"), []);
+  t.same(await problems("at 1 s: migrate web to b { compress none }"), []);
+});

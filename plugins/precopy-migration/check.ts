@@ -6,6 +6,10 @@
 import { formatBytes, type OptionValue, type ScenarioView, type VerbProblem } from "../../core/api.js";
 
 export function checkMigrate(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] {
+  return [...checkCoding(call.args, call.options), ...checkPlacement(call, s)];
+}
+
+function checkPlacement(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] {
   const vmName = String(call.args["vm"]);
   const destName = String(call.args["host"]);
   const vm = s.vms.get(vmName);
@@ -34,4 +38,19 @@ export function checkMigrate(call: { args: Record<string, OptionValue>; options:
     }
   }
   return problems;
+}
+
+/** Compression and XBZRLE options that would do nothing are refused rather than ignored. */
+function checkCoding(args: Record<string, OptionValue>, o: Record<string, OptionValue>): VerbProblem[] {
+  const out: VerbProblem[] = [];
+  const compress = o["compress"] ?? "none";
+  if (o["compress-level"] !== undefined && compress !== "zlib") out.push({ message: `compress-level is zlib's level; this migration's codec is ${compress}`, at: "compress-level", hint: "add compress zlib, or drop compress-level" });
+  if (compress === "none") {
+    for (const name of ["compress-threads", "decompress-threads"]) if (o[name] !== undefined) out.push({ message: `${name} needs a codec (compress zlib or compress snappy)`, at: name });
+  }
+  if (o["xbzrle-cache-size"] !== undefined && o["xbzrle"] !== true) out.push({ message: "xbzrle-cache-size needs xbzrle", at: "xbzrle-cache-size", hint: "add xbzrle" });
+  if (args["mode"] === "demand-paging" && (compress !== "none" || o["xbzrle"] === true)) {
+    out.push({ message: "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied", at: compress !== "none" ? "compress" : "xbzrle", hint: "use with precopy" });
+  }
+  return out;
 }

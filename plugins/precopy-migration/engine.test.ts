@@ -8,6 +8,7 @@ import { MS } from "../../core/sim/time.js";
 import { definePlugin, kernelError, PageState, type PluginContext } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import plugin from "./index.js";
+import compression from "../compression/index.js";
 import type { MigrationEngine, MigrationExtension, MigrationHooks, MigrationView } from "./engine.js";
 
 const GiB = 1024 ** 3;
@@ -25,7 +26,7 @@ async function cluster(ext: (k: PluginContext) => Partial<MigrationExtension>): 
       ctx.use<MigrationEngine>("precopy-migration").extend({ plugin: "probe", options: {}, ...ext(ctx) });
     },
   });
-  await k.plugins.registerAll([probe, plugin]);
+  await k.plugins.registerAll([probe, compression, plugin]);
   k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB, rdma: true });
   k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB, rdma: true });
   k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 0 });
@@ -162,7 +163,7 @@ t.test("an option added twice, and a deferred page left unmapped, are errors", a
     requires: ["precopy-migration"],
     register: (ctx) => ctx.use<MigrationEngine>("precopy-migration").extend({ plugin: "twice", options: { batch: { type: "integer", description: "again" } } }),
   });
-  await t.rejects(k.plugins.registerAll([plugin, twice]), /adds option "batch" to "migrate", which it has already/);
+  await t.rejects(k.plugins.registerAll([compression, plugin, twice]), /adds option "batch" to "migrate", which it has already/);
 
   const k2 = await cluster(() => ({ prepare: () => ({ defer: (p) => p === 3 }) }));
   k2.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 16 * 4096, initial: RANDOM });
@@ -200,7 +201,7 @@ t.test("two extensions' hooks combine: either may defer a page, every callback r
         });
       },
     });
-  await k.plugins.registerAll([plugin, probe("p1", 3), probe("p2", 5)]);
+  await k.plugins.registerAll([compression, plugin, probe("p1", 3), probe("p2", 5)]);
   k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
   k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB });
   k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 0 });

@@ -7,12 +7,15 @@ import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
 import { migrationReport, rateSeries } from "./report.js";
 import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./engine.js";
+import { PageCoder, type CompressionPort } from "./coding.js";
 
 export default definePlugin({
   name: "precopy-migration",
   version: "1.0.0",
   kernel: "^1",
   description: "live migration: iterative pre-copy, demand paging and background paging",
+  // Compression and XBZRLE of the pages sent use the compression plugin's codecs.
+  requires: ["compression"],
   register(k) {
     /** The latest migration of each VM, by VM name (the report's keys). */
     const byVm = new Map<string, Migration>();
@@ -171,7 +174,13 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
     if (target.hasFile(name)) throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": datastore "${target.name}" already has a file "${name}" to copy disk "${d.name}" into`, { time: now, where: world.label });
     copies.push({ source: d, datastore: target.name, name });
   }
-  return new Migration(k, world, dest, o, call, seq, onFinish, copies, hooks);
+  let coder: { coder: PageCoder; port: CompressionPort } | null = null;
+  if (o.compress !== "none" || o.xbzrle) {
+    const port = k.use<CompressionPort>("compression");
+    const changed = k.vmInfo(world)?.spec.workload?.writeBytes ?? PAGE_SIZE;
+    coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, changed), port };
+  }
+  return new Migration(k, world, dest, o, call, seq, onFinish, copies, hooks, coder);
 }
 
 /** Several extensions' hooks as one: a page is deferred if any defers it; every callback runs, in order. */

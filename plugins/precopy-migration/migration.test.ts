@@ -6,6 +6,7 @@ import { createKernel } from "../../core/run/container.js";
 import { MS, SECOND, US } from "../../core/sim/time.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import plugin from "./index.js";
+import compression from "../compression/index.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle } from "./convergence.js";
 import { parseOptions, QEMU_DEFAULT_BANDWIDTH } from "./options.js";
 import { NORMAL_PAGE_BYTES, wireBytes, ZERO_PAGE_BYTES } from "./wire.js";
@@ -18,7 +19,7 @@ const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
 
 async function cluster(opts: { latency?: number; bMemory?: number } = {}): Promise<Kernel> {
   const k = createKernel({ seed: 3, checkInvariants: true });
-  await k.plugins.registerAll([plugin]);
+  await k.plugins.registerAll([compression, plugin]);
   k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
   k.addHost({ name: "b", cpus: 4, memoryBytes: opts.bMemory ?? 1 * GiB });
   k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: opts.latency ?? 0 });

@@ -11,6 +11,7 @@ import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type Converge
 import type { MigrateOptions } from "./options.js";
 import type { MigrationHooks, MigrationView } from "./engine.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES, wireBytes } from "./wire.js";
+import type { CompressionPort, PageCoder } from "./coding.js";
 
 export type Status = "setup" | "active" | "device" | "postcopy-active" | "completed" | "failed";
 
@@ -45,6 +46,9 @@ export interface Counters {
   transferred: number;
   duplicate: number;
   normal: number;
+  /** Pages sent compressed, and as XBZRLE deltas (QEMU counts these apart from `normal`). */
+  compressed: number;
+  xbzrle: number;
   precopyBytes: number;
   downtimeBytes: number;
   postcopyBytes: number;
@@ -70,7 +74,7 @@ export class Migration implements MigrationView {
   switchReason: string | undefined;
   expectedDowntimeNs = 0;
   readonly rounds: RoundStat[] = [];
-  readonly c: Counters = { transferred: 0, duplicate: 0, normal: 0, precopyBytes: 0, downtimeBytes: 0, postcopyBytes: 0, dirtySyncCount: 0, postcopyRequests: 0, faults: 0, stallNs: 0, backgroundPages: 0, deviceBytes: 0 };
+  readonly c: Counters = { transferred: 0, duplicate: 0, normal: 0, compressed: 0, xbzrle: 0, precopyBytes: 0, downtimeBytes: 0, postcopyBytes: 0, dirtySyncCount: 0, postcopyRequests: 0, faults: 0, stallNs: 0, backgroundPages: 0, deviceBytes: 0 };
   readonly src: Host;
   readonly srcGuest: GuestMemory;
   readonly dst: GuestMemory;
@@ -112,6 +116,9 @@ export class Migration implements MigrationView {
   readonly deferral = { skips: 0, bytes: 0, pages: 0, listBytes: 0 };
   /** Pages the current round actually sent (deferred ones are skipped). */
   private roundSent = 0;
+  /** The guest's write count when the current round began, and the last round's writes per dirtied page (XBZRLE's model of a delta). */
+  private writesMark = 0;
+  private writesPerPage = 1;
 
   constructor(
     private readonly k: PluginContext,
@@ -123,6 +130,8 @@ export class Migration implements MigrationView {
     private readonly onFinish: (m: Migration) => void,
     private readonly diskPlans: readonly DiskCopyPlan[] = [],
     readonly hooks: MigrationHooks = {},
+    /** Compression and XBZRLE of pre-copied pages, when the migration asked for them. */
+    readonly coder: { coder: PageCoder; port: CompressionPort } | null = null,
   ) {
     this.startedAt = k.scheduler.now;
     this.deferred = hooks.defer ? new Uint8Array(world.memory!.pages) : null;
@@ -229,6 +238,7 @@ export class Migration implements MigrationView {
     this.roundSent = 0;
     this.roundThrottle = this.throttle;
     this.phase = "precopy";
+    this.writesMark = this.srcGuest.writes;
     this.sendNext();
   }
 
@@ -280,22 +290,52 @@ export class Migration implements MigrationView {
       this.sendNext();
       return;
     }
-    const bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
+    let bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
+    let normal = take - zeros;
+    let sendNs = 0;
+    let receiveNs = 0;
+    if (this.coder !== null) {
+      // XBZRLE starts once the first bitmap sync is over: from the second round on.
+      const coded = this.coder.coder.batch(pages, contents, take, this.rounds.length >= 1, this.writesPerPage);
+      ({ bytes, normal, sendNs, receiveNs } = coded);
+      this.c.compressed += coded.compressed;
+      this.c.xbzrle += coded.xbzrle;
+    }
     this.c.duplicate += zeros;
-    this.c.normal += take - zeros;
+    this.c.normal += normal;
     this.c.transferred += bytes;
     if (this.phase === "precopy") this.c.precopyBytes += bytes;
     else this.c.downtimeBytes += bytes;
     this.roundBytes += bytes;
     this.roundSent += take;
-    this.send(this.src.name, this.dest.name, bytes, this.hooks.initiator ?? "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => {
+    const landed = (): void => {
       if (!this.place(pages, contents, take)) return;
       if (this.phase === "precopy" && this.cursor < this.n && duringPass(this.conv, this.n - this.cursor + this.log!.count, this.bandwidthNow())) {
         this.endRound("downtime-limit");
         return;
       }
       this.sendNext();
+    };
+    const o = this.o;
+    this.busy(this.sender, o.compressThreads, 1, sendNs, () => {
+      this.send(this.src.name, this.dest.name, bytes, this.hooks.initiator ?? "source", `migrate ${this.world.name} ${this.phase === "precopy" ? `round ${this.rounds.length + 1}` : "stop-and-copy"}`, () => this.busy(this.daemon, o.decompressThreads, 0, receiveNs, landed));
     });
+  }
+
+  /**
+   * `cpuNs` of CPU work on `world` spread over `threads` cores: the world demands that many
+   * cores meanwhile (the host's other worlds feel it) and the work takes as long as its share
+   * of the host's CPUs allows; then its demand goes back to `idle` cores.
+   */
+  private busy(world: World, threads: number, idle: number, cpuNs: number, then: () => void): void {
+    if (cpuNs <= 0) return then();
+    const k = this.k;
+    k.cluster.setDemand(world, threads);
+    k.after(this.coder!.port.timeOn(world, cpuNs / threads), () => {
+      if (this.done) return;
+      k.cluster.setDemand(world, idle);
+      then();
+    }, "migration coding");
   }
 
   private bandwidthNow(): number {
@@ -317,6 +357,7 @@ export class Migration implements MigrationView {
     // Auto-converge: the guest dirtied pages at least as fast as the round sent them (the
     // dirty log counts distinct pages, so a guest outpacing the link shows as dirtied ≥ sent).
     const canThrottle = this.o.autoConverge && this.throttle < this.o.throttleMax;
+    this.writesPerPage = log.count > 0 ? Math.max(1, Math.round((this.srcGuest.writes - this.writesMark) / log.count)) : 1;
     const reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw, throttling: canThrottle });
     if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(this.throttle, this.o.throttleInitial, this.o.throttleIncrement, this.o.throttleMax));
     this.c.dirtySyncCount++;

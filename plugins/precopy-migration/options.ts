@@ -26,7 +26,18 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
   "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
   disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
+  // Compression and delta encoding of pre-copied pages (the compression plugin's codecs),
+  // QEMU's capabilities and parameters of the same names. No `default` in the spec (see above).
+  compress: { type: "enum", values: ["none", "zlib", "snappy"], description: "compress each pre-copied page with this codec (QEMU's compress capability; default none); the CPU time is charged to both hosts" },
+  "compress-level": { type: "integer", min: 0, max: 9, description: "zlib's level (default 1, QEMU's compress-level)" },
+  "compress-threads": { type: "integer", min: 1, max: 256, description: "cores the source compresses with (default 8, QEMU's compress-threads)" },
+  "decompress-threads": { type: "integer", min: 1, max: 256, description: "cores the destination decompresses with (default 2, QEMU's decompress-threads)" },
+  xbzrle: { type: "boolean", description: "from round 2, send a page sent before as the XBZRLE delta against its cached copy (QEMU's xbzrle capability; default off)" },
+  "xbzrle-cache-size": { type: "quantity", dimension: "bytes", min: 4096, description: "the XBZRLE cache (default 64 MiB, QEMU's xbzrle-cache-size); rounded down to a power of two pages" },
 };
+
+/** QEMU's defaults for the compression and XBZRLE parameters. */
+export const COMPRESS_DEFAULTS = { level: 1, threads: 8, decompressThreads: 2, xbzrleCacheBytes: 64 * 1024 * 1024 } as const;
 
 /** 128 MiB/s: QEMU's default max-bandwidth, used with converge qemu when no cap is given. */
 export const QEMU_DEFAULT_BANDWIDTH = 128 * 1024 * 1024;
@@ -52,6 +63,13 @@ export interface MigrateOptions {
   throttleIncrement: number;
   throttleMax: number;
   disk: "copy" | "refuse";
+  compress: "none" | "zlib" | "snappy";
+  /** zlib's level; undefined for Snappy and no compression. */
+  compressLevel: number | undefined;
+  compressThreads: number;
+  decompressThreads: number;
+  xbzrle: boolean;
+  xbzrleCacheBytes: number;
 }
 
 export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
@@ -64,6 +82,7 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
   // Demand paging is always on after resume when stop-and-copy is not chosen: a page the
   // destination touches before the background thread brings it must be fetched.
   const stopAndCopy = mode === "precopy" && (after.includes("stop-and-copy") || after.length === 0);
+  const compress = (o["compress"] as "none" | "zlib" | "snappy" | undefined) ?? "none";
   return {
     vm: String(call.args["vm"]),
     host: String(call.args["host"]),
@@ -83,5 +102,11 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     throttleIncrement: Number(o["throttle-increment"] ?? 0.1),
     throttleMax: Number(o["throttle-max"] ?? 0.99),
     disk: (o["disk"] as "copy" | "refuse" | undefined) ?? "copy",
+    compress,
+    compressLevel: compress === "zlib" ? Number(o["compress-level"] ?? COMPRESS_DEFAULTS.level) : undefined,
+    compressThreads: Number(o["compress-threads"] ?? COMPRESS_DEFAULTS.threads),
+    decompressThreads: Number(o["decompress-threads"] ?? COMPRESS_DEFAULTS.decompressThreads),
+    xbzrle: o["xbzrle"] === true,
+    xbzrleCacheBytes: Number(o["xbzrle-cache-size"] ?? COMPRESS_DEFAULTS.xbzrleCacheBytes),
   };
 }

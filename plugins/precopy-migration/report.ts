@@ -26,7 +26,7 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
   const end = m.completedAt ?? now;
   const total = end - m.startedAt;
   const c = m.c;
-  const pagesSent = c.duplicate + c.normal;
+  const pagesSent = c.duplicate + c.normal + c.compressed + c.xbzrle;
   const last = m.rounds[m.rounds.length - 1];
   const rounds: Record<string, unknown> = {};
   for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs, ...(m.o.autoConverge ? { throttle: r.throttle } : {}) };
@@ -59,6 +59,9 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
       "downtime-bytes": c.downtimeBytes,
       "postcopy-bytes": c.postcopyBytes,
     },
+    // QEMU's `compression` and `xbzrle-cache` sections (only when on, so other reports are unchanged).
+    ...(m.coder?.coder.figures ? { compression: { ...m.coder.coder.figures } } : {}),
+    ...(m.coder?.coder.cache ? { "xbzrle-cache": { ...m.coder.coder.cache.stats } } : {}),
     "device-state-bytes": c.deviceBytes,
     "round-count": m.rounds.length,
     // Auto-converge (only when on, so other reports are unchanged): QEMU's cpu-throttle-percentage

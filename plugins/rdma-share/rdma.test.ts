@@ -10,6 +10,7 @@ import type { Kernel } from "../../core/run/kernel.js";
 import type { World } from "../../core/world/world.js";
 import precopy from "../precopy-migration/index.js";
 import tps from "../tps/index.js";
+import compression from "../compression/index.js";
 import plugin from "./index.js";
 import { checkRdma, parseRdmaOptions } from "./options.js";
 
@@ -19,7 +20,7 @@ const US = 1000;
 
 async function cluster(opts: { rdmaB?: boolean; latency?: number } = {}): Promise<Kernel> {
   const k = createKernel({ seed: 5, checkInvariants: true });
-  await k.plugins.registerAll([plugin, tps, precopy]);
+  await k.plugins.registerAll([plugin, tps, compression, precopy]);
   k.addHost({ name: "a", cpus: 4, memoryBytes: 64 * MiB, rdma: true });
   k.addHost({ name: "b", cpus: 4, memoryBytes: 64 * MiB, rdma: opts.rdmaB ?? true });
   k.addLink({ a: "a", b: "b", bandwidth: 1.024e9, latency: opts.latency ?? 10 * US });

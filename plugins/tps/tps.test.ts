@@ -7,6 +7,7 @@ import { definePlugin, type PluginContext } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import tps, { type TpsService } from "./index.js";
 import precopy from "../precopy-migration/index.js";
+import compression from "../compression/index.js";
 import { parseSettings } from "./options.js";
 
 const MiB = 1024 ** 2;
@@ -15,7 +16,7 @@ const IMAGE = { zero: 0, images: [{ name: "debian", fraction: 1 }], random: 0, c
 async function kernel(): Promise<{ k: Kernel; service: TpsService }> {
   const k = createKernel({ seed: 1, checkInvariants: true });
   let ctx!: PluginContext;
-  await k.plugins.registerAll([precopy, tps, definePlugin({ name: "probe", version: "1.0.0", kernel: "^1", requires: ["tps"], register: (c) => void (ctx = c) })]);
+  await k.plugins.registerAll([compression, precopy, tps, definePlugin({ name: "probe", version: "1.0.0", kernel: "^1", requires: ["tps"], register: (c) => void (ctx = c) })]);
   k.addHost({ name: "a", cpus: 4, memoryBytes: 64 * MiB });
   k.addHost({ name: "b", cpus: 4, memoryBytes: 64 * MiB });
   k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 0 });
