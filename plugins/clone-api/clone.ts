@@ -186,6 +186,8 @@ export class Clone implements ImageDependent {
   /** Entered in the next host's run queue. */
   private run(): void {
     if (this.status !== "loading") return;
+    // Stopped at this very instant (its host crashed): the stop's own event fails it next.
+    if (this.world.state === "stopped") return;
     const k = this.k;
     this.closing = true;
     k.cluster.setState(this.world, "running");
@@ -362,10 +364,11 @@ export class Clone implements ImageDependent {
     this.inflight.clear();
     this.setReserved(0);
     this.closing = true;
+    const coded = k.error("VMSCN7208", `clone "${this.name}" of "${this.parent.name}" failed: ${reason}`, this.world.label).describe();
     if (this.world.state !== "stopped") {
-      this.world.failure = `clone: ${reason}`;
+      this.world.failure = coded;
       k.cluster.setState(this.world, "stopped");
-    } else this.world.failure ??= `clone: ${reason}`;
+    } else this.world.failure ??= coded;
     this.closing = false;
     const g = this.world.memory!;
     k.memory.releaseAll(g);
@@ -378,7 +381,8 @@ export class Clone implements ImageDependent {
     this.stopPager();
     this.releaseImage();
     k.trace.instant("clone failed", "launch", { host: this.dest.name, world: this.name }, k.scheduler.now, { reason });
-    this.listener.failed(this);
+    // A launch fails only before the clone runs; one that dies later had launched.
+    if (this.runningAt === undefined) this.listener.failed(this);
   }
 
   private stopPager(): void {

@@ -42,6 +42,7 @@ export interface Clone {
   readonly world: World;
   readonly status: string;
   readonly runningAt: number | undefined;
+  readonly failure: string | undefined;
 }
 
 export interface CloneApi {

@@ -162,6 +162,8 @@ export class Fork {
   /** The VMM puts the child on the run queue. */
   private load(c: Child): void {
     if (c.status !== "loading") return;
+    // Stopped at this very instant (its host crashed): the stop's own event fails it next.
+    if (c.world.state === "stopped") return;
     c.closing = true;
     this.k.cluster.setState(c.world, "running");
     c.closing = false;
@@ -188,7 +190,7 @@ export class Fork {
     c.failure = reason;
     c.closing = true;
     if (c.world.state !== "stopped") {
-      c.world.failure = `fork: ${reason}`;
+      c.world.failure = k.error("VMSCN7106", `child VM "${c.name}" of "${this.parent.name}" failed before it ran: ${reason}`, c.world.label).describe();
       k.cluster.setState(c.world, "stopped");
     }
     c.closing = false;

@@ -154,7 +154,7 @@ function request(k: PluginContext, api: CloneApi, vm: string, options: Record<st
 }
 
 function failure(k: PluginContext, f: Fork): string {
-  const lost = [...f.children.filter((c) => c.status === "failed").map((c) => `${c.name}: ${c.failure}`), ...f.clones.filter((c) => c.status === "failed").map((c) => `${c.name}: clone failed`)];
+  const lost = [...f.children.filter((c) => c.status === "failed").map((c) => `${c.name}: ${c.failure}`), ...f.clones.filter((c) => c.status === "failed").map((c) => `${c.name}: the clone failed: ${c.failure}`)];
   return k.error("VMSCN7106", `${f.failed} of ${f.workers} workers of "${f.parent.name}" failed: ${lost.join("; ")}`).describe();
 }
 
