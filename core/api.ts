@@ -47,7 +47,7 @@ export type { World, WorldKind, WorldState } from "./world/world.js";
 export type { Host } from "./world/host.js";
 export type { Cluster } from "./world/cluster.js";
 export type { Slot } from "./world/slots.js";
-export type { Network, Transfer, TransferKind, Initiator, TransferOptions } from "./net/network.js";
+export type { Network, Transfer, TransferKind, Initiator, TransferOptions, RateLimit } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
 export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
 export type { AbsentBlocks, BlockFetch } from "./storage/absent-blocks.js";

@@ -36,14 +36,41 @@ export interface TransferOptions {
   bytes: number;
   kind: TransferKind;
   initiator?: Initiator;
-  /** Cap on this transfer's rate in bytes/s (a migration's bandwidth limit, for example). */
+  /** Cap on this transfer's rate in bytes/s (a paced sender). */
   maxRate?: number;
+  /** A cap this transfer shares with others (a migration's bandwidth limit over all its transfers). */
+  limit?: RateLimit;
   /** Names the transfer in error messages. */
   label?: string;
   /** Called on the event at which the last byte arrived (drained + route latency). */
   onDone?: (time: number) => void;
   /** Called on an event when a link on the route goes down or an end crashes. Without it, the error is thrown from that event. */
   onFail?: (err: VmscnError) => void;
+}
+
+/**
+ * A rate several transfers share, whatever their routes: together they never exceed it
+ * (`network.rateLimit`). It is a resource of the fair-share solver that only they cross.
+ */
+export class RateLimit {
+  /** @internal Each route's resources with this limit's added, by the route's own array. */
+  readonly paths = new WeakMap<readonly number[], readonly number[]>();
+  constructor(
+    readonly name: string,
+    /** @internal */ readonly resource: number,
+    private readonly owner: FairShare,
+  ) {}
+  /** The cap in bytes/s. */
+  get rate(): number {
+    return this.owner.capacity(this.resource);
+  }
+  set rate(bytesPerSec: number) {
+    this.owner.setCapacity(this.resource, bytesPerSec);
+  }
+  /** Bytes/s its transfers move together now. */
+  get used(): number {
+    return this.owner.resourceRate(this.resource);
+  }
 }
 
 export interface Route {
@@ -310,6 +337,12 @@ export class Network {
     return this.findRoute(this.host(from), this.host(to)) !== NO_ROUTE;
   }
 
+  /** A cap of `bytesPerSec` for the transfers that name it in `limit` together. */
+  rateLimit(name: string, bytesPerSec: number): RateLimit {
+    if (!(bytesPerSec > 0) || !Number.isFinite(bytesPerSec)) throw this.error("VMSCN5011", `rate limit "${name}" was given ${bytesPerSec} bytes/s; it must be a finite number > 0`);
+    return new RateLimit(name, this.fairShare.addResource(`limit ${name}`, bytesPerSec), this.fairShare);
+  }
+
   transfer(opts: TransferOptions): Transfer {
     const now = this.scheduler.now;
     const a = this.host(opts.from);
@@ -358,8 +391,14 @@ export class Network {
       this,
       now,
     );
+    let resources: readonly number[] = rr.resources;
+    if (opts.limit !== undefined) {
+      const l = opts.limit;
+      resources = l.paths.get(rr.resources) ?? [...rr.resources, l.resource];
+      l.paths.set(rr.resources, resources);
+    }
     const spec = {
-      resources: rr.resources,
+      resources,
       bytes: opts.bytes,
       label,
       onDrained: () => this.drained(tr, rr.latency),

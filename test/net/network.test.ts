@@ -385,3 +385,24 @@ t.test("names and arguments are checked", (t) => {
   t.equal(net.hasHost("x"), false);
   t.end();
 });
+
+t.test("a rate limit caps the transfers that share it, together, whatever their routes", async (t) => {
+  const env = triangle();
+  const { s, net } = env;
+  const limit = net.rateLimit("m1", 0.1 * GB);
+  const one = send(env, { from: "a", to: "b", bytes: 1e6, kind: "tcp", limit });
+  const two = send(env, { from: "c", to: "a", bytes: 3e6, kind: "tcp", limit });
+  const free = send(env, { from: "b", to: "a", bytes: 1e6, kind: "tcp" });
+  s.run(1);
+  t.equal(one.tr.flow!.rate, 0.05 * GB, "the two limited transfers split the limit");
+  t.equal(two.tr.flow!.rate, 0.05 * GB);
+  t.equal(limit.used, 0.1 * GB);
+  t.equal(free.tr.flow!.rate, GB, "a transfer outside the limit is not held by it");
+  s.run(50e6);
+  // one: 1e6 B at 50 MB/s = 20 ms (+10 us); two then has 2e6 B left alone at 100 MB/s = 20 ms more (+100 us)
+  t.equal(one.out.done, 20e6 + 10 * US);
+  t.equal(two.out.done, 40e6 + 100 * US);
+  limit.rate = 0.2 * GB;
+  t.equal(limit.rate, 0.2 * GB, "the cap can change");
+  t.throws(() => net.rateLimit("bad", 0), /rate limit "bad" was given 0 bytes\/s/);
+});
