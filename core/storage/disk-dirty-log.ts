@@ -38,6 +38,21 @@ export class DiskDirtyLog {
     }
   }
 
+  /** Forgets a block's writes: a copier about to read it (a write completing after that marks it again). */
+  clear(block: number): void {
+    if (this.bits[block] === 1) {
+      this.bits[block] = 0;
+      this.dirty--;
+    }
+  }
+
+  /** The first dirty block at or after `from`, or -1 (a copier walking the log, as QEMU's dirty phase). */
+  nextDirty(from: number): number {
+    if (this.dirty === 0) return -1;
+    for (let b = Math.max(0, from); b < this.blocks; b++) if (this.bits[b] === 1) return b;
+    return -1;
+  }
+
   /** Marks every block (a copy that must send them all starts this way). */
   markAll(): void {
     this.bits.fill(1);

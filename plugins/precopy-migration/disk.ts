@@ -1,0 +1,529 @@
+// The disks of a migration that the destination cannot reach, moved with the techniques the
+// document gives for memory ("pre-copy of blocks, then on demand"), in QEMU block migration's
+// way: a bulk phase sends every block once, with a dirty-block log open before it starts;
+// then each pre-copy round ends with a dirty pass re-sending the blocks the guest wrote since
+// they were sent; at switch-over the blocks still dirty are sent while the VM is suspended
+// (stop-and-copy), or left absent in the destination's file and fetched after resume: on
+// demand when a guest IO touches one (the kernel parks the IO until the block is filled) and
+// by the background thread. The migration drives this class through DiskPort.
+import { type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
+
+/** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
+export const DISK_BLOCK_BYTES = 1024 * 1024;
+/** Each block on the wire carries a header (offset and flags), as a page does. */
+export const DISK_BLOCK_HEADER_BYTES = 8;
+
+/** A disk the destination cannot reach, to be copied onto `datastore` as file `name`. */
+export interface DiskCopyPlan {
+  source: SimFile;
+  datastore: string;
+  name: string;
+}
+
+/** What the migration gives the disk copy. */
+export interface DiskPort {
+  /** Sends bytes from the source to the destination on the migration's connection (its cap, transport and failure handling). */
+  send(bytes: number, initiator: "source" | "destination", label: string, onDone: () => void): void;
+  /** An IO of the copy failed or was refused: the migration fails as for a failed transfer. */
+  failed(err: VmscnError): void;
+  /** After resume: the last absent block has arrived. */
+  settled(): void;
+  /** The migration ended: callbacks still under way do nothing. */
+  readonly done: boolean;
+}
+
+export interface DiskOptions {
+  /** Pre-copy may end once at most this many blocks are dirty (`disk-threshold`). */
+  threshold: number;
+  /** A block of zeros crosses as its header only (QEMU's `zero-blocks` capability). */
+  zeroBlocks: boolean;
+}
+
+/** Convergence reasons that give up rather than converge: the disk's dirty blocks do not hold them back. */
+const GIVE_UP = new Set(["max-rounds", "no-progress", "max-iterations", "sent-3x"]);
+
+export interface DiskPass {
+  blocks: number;
+  bytes: number;
+  startNs: number;
+  durationNs: number;
+}
+
+type Phase = "setup" | "bulk" | "precopy" | "downtime" | "postcopy" | "ended";
+
+interface Disk {
+  plan: DiskCopyPlan;
+  source: SimFile;
+  target: SimFile | null;
+  blocks: number;
+  log: DiskDirtyLog | null;
+  /** 1 once the destination holds a copy of the block (it may have been dirtied since). */
+  sent: Uint8Array;
+  /** After resume: the destination's absent blocks, and whether a fetch of each is under way. */
+  absent: AbsentBlocks | null;
+  fetching: Uint8Array | null;
+  /** The background thread's cursor. */
+  bg: number;
+}
+
+export class DiskMigration {
+  readonly disks: Disk[];
+  readonly total: number;
+  /** Counters, QEMU's names where it has them (see the README's "Disk" section). */
+  readonly c = { transferred: 0, duplicate: 0, normal: 0, precopyBytes: 0, downtimeBytes: 0, postcopyBytes: 0, bulkBlocks: 0, resentBlocks: 0, downtimeBlocks: 0, requests: 0, backgroundBlocks: 0, syncs: 0 };
+  readonly passes: DiskPass[] = [];
+  startNs: number | undefined;
+  bulkEndNs: number | undefined;
+  endNs: number | undefined;
+  phase: Phase = "setup";
+  bulkStartNs: number | undefined;
+  /** The block being copied before resume (read, not yet written on the destination). */
+  private current: { d: Disk; b: number } | null = null;
+  /** The figure frozen when the copy ended by a failure. */
+  private leftAtEnd = 0;
+  /** IOs of the copy itself in flight (cancelled when it stops). */
+  private readonly ios = new Set<IoRequest>();
+  /** Fetches after resume under way (demand and background). */
+  private fetches = 0;
+  private background = false;
+
+  constructor(
+    private readonly k: PluginContext,
+    readonly world: World,
+    readonly src: Host,
+    readonly dest: Host,
+    plans: readonly DiskCopyPlan[],
+    private readonly port: DiskPort,
+    readonly o: DiskOptions,
+  ) {
+    this.disks = plans.map((plan) => {
+      const blocks = Math.ceil(plan.source.size / DISK_BLOCK_BYTES);
+      return { plan, source: plan.source, target: null, blocks, log: null, sent: new Uint8Array(blocks), absent: null, fetching: null, bg: 0 };
+    });
+    this.total = plans.reduce((s, p) => s + p.source.size, 0);
+  }
+
+  /** The destination's files (empty until the copy starts). */
+  get files(): SimFile[] {
+    return this.disks.flatMap((d) => (d.target ? [d.target] : []));
+  }
+
+  /**
+   * Setup is over: the destination's new files are created, and dirty-block logs opened on the
+   * source's disks so that no write from now on is missed. False (the migration failed) if a
+   * file cannot be created.
+   */
+  start(): boolean {
+    this.startNs = this.k.scheduler.now;
+    try {
+      for (const d of this.disks) {
+        d.target = this.k.storage.createFile(d.plan.datastore, d.plan.name, d.source.size);
+        d.log = d.source.openDirtyLog(DISK_BLOCK_BYTES);
+      }
+    } catch (err) {
+      if (!(err instanceof VmscnError)) throw err;
+      this.later(err);
+      return false;
+    }
+    return true;
+  }
+
+  /** The bulk phase: every block crosses once, in order; a block is clean in the log from the moment it is read. */
+  bulk(then: () => void): void {
+    this.phase = "bulk";
+    this.bulkStartNs = this.k.scheduler.now;
+    let i = 0;
+    let b = 0;
+    const next = (): void => {
+      while (i < this.disks.length && b >= this.disks[i]!.blocks) {
+        i++;
+        b = 0;
+      }
+      if (i >= this.disks.length) {
+        this.bulkEndNs = this.k.scheduler.now;
+        this.k.trace.span("disk bulk", "migration", { host: this.src.name, world: this.world.name }, this.bulkStartNs!, this.bulkEndNs, { blocks: this.c.bulkBlocks });
+        this.phase = "precopy";
+        then();
+        return;
+      }
+      const d = this.disks[i]!;
+      const block = b++;
+      this.c.bulkBlocks++;
+      this.copy(d, block, "precopy", next);
+    };
+    next();
+  }
+
+  /**
+   * A dirty pass, at the end of a pre-copy round: walks the logs in block order and re-sends
+   * each dirty block (clearing it as it is read, as QEMU's dirty phase); blocks written behind
+   * the walk wait for the next pass. `then` gets the pass's bytes on the wire.
+   */
+  pass(then: (bytes: number) => void): void {
+    this.c.syncs++;
+    const stat: DiskPass = { blocks: 0, bytes: 0, startNs: this.k.scheduler.now, durationNs: 0 };
+    this.passes.push(stat);
+    const before = this.c.transferred;
+    this.walk("precopy", (n) => {
+      stat.blocks = n;
+      stat.bytes = this.c.transferred - before;
+      stat.durationNs = this.k.scheduler.now - stat.startNs;
+      this.c.resentBlocks += n;
+      then(stat.bytes);
+    });
+  }
+
+  /** Dirty blocks now (what a pass or the switch-over would send). */
+  get dirty(): number {
+    let n = 0;
+    for (const d of this.disks) n += d.log?.count ?? 0;
+    return n;
+  }
+
+  /** Whether the disk lets pre-copy end for `reason`: few enough dirty blocks, or a rule that gives up. */
+  allows(reason: string): boolean {
+    return GIVE_UP.has(reason) || this.dirty <= this.o.threshold;
+  }
+
+  /**
+   * The VM is suspended: the guest's IOs on the source's disks drain (QEMU drains block IO when
+   * it stops the VM), the logs are read a last time and closed; with stop-and-copy the dirty
+   * blocks are sent now, else they are left for after resume.
+   */
+  switchOver(stopAndCopy: boolean, then: () => void): void {
+    let waiting = this.disks.length;
+    const drained = (): void => {
+      if (--waiting > 0 || this.phase === "ended" || this.port.done) return;
+      this.c.syncs++;
+      if (stopAndCopy) {
+        this.phase = "downtime";
+        this.walk("downtime", (n) => {
+          this.c.downtimeBlocks += n;
+          this.c.resentBlocks += n;
+          this.closeLogs();
+          then();
+        });
+      } else then();
+    };
+    if (waiting === 0) return then();
+    for (const d of this.disks) d.source.drain(drained);
+  }
+
+  /**
+   * Steps 10, 11 for the disks: the VM now uses the destination's files. Blocks never sent or
+   * dirty since are absent there: a guest IO touching one waits for its fetch; with
+   * `background` the background thread pulls them in order. The source's files are kept.
+   */
+  resume(background: boolean): void {
+    const info = this.k.vmInfo(this.world);
+    for (const d of this.disks) {
+      const at = info ? info.disks.indexOf(d.source) : -1;
+      if (info && at >= 0) info.disks[at] = d.target!;
+    }
+    const left: Int32Array[] = this.disks.map((d) => {
+      const out: number[] = [];
+      for (let b = 0; b < d.blocks; b++) if (d.sent[b] === 0 || d.log?.isDirty(b) === true) out.push(b);
+      return Int32Array.from(out);
+    });
+    this.closeLogs();
+    this.background = background;
+    let any = false;
+    this.disks.forEach((d, i) => {
+      if (left[i]!.length === 0) return;
+      any = true;
+      d.fetching = new Uint8Array(d.blocks);
+      d.absent = d.target!.markAbsent(DISK_BLOCK_BYTES, left[i]!, (b) => this.demand(d, b));
+    });
+    if (!any) return this.finish();
+    this.phase = "postcopy";
+    if (background) this.disks.forEach((d) => this.pumpBackground(d));
+  }
+
+  /** After resume: absent blocks left on the destination. */
+  get pending(): number {
+    if (this.phase !== "postcopy") return 0;
+    let n = 0;
+    for (const d of this.disks) n += d.absent?.count ?? 0;
+    return n;
+  }
+
+  /** Bytes of blocks the destination does not have as the source has them. */
+  remainingBytes(): number {
+    switch (this.phase) {
+      case "setup":
+        return this.total;
+      case "bulk":
+      case "precopy":
+      case "downtime": {
+        // Not sent yet, dirty since sent, or on its way.
+        let bytes = 0;
+        const cur = this.current;
+        for (const d of this.disks) for (let b = 0; b < d.blocks; b++) if (d.sent[b] === 0 || d.log?.isDirty(b) === true || (cur !== null && cur.d === d && cur.b === b)) bytes += this.blockLength(d, b);
+        return bytes;
+      }
+      case "postcopy": {
+        let bytes = 0;
+        for (const d of this.disks) if (d.absent) for (let b = 0; b < d.blocks; b++) if (d.absent.isAbsent(b)) bytes += this.blockLength(d, b);
+        return bytes;
+      }
+      case "ended":
+        return this.leftAtEnd;
+    }
+  }
+
+  /** Guest IOs that waited for an absent block, and their total wait. */
+  get waits(): { waits: number; stallNs: number } {
+    let waits = 0;
+    let stallNs = 0;
+    for (const d of this.disks) {
+      waits += d.absent?.waits ?? 0;
+      stallNs += d.absent?.stallNs ?? 0;
+    }
+    return { waits, stallNs };
+  }
+
+  /** Before switch-over the migration failed: nothing moved for good; the partial files are removed, the VM keeps its disks. */
+  abort(): void {
+    const left = this.remainingBytes();
+    this.stop();
+    this.leftAtEnd = left;
+    this.closeLogs();
+    for (const d of this.disks) d.target?.remove();
+  }
+
+  /** The source is gone while blocks are still absent: every guest IO waiting for one fails with `err`, and later ones are refused. */
+  kill(err: VmscnError): void {
+    const left = this.remainingBytes();
+    this.stop();
+    this.leftAtEnd = left;
+    for (const d of this.disks) d.absent?.fail(err);
+  }
+
+  /** The migration ended otherwise (the destination failed): the copy's own IOs stop. */
+  stop(): void {
+    if (this.phase !== "ended") this.leftAtEnd = this.remainingBytes();
+    this.phase = "ended";
+    if (this.endNs === undefined && this.startNs !== undefined) this.endNs = this.k.scheduler.now;
+    for (const io of [...this.ios]) io.cancel();
+    this.ios.clear();
+  }
+
+  /** With --check-invariants: a block the destination holds differs from the source's; null when none does. */
+  mismatch(): string | null {
+    for (const d of this.disks) {
+      if (!d.target) continue;
+      for (let b = 0; b < d.blocks; b++) {
+        if (d.absent?.isAbsent(b) === true || d.sent[b] === 0) continue;
+        const off = b * DISK_BLOCK_BYTES;
+        const len = this.blockLength(d, b);
+        const x = d.source.peek(off, len);
+        const y = d.target.peek(off, len);
+        for (let i = 0; i < len; i++) if (x[i] !== y[i]) return `block ${b} of disk "${d.source.name}" on "${this.dest.name}" differs from the source's at switch-over`;
+      }
+    }
+    return null;
+  }
+
+  /** The report's `disk` section. */
+  report(now: number): Record<string, unknown> {
+    const c = this.c;
+    const { waits, stallNs } = this.waits;
+    const passes: Record<string, unknown> = {};
+    this.passes.forEach((p, i) => (passes[`r${i + 1}`] = { blocks: p.blocks, bytes: p.bytes, start: p.startNs, duration: p.durationNs }));
+    return {
+      transferred: c.transferred,
+      remaining: this.remainingBytes(),
+      total: this.total,
+      duplicate: c.duplicate,
+      normal: c.normal,
+      "normal-bytes": this.normalBytes,
+      "dirty-sync-count": c.syncs,
+      "bulk-blocks": c.bulkBlocks,
+      "bulk-time": this.bulkStartNs === undefined ? 0 : (this.bulkEndNs ?? this.endNs ?? now) - this.bulkStartNs,
+      rounds: passes,
+      "resent-blocks": c.resentBlocks,
+      "downtime-blocks": c.downtimeBlocks,
+      "precopy-bytes": c.precopyBytes,
+      "downtime-bytes": c.downtimeBytes,
+      "postcopy-bytes": c.postcopyBytes,
+      "postcopy-requests": c.requests,
+      waits,
+      "stall-time": stallNs,
+      "background-blocks": c.backgroundBlocks,
+      "blocks-left": this.pending,
+      time: this.startNs === undefined ? 0 : (this.endNs ?? now) - this.startNs,
+      files: this.files.map((f) => `${f.datastore.name}/${f.name}`),
+    };
+  }
+
+  private normalBytes = 0;
+
+  // ---- moving one block ------------------------------------------------------------------
+
+  private blockLength(d: Disk, b: number): number {
+    return Math.min(DISK_BLOCK_BYTES, d.source.size - b * DISK_BLOCK_BYTES);
+  }
+
+  /** Sends the dirty blocks of every disk in order, one at a time; `then` gets how many. */
+  private walk(phase: "precopy" | "downtime", then: (n: number) => void): void {
+    let i = 0;
+    let from = 0;
+    let n = 0;
+    const next = (): void => {
+      for (; i < this.disks.length; i++, from = 0) {
+        const d = this.disks[i]!;
+        const b = d.log!.nextDirty(from);
+        if (b < 0) continue;
+        from = b + 1;
+        n++;
+        this.copy(d, b, phase, next);
+        return;
+      }
+      then(n);
+    };
+    next();
+  }
+
+  /**
+   * One block before resume: read on the source (its log bit cleared first: a write completing
+   * after the read is issued marks it again), sent, written on the destination.
+   */
+  private copy(d: Disk, b: number, phase: "precopy" | "downtime", then: () => void): void {
+    d.log!.clear(b);
+    this.current = { d, b };
+    const off = b * DISK_BLOCK_BYTES;
+    this.io(() =>
+      d.source.read(this.src.name, off, this.blockLength(d, b), (bytes) => {
+        const wire = this.count(bytes!, phase);
+        this.port.send(wire, "source", `migrate ${this.world.name} disk ${d.source.name} block ${b}`, () => {
+          this.io(() =>
+            d.target!.write(this.dest.name, off, bytes!, () => {
+              d.sent[b] = 1;
+              this.current = null;
+              then();
+            }, (err) => this.later(err)),
+          );
+        });
+      }, (err) => this.later(err)),
+    );
+  }
+
+  /** Wire bytes of a block, counted: its header, plus its bytes unless it is zeros and `zero-blocks` is on. */
+  private count(bytes: Uint8Array, phase: "precopy" | "downtime" | "postcopy"): number {
+    const zero = this.o.zeroBlocks && isZero(bytes);
+    const wire = DISK_BLOCK_HEADER_BYTES + (zero ? 0 : bytes.length);
+    if (zero) this.c.duplicate++;
+    else {
+      this.c.normal++;
+      this.normalBytes += bytes.length;
+    }
+    this.c.transferred += wire;
+    if (phase === "precopy") this.c.precopyBytes += wire;
+    else if (phase === "downtime") this.c.downtimeBytes += wire;
+    else this.c.postcopyBytes += wire;
+    return wire;
+  }
+
+  /** Issues an IO of the copy, tracked for cancellation; a refusal (host down, no space) fails the migration. */
+  private io(issue: () => IoRequest): void {
+    if (this.phase === "ended" || this.port.done) return;
+    let io: IoRequest;
+    try {
+      io = issue();
+    } catch (err) {
+      if (!(err instanceof VmscnError)) throw err;
+      this.later(err);
+      return;
+    }
+    this.ios.add(io);
+    // Drop it from the set once it ends (checked lazily: the set stays small, one or a few IOs).
+    for (const x of this.ios) if (x.state === "done" || x.state === "failed" || x.state === "cancelled") this.ios.delete(x);
+  }
+
+  /** A failure reported on its own event, so the code that caused it finishes first. */
+  private later(err: VmscnError): void {
+    this.k.after(0, () => {
+      if (this.phase !== "ended" && !this.port.done) this.port.failed(err);
+    }, "migration disk");
+  }
+
+  private closeLogs(): void {
+    for (const d of this.disks) {
+      d.log?.close();
+    }
+  }
+
+  // ---- after resume: on demand and in the background -------------------------------------
+
+  /** The kernel's fetch hook: a guest IO needs absent block `b`; one fetch per block serves every IO waiting for it. */
+  private demand(d: Disk, b: number): void {
+    if (d.fetching![b] === 1 || this.phase !== "postcopy") return;
+    this.c.requests++;
+    // The request crosses to the source (one way), then the block comes back.
+    const oneWay = this.k.network.route(this.dest.name, this.src.name).latency;
+    this.fetch(d, b, oneWay, () => {});
+  }
+
+  /** The background thread: pulls the disk's absent blocks in order, one at a time. */
+  private pumpBackground(d: Disk): void {
+    if (this.phase !== "postcopy" || !d.absent) return;
+    let b = d.bg;
+    while (b < d.blocks && (!d.absent.isAbsent(b) || d.fetching![b] === 1)) b++;
+    d.bg = b + 1;
+    if (b >= d.blocks) return;
+    this.c.backgroundBlocks++;
+    this.fetch(d, b, 0, () => this.pumpBackground(d));
+  }
+
+  /** Brings block `b` from the source: `delay` ns for the request, a read there, the transfer, the fill here. */
+  private fetch(d: Disk, b: number, delay: number, then: () => void): void {
+    d.fetching![b] = 1;
+    this.fetches++;
+    const off = b * DISK_BLOCK_BYTES;
+    this.k.after(delay, () => {
+      this.io(() =>
+        d.source.read(this.src.name, off, this.blockLength(d, b), (bytes) => {
+          const wire = this.count(bytes!, "postcopy");
+          this.port.send(wire, "destination", `migrate ${this.world.name} disk ${d.source.name} block ${b}`, () => {
+            this.io(() =>
+              d.absent!.fill(this.dest.name, b, bytes!, () => {
+                d.fetching![b] = 0;
+                this.fetches--;
+                if (this.pending === 0 && this.fetches === 0) this.finish();
+                else then();
+              }, (err) => this.later(err)),
+            );
+          });
+        }, (err) => this.later(err)),
+      );
+    }, "disk fetch");
+  }
+
+  /** Every block is on the destination. */
+  private finish(): void {
+    this.phase = "ended";
+    this.leftAtEnd = 0;
+    this.endNs = this.k.scheduler.now;
+    this.k.trace.span("disk copy", "migration", { host: this.src.name, world: this.world.name }, this.startNs ?? this.endNs, this.endNs, { bytes: this.c.transferred });
+    this.port.settled();
+  }
+
+  /** A one-line account of what the destination still needs (failure sentences). */
+  describePending(): string {
+    const n = this.pending;
+    return n === 0 ? "" : `${n} disk block${n === 1 ? "" : "s"}`;
+  }
+
+}
+
+/** Whether every byte is 0 (4 bytes at a time where the view allows). */
+export function isZero(b: Uint8Array): boolean {
+  let i = 0;
+  if (b.byteOffset % 4 === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (; i < w.length; i++) if (w[i] !== 0) return false;
+    i = w.length * 4;
+  }
+  for (; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
