@@ -245,8 +245,13 @@ t.test("dirty-block logs: writes mark the blocks they cover; read-and-clear; clo
   t.same(Array.from(log.readAndClear()), [0, 1]);
   t.equal(log.count, 0);
   t.equal(other.count, 2, "each log is its own");
+  t.equal(log.nextDirty(0), -1, "nothing dirty");
   log.markAll();
-  t.same(Array.from(log.readAndClear()), [0, 1, 2]);
+  log.clear(1);
+  log.clear(1); // a clean block: nothing more
+  t.equal(log.count, 2);
+  t.same([log.nextDirty(0), log.nextDirty(1), log.nextDirty(3)], [0, 2, -1]);
+  t.same(Array.from(log.readAndClear()), [0, 2]);
   log.close();
   log.close();
   f.write("a", 0, 1, () => {});
