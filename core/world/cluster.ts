@@ -3,6 +3,7 @@ import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
 import { kernelError } from "../errors.js";
 import type { Scheduler } from "../sim/scheduler.js";
+import { formatTime } from "../sim/time.js";
 import { Host, type HostSpec } from "./host.js";
 import { Signal } from "./signal.js";
 import { TRANSITIONS, World, type WorldSpec, type WorldState } from "./world.js";
@@ -103,6 +104,22 @@ export class Cluster {
   setThrottle(w: World, fraction: number): void {
     if (!(fraction >= 0 && fraction <= 1)) throw kernelError("VMSCN5011", `throttle of world "${w.name}" must be between 0 and 1, not ${fraction}`, { time: this.scheduler.now, where: w.label });
     w.throttle = fraction;
+  }
+
+  /**
+   * Claims a VM for an operation that moves or replaces its memory (a migration, a lazy
+   * restore): one at a time, since neither can follow the other's changes. Throws VMSCN5011
+   * naming the operation under way; returns the release (idempotent).
+   */
+  claim(w: World, what: string): () => void {
+    const now = this.scheduler.now;
+    const cur = w.operation;
+    if (cur !== undefined) throw kernelError("VMSCN5011", `VM "${w.name}" is busy: ${cur.what} since ${formatTime(cur.since)}; ${what} must wait until it ends`, { time: now, where: w.label });
+    const op = { what, since: now };
+    w.operation = op;
+    return () => {
+      if (w.operation === op) w.operation = undefined;
+    };
   }
 
   /** Places the world on another host (the plugins move memory; this moves the world). */

@@ -39,6 +39,8 @@ export class World extends Extendable<World> {
   failure: string | undefined;
   /** The share of its CPU time withheld from the world (0..1), e.g. a migration's auto-converge; set with `cluster.setThrottle`. */
   throttle = 0;
+  /** The operation that holds the VM's memory now (a migration, a restore), set with `cluster.claim`. */
+  operation: { what: string; since: number } | undefined;
 
   constructor(
     readonly id: number,

@@ -180,7 +180,18 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
     const changed = k.vmInfo(world)?.spec.workload?.writeBytes ?? PAGE_SIZE;
     coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, changed), port };
   }
-  return new Migration(k, world, dest, o, call, seq, onFinish, copies, hooks, coder);
+  // One operation on a VM's memory at a time: a lazy restore under way refuses the migration,
+  // and a restore asked for during the migration is refused.
+  const release = k.cluster.claim(world, `a migration to host "${dest.name}"`);
+  try {
+    return new Migration(k, world, dest, o, call, seq, (m) => {
+      release();
+      onFinish(m);
+    }, copies, hooks, coder);
+  } catch (err) {
+    release();
+    throw err;
+  }
 }
 
 /** Several extensions' hooks as one: a page is deferred if any defers it; every callback runs, in order. */

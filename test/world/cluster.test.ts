@@ -178,3 +178,20 @@ t.test("a host's nodes (one per CPU unless declared), VMM API and hypercall inte
   }
   t.end();
 });
+
+t.test("claim: one operation on a VM's memory at a time, released once", (t) => {
+  const { c, a } = cluster();
+  const w = c.createWorld({ name: "web", kind: "vm", vcpus: 1 }, a);
+  const release = c.claim(w, "a migration to host \"b\"");
+  t.same(w.operation, { what: 'a migration to host "b"', since: 0 });
+  t.throws(() => c.claim(w, "a lazy restore"), { code: "VMSCN5011", message: /VM "web" is busy: a migration to host "b" since 0 s; a lazy restore must wait until it ends/ });
+  release();
+  t.equal(w.operation, undefined);
+  const again = c.claim(w, "a lazy restore");
+  release(); // a stale release does not free the new claim
+  t.equal(w.operation?.what, "a lazy restore");
+  again();
+  again();
+  t.equal(w.operation, undefined);
+  t.end();
+});
