@@ -279,3 +279,28 @@ t.test("disk copy fails cleanly when the source crashes; the bandwidth series ad
   t.ok(m.disk.time > 0);
   t.end();
 });
+
+t.test("the bandwidth cap holds for all of a migration's transfers together: demand fetches and background paging", async (t) => {
+  const k = await cluster({ latency: 10 * US });
+  const web = k.createVm({ name: "web", host: "a", vcpus: 4, memoryBytes: 4 * MiB, deviceStateBytes: 0, initial: RANDOM });
+  k.act(0, "start", { vm: "web" });
+  // 1024 pages of 4104 bytes at 4.104 MB/s: one second of paging whatever the flows
+  k.act(1 * MS, "migrate", { vm: "web", host: "b", mode: "demand-paging" }, { after: ["background"], bandwidth: 4_104_000, batch: 64 });
+  k.workload.attach(web, { activities: [{ op: "read", rate: 2000, pattern: { kind: "uniform" } }], mix: RANDOM, scripted: [] });
+  let peak = 0;
+  for (let at = 10 * MS; at < 900 * MS; at += 10 * MS) {
+    k.scheduler.at(at, () => {
+      const link = k.network.stats().links[0]!;
+      peak = Math.max(peak, link.rateAB + link.rateBA);
+    });
+  }
+  k.run(3 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "completed");
+  t.ok(m["demand-paging"].requests > 0, "the guest faulted while the background thread ran");
+  t.ok(m["demand-paging"]["background-pages"] > 0);
+  t.ok(peak <= 4_104_000 * (1 + 1e-9), `the link never carried more than the cap (peak ${peak} B/s)`);
+  // every page once, at the cap: about a second after the switch-over
+  t.ok(m["source-dependency-time"] >= 1 * SECOND - 1 * MS, `${m["source-dependency-time"]} ns`);
+  t.end();
+});

@@ -6,7 +6,7 @@
 // not), the non-memory state follows (steps 6, 8, 9), the VM moves onto the destination's
 // page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
 // background paging thread (steps 12, 13); the source then frees the VM's frames.
-import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type SimFile, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
+import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type RateLimit, type SimFile, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import type { MigrationHooks, MigrationView } from "./engine.js";
@@ -114,6 +114,8 @@ export class Migration implements MigrationView {
   /** Pages the sender left behind at an extension's request (`defer` hook): 1 while deferred. */
   private readonly deferred: Uint8Array | null;
   readonly deferral = { skips: 0, bytes: 0, pages: 0, listBytes: 0 };
+  /** The `bandwidth` cap, shared by all of this migration's transfers (demand fetches and background paging together). */
+  private readonly limit: RateLimit | null;
   /** Pages the current round actually sent (deferred ones are skipped). */
   private roundSent = 0;
   /** The guest's write count when the current round began, and the last round's writes per dirtied page (XBZRLE's model of a delta). */
@@ -134,6 +136,7 @@ export class Migration implements MigrationView {
     readonly coder: { coder: PageCoder; port: CompressionPort } | null = null,
   ) {
     this.startedAt = k.scheduler.now;
+    this.limit = o.bandwidth === undefined ? null : k.network.rateLimit(`migration of ${world.name} #${seq}`, o.bandwidth);
     this.deferred = hooks.defer ? new Uint8Array(world.memory!.pages) : null;
     this.src = world.host;
     this.srcGuest = world.memory!;
@@ -666,7 +669,7 @@ export class Migration implements MigrationView {
       kind: this.o.transport,
       initiator,
       label,
-      ...(this.o.bandwidth === undefined ? {} : { maxRate: this.o.bandwidth }),
+      ...(this.limit === null ? {} : { limit: this.limit }),
       onDone: () => {
         this.inflight.delete(tr);
         this.countRate(sentAt, this.k.scheduler.now, bytes);

@@ -11,7 +11,7 @@ export const MIGRATE_ARGS: ArgSpec[] = [
 export const AFTER_VALUES = ["stop-and-copy", "demand-paging", "background"] as const;
 
 export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
-  bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, description: "cap on the migration's rate (default: none, the link decides; 128 MiB/s with converge qemu)" },
+  bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, description: "cap on the migration's rate, all its transfers together (default: none, the link decides; 128 MiB/s with converge qemu)" },
   converge: { type: "enum", values: ["threshold", "qemu", "xen"], default: "threshold", description: "when pre-copy stops: threshold (the document's rule), qemu (downtime-limit), xen (29 iterations, < 50 dirty, > 3× memory)" },
   threshold: { type: "integer", min: 0, default: 512, description: "pages left under which pre-copy stops (converge threshold)" },
   "max-rounds": { type: "integer", min: 1, max: 10000, default: 30, description: "pre-copy rounds at most, the first included" },
