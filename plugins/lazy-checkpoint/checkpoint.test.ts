@@ -4,7 +4,7 @@
 import "reflect-metadata";
 import t from "tap";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKernel } from "../../core/run/container.js";
@@ -127,6 +127,67 @@ t.test("the real file: under the output folder, deterministic, and restorable by
       t.same(contents(k2, w2), a.snap, `every page equals the page at save time (${how})`);
       t.equal(r.path, join(dir, "a", "san", "web.ckpt"));
       k2.checkInvariants();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+t.test("the real file is written under a temporary name and takes its final name only when the save completes", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "vmscn-tmp-"));
+  try {
+    const ls = (d: string): string[] => readdirSync(join(d, "san")).sort();
+    const once = async (out: string) => {
+      const k = await kernel({ outDir: out });
+      const web = vm(k, "web", { memory: 2 * MiB });
+      vm(k, "copy", { host: "b", memory: 2 * MiB, initial: null });
+      k.act(0, "start", { vm: "web" });
+      let snap: number[] = [];
+      k.scheduler.at(1 * SECOND, () => (snap = contents(k, web)));
+      k.act(1 * SECOND, "checkpoint", { vm: "web", datastore: "san" });
+      k.run(1 * SECOND + 5 * MS);
+      t.same(ls(out), ["web.ckpt.tmp-1"], "mid-save: only the temporary name (the run's save number)");
+      t.equal(section(k, "web").save.status, "active");
+      k.run(2 * SECOND);
+      t.same(ls(out), ["web.ckpt"], "complete: exactly the final file");
+      t.equal(section(k, "web").save.path, join(out, "san", "web.ckpt"));
+      const first = readFileSync(join(out, "san", "web.ckpt"));
+      // A second save to the same name fails (its host crashes): the first file stays, byte for
+      // byte, and a restore in this run gets it.
+      k.act(2 * SECOND, "checkpoint", { vm: "web", datastore: "san" });
+      k.act(2 * SECOND + 5 * MS, "crash", { host: "a" });
+      k.act(3 * SECOND, "restore", { vm: "copy", datastore: "san" }, { file: "web.ckpt" });
+      k.run(4 * SECOND);
+      const s = section(k, "web").save;
+      t.same([s.status, s["failure-code"], s.path], ["failed", "VMSCN7309", null], "the failed save has no real file");
+      t.same(ls(out), ["web.ckpt"], "its temporary file is removed");
+      t.ok(readFileSync(join(out, "san", "web.ckpt")).equals(first), "the complete file is untouched");
+      t.equal(section(k, "copy").restore.status, "completed");
+      t.same(contents(k, k.cluster.world("copy")), snap, "the restore read the first save");
+      k.checkInvariants();
+      return first;
+    };
+    const a = await once(join(dir, "a"));
+    const b = await once(join(dir, "b"));
+    t.ok(a.equals(b), "two runs write the same bytes");
+    // A first save that fails (the datastore fills up; the host crashes) leaves no file at all;
+    // a restore in the same run is refused: the save did not finish.
+    for (const fault of ["fill", "crash"] as const) {
+      const out = join(dir, fault);
+      const k = await kernel({ outDir: out });
+      vm(k, "web", { memory: 2 * MiB });
+      vm(k, "copy", { host: "b", memory: 2 * MiB, initial: null });
+      k.act(0, "start", { vm: "web" });
+      k.act(1 * SECOND, "checkpoint", { vm: "web", datastore: "san" });
+      if (fault === "fill") k.act(1 * SECOND + 5 * MS, "fill", { datastore: "san" });
+      else k.act(1 * SECOND + 5 * MS, "crash", { host: "a" });
+      k.act(2 * SECOND, "restore", { vm: "copy", datastore: "san" }, { file: "web.ckpt" });
+      k.run(3 * SECOND);
+      t.match(failure(k, "checkpoint"), fault === "fill" ? /^VMSCN7307/ : /^VMSCN7309/, `${fault}: the save failed`);
+      t.same(ls(out), [], `${fault}: no file, under either name`);
+      t.match(failure(k, "restore"), /^VMSCN7305 .*it is incomplete/, `${fault}: the restore is refused as incomplete`);
+      t.equal(k.cluster.world("copy").state, "created", `${fault}: the VM is as it was`);
+      k.checkInvariants();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
 import t, { type Test } from "tap";
 import { FormatError, H, HEADER_SIZE, NO_BLOCK, ZERO_BLOCK, decodeHeader, decodeMaps, encodeHeader, encodeMaps, geometry, parseIoBlock, putRecord, sealIoBlock, crcOf, type Header } from "./format.js";
 import { FileStore, MemoryStore } from "./store.js";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -150,14 +150,22 @@ t.test("IO blocks: uncompressed and compressed layouts parse; corruption is foun
 t.test("byte stores: a real file and memory behave alike", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "vmscn-store-"));
   try {
-    for (const s of [new FileStore(join(dir, "sub", "f.ckpt"), "create"), new MemoryStore()]) {
+    for (const s of [new FileStore(join(dir, "sub", "f.ckpt"), "create", "7"), new MemoryStore()]) {
       s.write(3, Uint8Array.of(1, 2, 3));
       s.write(2 * 1024 * 1024 - 1, Uint8Array.of(9, 9));
       t.equal(s.size, 2 * 1024 * 1024 + 1);
       t.same([...s.read(2, 5)], [0, 1, 2, 3, 0]);
       t.same([...s.read(2 * 1024 * 1024 - 1, 10)], [9, 9], "a read past the end is short");
+      if (s instanceof FileStore) {
+        t.same(readdirSync(join(dir, "sub")), ["f.ckpt.tmp-7"], "a file being written has its temporary name only");
+        s.close();
+        s.write(0, Uint8Array.of(5));
+        t.same([...s.read(0, 4)], [5, 0, 0, 1], "closed, it opens again without truncating");
+      }
+      s.commit();
       s.close();
     }
+    t.same(readdirSync(join(dir, "sub")), ["f.ckpt"], "committed, it has its final name only");
     const r = new FileStore(join(dir, "sub", "f.ckpt"), "read");
     t.equal(r.size, 2 * 1024 * 1024 + 1);
     t.same([...r.read(3, 3)], [1, 2, 3]);
@@ -168,6 +176,22 @@ t.test("byte stores: a real file and memory behave alike", async (t) => {
     m.corrupt(4, Uint8Array.of(0));
     m.truncate(6);
     t.same([...m.read(0, 10)], [1, 1, 1, 1, 0, 1]);
+    // A failed save: the temporary file goes, the final name never appears, the head stays readable.
+    const f = new FileStore(join(dir, "g.ckpt"), "create", "2");
+    f.write(0, new Uint8Array(8192).fill(3));
+    f.discard(4096);
+    f.discard(4096);
+    t.same(readdirSync(dir).filter((n) => n.startsWith("g.")), [], "no file is left of a failed save");
+    t.same([f.path, f.current, f.size], [null, null, 8192]);
+    t.same([...f.read(4094, 4)], [3, 3, 0, 0], "the kept head reads back; what was not kept reads as zeros");
+    t.equal(f.read(8190, 10).length, 2);
+    f.commit();
+    m.discard();
+    t.same([...m.read(0, 2)], [1, 1], "bytes in memory stay as written");
+    // Opened for reading, commit and discard leave the file alone.
+    r.commit();
+    r.discard(10);
+    t.same(readdirSync(join(dir, "sub")), ["f.ckpt"]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -95,10 +95,15 @@ export default definePlugin({
       if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
       const name = fileName(o, world.name, n);
       const capacity = Save.capacity(world.memory!.pages, k.vmInfo(world)?.deviceStateBytes ?? 0, o, world.vcpus);
-      const file = openForSave(ds, name, capacity);
+      const id = seq + 1;
+      const previous = files.get(`${ds}/${name}`);
+      const file = openForSave(ds, name, capacity, id);
+      seq = id;
       const session = o.compression === "none" ? null : svc.session(`checkpoint:${world.name}`, svc.codec(o.compression, o.level));
-      const s = new Save(k, world, o, file, session, call, ++seq, (end) => {
+      const s = new Save(k, world, o, file, session, call, id, (end) => {
         byGuest.delete(end.guest);
+        // A failed save never replaced the file it would have: a complete one of the same name stays.
+        if (end.status === "failed" && previous && !previous.failed) files.set(file.key, previous);
         onEnd(end);
       });
       busy.set(world, s);
@@ -116,7 +121,7 @@ export default definePlugin({
     }
 
     /** The file a save writes: a real file under the output folder (or bytes in memory) and its datastore file. */
-    function openForSave(ds: string, name: string, capacity: number): CheckpointFile {
+    function openForSave(ds: string, name: string, capacity: number, id: number): CheckpointFile {
       const key = `${ds}/${name}`;
       const old = files.get(key);
       if (old && (old.busy || readers(old) > 0)) throw k.error("VMSCN7308", `checkpoint file "${key}" is being ${old.busy ? "written" : "read"}`);
@@ -138,7 +143,7 @@ export default definePlugin({
         const root = resolve(outDir);
         const path = resolve(root, ds, name);
         if (!path.startsWith(resolve(root, ds) + sep)) throw k.error("VMSCN5011", `checkpoint file "${name}" on datastore "${ds}" would be stored outside the output folder "${outDir}"`);
-        store = new FileStore(path, "create");
+        store = new FileStore(path, "create", String(id));
       } else store = new MemoryStore();
       const f: CheckpointFile = { key, datastore: ds, name, store, sim, snapshot: null, busy: true };
       files.set(key, f);
@@ -166,11 +171,21 @@ export default definePlugin({
         const cur = busy.get(world);
         if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
         const ds = datastoreFor(k, world, o.datastore);
-        const file = openForRestore(ds, o.file ?? `${world.name}.ckpt`, o.path);
-        const r = new Restore(k, world, o, file, svc, call, ++seq, (end) => {
-          byGuest.delete(end.guest);
-          call.done(end.status === "failed" ? { failed: k.error(end.failureCode!, end.failure!).describe() } : undefined);
-        });
+        // One operation on a VM's memory at a time: a migration under way refuses the restore
+        // (VMSCN5011), and a migration asked for while pages are still absent is refused.
+        const release = k.cluster.claim(world, "a lazy restore");
+        let r: Restore;
+        try {
+          const file = openForRestore(ds, o.file ?? `${world.name}.ckpt`, o.path);
+          r = new Restore(k, world, o, file, svc, call, ++seq, (end) => {
+            release();
+            byGuest.delete(end.guest);
+            call.done(end.status === "failed" ? { failed: k.error(end.failureCode!, end.failure!).describe() } : undefined);
+          });
+        } catch (err) {
+          release();
+          throw err;
+        }
         busy.set(world, r);
         byGuest.set(r.guest, r);
         restores.set(world.name, r);

@@ -532,7 +532,7 @@ export class Save {
         } catch (err) {
           const e = err as NodeJS.ErrnoException;
           const full = e.code === "ENOSPC" || e.code === "EFBIG" || e.code === "EDQUOT";
-          this.fail(full ? "VMSCN7307" : "VMSCN7309", `${full ? "no space left" : "an IO error"} writing checkpoint file "${this.file.store.path}" at offset ${offset}: ${e.message}`);
+          this.fail(full ? "VMSCN7307" : "VMSCN7309", `${full ? "no space left" : "an IO error"} writing checkpoint file "${this.file.key}" at offset ${offset}: ${e.message}`);
           return;
         }
         this.c.bytesWritten += bytes.length;
@@ -641,6 +641,13 @@ export class Save {
   }
 
   private complete(fileLength: number): void {
+    try {
+      // The real file takes its final name only now: it never looks complete before it is.
+      this.file.store.commit();
+    } catch (err) {
+      this.fail("VMSCN7309", `checkpoint file "${this.file.key}" could not take its final name: ${(err as Error).message}`);
+      return;
+    }
     this.status = "completed";
     this.completedAt = this.k.scheduler.now;
     this.fileLength = fileLength;
@@ -673,6 +680,9 @@ export class Save {
     this.failure = message;
     this.completedAt = this.k.scheduler.now;
     this.file.busy = false;
+    this.file.failed = true;
+    // No real file is left of it; the simulation still sees its header (a restore refuses it).
+    this.file.store.discard(HEADER_SIZE);
     for (const io of [...this.inflight]) io.cancel();
     this.inflight.clear();
     const g = this.guest;

@@ -62,6 +62,8 @@ export interface CheckpointFile {
   snapshot: Float64Array | null;
   /** A save still writing it. */
   busy: boolean;
+  /** The save that wrote it failed: the file is incomplete (and no real file is left of it). */
+  failed?: boolean;
 }
 
 /**
