@@ -68,6 +68,9 @@ export class Migration implements MigrationView {
   failure: string | undefined;
   readonly startedAt: number;
   setupEndAt: number | undefined;
+  /** Step 3A: when the destination VM began waiting for state, and its tries that found none. */
+  private waitingSince = 0;
+  retries = 0;
   suspendAt: number | undefined;
   resumeAt: number | undefined;
   completedAt: number | undefined;
@@ -154,10 +157,15 @@ export class Migration implements MigrationView {
     this.sender = k.systemWorld(`${world.name}.migration-sender#${seq}`, this.src, world);
   }
 
-  /** Steps 1-4: the request reaches the daemon and its "ready" comes back: one round trip. */
+  /**
+   * Steps 1-4: the request reaches the daemon (one way), which creates the destination VM
+   * (`create-time`); the VM waits for state (step 3A, from then on) and the daemon's "ready"
+   * comes back (one way).
+   */
   start(): void {
-    const rtt = this.k.network.rtt(this.src.name, this.dest.name);
-    this.k.after(rtt, () => {
+    const oneWay = this.k.network.route(this.src.name, this.dest.name).latency;
+    this.waitingSince = this.k.scheduler.now + oneWay + this.o.createTimeNs;
+    this.k.after(2 * oneWay + this.o.createTimeNs, () => {
       if (this.done) return;
       this.setupEndAt = this.k.scheduler.now;
       this.status = "active";
@@ -463,7 +471,21 @@ export class Migration implements MigrationView {
     // The list of deferred pages crosses with the device state.
     this.deferral.listBytes = this.deferral.pages > 0 ? (this.hooks.switchOverBytes?.(this.deferral.pages) ?? 0) : 0;
     const bytes = device + this.deferral.listBytes;
-    this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} device state`, () => this.resumeOnDestination());
+    this.send(this.src.name, this.dest.name, bytes, "source", `migrate ${this.world.name} device state`, () => this.stateArrived());
+  }
+
+  /**
+   * Step 3A: the waiting destination VM asks its kernel for state every `retry-interval`
+   * (an error until state is there); it restores at its first try after the state arrived.
+   */
+  private stateArrived(): void {
+    const every = this.o.retryIntervalNs;
+    if (every === 0) return this.resumeOnDestination();
+    const tries = Math.max(1, Math.ceil((this.k.scheduler.now - this.waitingSince) / every));
+    this.retries = tries - 1;
+    this.k.after(this.waitingSince + tries * every - this.k.scheduler.now, () => {
+      if (!this.done) this.resumeOnDestination();
+    }, "migration restore retry");
   }
 
   /** Steps 10, 11: the VM runs on the destination's page map; disks are re-mapped, the MAC moves with it. */

@@ -26,6 +26,8 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
   "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
   disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
+  "create-time": { type: "quantity", dimension: "time", min: 0, description: "step 2: how long the destination daemon takes to create the destination VM (default 0; modelled)" },
+  "retry-interval": { type: "quantity", dimension: "time", min: 0, description: "step 3A: the waiting destination VM asks its kernel for state this often, and restores at its first try after the state arrived (default 0: at once)" },
   // Compression and delta encoding of pre-copied pages (the compression plugin's codecs),
   // QEMU's capabilities and parameters of the same names. No `default` in the spec (see above).
   compress: { type: "enum", values: ["none", "zlib", "snappy"], description: "compress each pre-copied page with this codec (QEMU's compress capability; default none); the CPU time is charged to both hosts" },
@@ -70,6 +72,8 @@ export interface MigrateOptions {
   decompressThreads: number;
   xbzrle: boolean;
   xbzrleCacheBytes: number;
+  createTimeNs: number;
+  retryIntervalNs: number;
 }
 
 export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
@@ -108,5 +112,7 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     decompressThreads: Number(o["decompress-threads"] ?? COMPRESS_DEFAULTS.decompressThreads),
     xbzrle: o["xbzrle"] === true,
     xbzrleCacheBytes: Number(o["xbzrle-cache-size"] ?? COMPRESS_DEFAULTS.xbzrleCacheBytes),
+    createTimeNs: Number(o["create-time"] ?? 0),
+    retryIntervalNs: Number(o["retry-interval"] ?? 0),
   };
 }

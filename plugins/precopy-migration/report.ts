@@ -41,6 +41,8 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
     "start-time": m.startedAt,
     "total-time": total,
     "setup-time": m.setupEndAt === undefined ? null : m.setupEndAt - m.startedAt,
+    // Step 3A (only with retry-interval, so other reports are unchanged): the destination VM's tries that found no state.
+    ...(m.o.retryIntervalNs > 0 ? { "destination-retries": m.retries } : {}),
     downtime: m.suspendAt !== undefined && m.resumeAt !== undefined ? m.resumeAt - m.suspendAt : null,
     "expected-downtime": Number.isFinite(m.expectedDowntimeNs) ? m.expectedDowntimeNs : null,
     ram: {
