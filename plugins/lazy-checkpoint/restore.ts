@@ -610,7 +610,7 @@ export class Restore {
     this.log = null;
     const w = this.world;
     if (w.memory === this.guest) {
-      w.failure = `checkpoint restore: ${message}`;
+      w.failure = this.k.error(code, `checkpoint restore: ${message}`, w.label).describe();
       this.closing = true;
       if (w.state !== "stopped") this.k.cluster.setState(w, "stopped");
       this.closing = false;
