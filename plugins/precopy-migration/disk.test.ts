@@ -8,7 +8,8 @@ import { createKernel } from "../../core/run/container.js";
 import { definePlugin, type PluginContext, type VmscnError } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import { vmInfo } from "../../core/run/vm-info.js";
-import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES, DiskMigration, isZero, type DiskOptions, type DiskPort } from "./disk.js";
+import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES, DiskMigration, type DiskOptions, type DiskPort } from "./disk.js";
+import { isZero } from "../../core/api.js";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;

@@ -6,7 +6,7 @@
 // (stop-and-copy), or left absent in the destination's file and fetched after resume: on
 // demand when a guest IO touches one (the kernel parks the IO until the block is filled) and
 // by the background thread. The migration drives this class through DiskPort.
-import { type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
+import { isZero, type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
 
 /** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
 export const DISK_BLOCK_BYTES = 1024 * 1024;
@@ -514,16 +514,4 @@ export class DiskMigration {
     return n === 0 ? "" : `${n} disk block${n === 1 ? "" : "s"}`;
   }
 
-}
-
-/** Whether every byte is 0 (4 bytes at a time where the view allows). */
-export function isZero(b: Uint8Array): boolean {
-  let i = 0;
-  if (b.byteOffset % 4 === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
-    for (; i < w.length; i++) if (w[i] !== 0) return false;
-    i = w.length * 4;
-  }
-  for (; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }
