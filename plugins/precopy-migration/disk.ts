@@ -108,6 +108,11 @@ export class DiskMigration {
     return this.disks.flatMap((d) => (d.target ? [d.target] : []));
   }
 
+  /** The copies, `datastore/name` (planned from the request on). */
+  get names(): string[] {
+    return this.disks.map((d) => `${d.plan.datastore}/${d.plan.name}`);
+  }
+
   /**
    * Setup is over: the destination's new files are created, and dirty-block logs opened on the
    * source's disks so that no write from now on is missed. False (the migration failed) if a
@@ -352,7 +357,7 @@ export class DiskMigration {
       "background-blocks": c.backgroundBlocks,
       "blocks-left": this.pending,
       time: this.startNs === undefined ? 0 : (this.endNs ?? now) - this.startNs,
-      files: this.files.map((f) => `${f.datastore.name}/${f.name}`),
+      files: this.names,
     };
   }
 

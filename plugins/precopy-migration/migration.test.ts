@@ -246,7 +246,7 @@ t.test("disk copy: blocks pre-copied to the destination's first datastore; refus
   k.run(1 * SECOND);
   const m = section(k, "web");
   t.equal(m.status, "completed");
-  t.same([m.disk.transferred, m.disk.total], [size, size]);
+  t.same([m.disk.transferred, m.disk.total], [size + 3 * 8, size], "3 blocks, each with its 8-byte header");
   t.same(m.disk.files, ["local-b/web-disk0.vmdk.migrated-1"]);
   const copy = k.storage.file("local-b", "web-disk0.vmdk.migrated-1");
   t.equal(vmInfo(web)!.disks[0], copy, "the VM uses the copy");

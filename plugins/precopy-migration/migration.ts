@@ -6,12 +6,13 @@
 // not), the non-memory state follows (steps 6, 8, 9), the VM moves onto the destination's
 // page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
 // background paging thread (steps 12, 13); the source then frees the VM's frames.
-import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type IoRequest, type PluginContext, type RateLimit, type SimFile, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
+import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type PluginContext, type RateLimit, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
 import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import type { MigrationHooks, MigrationView } from "./engine.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES, wireBytes } from "./wire.js";
 import type { CompressionPort, PageCoder } from "./coding.js";
+import { DiskMigration, type DiskCopyPlan } from "./disk.js";
 
 export type Status = "setup" | "active" | "device" | "postcopy-active" | "completed" | "failed";
 
@@ -28,15 +29,7 @@ export interface RoundStat {
   throttle: number;
 }
 
-/** A disk the destination cannot reach, to be copied onto `datastore` as file `name`. */
-export interface DiskCopyPlan {
-  source: SimFile;
-  datastore: string;
-  name: string;
-}
-
-/** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
-export const DISK_BLOCK_BYTES = 1024 * 1024;
+export { DISK_BLOCK_BYTES, type DiskCopyPlan } from "./disk.js";
 
 /** Width of a bucket of the bandwidth-over-time chart: 10 ms. */
 export const RATE_BUCKET_NS = 10_000_000;
@@ -110,10 +103,10 @@ export class Migration implements MigrationView {
   private roundThrottle = 0;
   /** Bytes on the wire per 10 ms bucket (spread evenly over each transfer's lifetime), for the chart. */
   readonly rateBuckets = new Map<number, number>();
-  /** Disk copy: bytes of blocks on the wire, bytes to copy, when it ran, the new files. */
-  readonly disk = { transferred: 0, total: 0, startNs: undefined as number | undefined, endNs: undefined as number | undefined, files: [] as SimFile[] };
-  /** The disk IO in progress, if any (cancelled on abort). */
-  private io: IoRequest | null = null;
+  /** The disks the destination cannot reach, copied (disk.ts); null when there are none. */
+  readonly disk: DiskMigration | null;
+  /** Bytes of the current round's disk pass, for the bandwidth the round measured. */
+  private diskRoundBytes = 0;
   /** Pages the sender left behind at an extension's request (`defer` hook): 1 while deferred. */
   private readonly deferred: Uint8Array | null;
   readonly deferral = { skips: 0, bytes: 0, pages: 0, listBytes: 0 };
@@ -144,7 +137,15 @@ export class Migration implements MigrationView {
     this.src = world.host;
     this.srcGuest = world.memory!;
     this.pages = this.srcGuest.pages;
-    for (const p of diskPlans) this.disk.total += p.source.size;
+    const m = this;
+    this.disk = diskPlans.length === 0 ? null : new DiskMigration(k, world, this.src, dest, diskPlans, {
+      send: (bytes, initiator, label, onDone) => this.send(this.src.name, this.dest.name, bytes, initiator, label, onDone),
+      failed: (err) => this.transferFailed(err),
+      settled: () => this.maybeComplete(),
+      get done() {
+        return m.done;
+      },
+    }, { threshold: o.diskThreshold, zeroBlocks: o.zeroBlocks });
     this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: NORMAL_PAGE_BYTES };
     // Step 2: the destination daemon creates the destination VM: a page map on the
     // destination host with every page absent until it is fetched. It is a fresh map (no
@@ -170,67 +171,20 @@ export class Migration implements MigrationView {
       this.setupEndAt = this.k.scheduler.now;
       this.status = "active";
       this.k.cluster.setState(this.sender, "running");
-      this.copyDisks(() => {
+      const go = (): void => {
         if (this.o.mode === "demand-paging") this.switchOver("demand-paging", null);
         else {
           this.log = this.srcGuest.openLog("precopy-migration");
           this.startRound(null);
         }
-      });
+      };
+      // Disks first: the bulk phase (not with pure demand paging: every block is fetched after resume).
+      if (this.disk === null) go();
+      else if (this.disk.start()) {
+        if (this.o.mode === "demand-paging") go();
+        else this.disk.bulk(go);
+      }
     }, "migration setup");
-  }
-
-  // ---- disk copy (before memory) --------------------------------------------------------
-
-  /**
-   * Disks the destination cannot reach: each block is read from the source's datastore,
-   * crosses the network, and is written to a new file on the destination's datastore, one
-   * block at a time. Guest writes to the disk meanwhile are not seen (the kernel has no disk
-   * write log), so the copy is of the disk as read.
-   */
-  private copyDisks(then: () => void): void {
-    if (this.diskPlans.length === 0) return then();
-    const k = this.k;
-    this.disk.startNs = k.scheduler.now;
-    const plans = this.diskPlans;
-    const files = plans.map((p) => k.storage.createFile(p.datastore, p.name, p.source.size));
-    this.disk.files = files;
-    let i = 0;
-    let off = 0;
-    const failed = (err: VmscnError): void => {
-      this.io = null;
-      this.transferFailed(err);
-    };
-    const next = (): void => {
-      while (i < plans.length && off >= plans[i]!.source.size) {
-        i++;
-        off = 0;
-      }
-      if (i >= plans.length) {
-        this.disk.endNs = k.scheduler.now;
-        k.trace.span("disk copy", "migration", { host: this.src.name, world: this.world.name }, this.disk.startNs!, this.disk.endNs, { bytes: this.disk.transferred });
-        then();
-        return;
-      }
-      const src = plans[i]!.source;
-      const dst = files[i]!;
-      const at = off;
-      const len = Math.min(DISK_BLOCK_BYTES, src.size - off);
-      off += len;
-      this.io = src.read(this.src.name, at, len, (bytes) => {
-        this.io = null;
-        if (this.done) return;
-        this.disk.transferred += len;
-        this.send(this.src.name, this.dest.name, len, "source", `migrate ${this.world.name} disk ${src.name}`, () => {
-          // A block of zeros is not stored (the new file reads as zeros already).
-          this.io = dst.write(this.dest.name, at, allZero(bytes!) ? len : bytes!, () => {
-            this.io = null;
-            if (!this.done) next();
-          }, failed);
-        });
-      }, failed);
-    };
-    next();
   }
 
   get done(): boolean {
@@ -246,6 +200,7 @@ export class Migration implements MigrationView {
     this.cursor = 0;
     this.roundStart = this.k.scheduler.now;
     this.roundBytes = 0;
+    this.diskRoundBytes = 0;
     this.roundSent = 0;
     this.roundThrottle = this.throttle;
     this.phase = "precopy";
@@ -256,7 +211,7 @@ export class Migration implements MigrationView {
   /** Sends the next batch of the current list; one batch in flight at a time. */
   private sendNext(): void {
     if (this.cursor >= this.n) {
-      if (this.phase === "precopy") this.endRound();
+      if (this.phase === "precopy") this.roundDone();
       else this.sendDeviceState();
       return;
     }
@@ -322,7 +277,7 @@ export class Migration implements MigrationView {
     const landed = (): void => {
       if (!this.place(pages, contents, take)) return;
       if (this.phase === "precopy" && this.cursor < this.n && duringPass(this.conv, this.n - this.cursor + this.log!.count, this.bandwidthNow())) {
-        this.endRound("downtime-limit");
+        this.roundDone("downtime-limit");
         return;
       }
       this.sendNext();
@@ -349,9 +304,19 @@ export class Migration implements MigrationView {
     }, "migration coding");
   }
 
+  /** The round's bytes over its time so far: its pages, and its disk pass once that ran. */
   private bandwidthNow(): number {
     const dt = this.k.scheduler.now - this.roundStart;
-    return dt > 0 ? (this.roundBytes / dt) * 1e9 : 0;
+    return dt > 0 ? ((this.roundBytes + this.diskRoundBytes) / dt) * 1e9 : 0;
+  }
+
+  /** The round's pages are sent: the disk's dirty pass ends it (disk.ts), then the convergence check. */
+  private roundDone(early?: string): void {
+    if (this.disk === null) return this.endRound(early);
+    this.disk.pass((bytes) => {
+      this.diskRoundBytes = bytes;
+      this.endRound(early);
+    });
   }
 
   /** A round ends (all sent, or QEMU's rule fired during the pass): another round, or switch over. */
@@ -369,7 +334,9 @@ export class Migration implements MigrationView {
     // dirty log counts distinct pages, so a guest outpacing the link shows as dirtied ≥ sent).
     const canThrottle = this.o.autoConverge && this.throttle < this.o.throttleMax;
     this.writesPerPage = log.count > 0 ? Math.max(1, Math.round((this.srcGuest.writes - this.writesMark) / log.count)) : 1;
-    const reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw, throttling: canThrottle });
+    let reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw, throttling: canThrottle });
+    // Memory's rule alone does not end pre-copy while more disk blocks are dirty than `disk-threshold` (unless it gives up).
+    if (reason && this.disk !== null && !this.disk.allows(reason)) reason = null;
     if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(this.throttle, this.o.throttleInitial, this.o.throttleIncrement, this.o.throttleMax));
     this.c.dirtySyncCount++;
     const dirty = log.readAndClear();
@@ -417,6 +384,15 @@ export class Migration implements MigrationView {
     this.status = "device";
     this.log?.close();
     this.log = null;
+    if (this.disk === null) return this.leaveMemory(left);
+    // The disks first: the guest's IOs drain, then the dirty blocks go now (stop-and-copy)
+    // or stay absent on the destination until fetched after resume.
+    this.disk.switchOver(this.o.stopAndCopy, () => this.leaveMemory(left));
+  }
+
+  /** The pages left at switch-over (all with pure demand paging, `left` null): sent now, or fetched after resume. */
+  private leaveMemory(left: Int32Array | null): void {
+    const k = this.k;
     if (left === null) {
       // Pure demand paging: no page was pre-copied; every page is absent on the destination
       // (deferred ones are left behind instead of fetched).
@@ -493,12 +469,8 @@ export class Migration implements MigrationView {
     const k = this.k;
     if (this.deferral.pages > 0) this.handOverDeferred();
     if (k.config.checkInvariants) this.checkCopy();
-    // Copied disks: the VM now uses the new files.
-    const info = k.vmInfo(this.world);
-    if (info) this.diskPlans.forEach((p, i) => {
-      const at = info.disks.indexOf(p.source);
-      if (at >= 0) info.disks[at] = this.disk.files[i]!;
-    });
+    // Copied disks: the VM now uses the new files (their missing blocks fetched from now on).
+    this.disk?.resume(this.o.background);
     // The VM's access counters carry over, so its report counts its whole life, not just the destination's part.
     this.dst.reads += this.srcGuest.reads;
     this.dst.writes += this.srcGuest.writes;
@@ -509,10 +481,11 @@ export class Migration implements MigrationView {
     if (this.wasRunning) k.cluster.setState(this.world, "running");
     this.resumeAt = k.scheduler.now;
     k.trace.span("downtime", "migration", { host: this.dest.name, world: this.world.name }, this.suspendAt!, this.resumeAt, { reason: this.switchReason });
+    const needed = this.remainingPost > 0 || (this.disk?.pending ?? 0) > 0;
     this.closing = true;
-    k.cluster.setState(this.sender, this.remainingPost > 0 ? "running" : "stopped");
+    k.cluster.setState(this.sender, needed ? "running" : "stopped");
     this.closing = false;
-    if (this.remainingPost === 0) {
+    if (!needed) {
       this.complete();
       return;
     }
@@ -550,6 +523,8 @@ export class Migration implements MigrationView {
         throw kernelError("VMSCN5014", `migration of "${this.world.name}": page ${p} on "${this.dest.name}" differs from the source's at switch-over`, { time: this.k.scheduler.now, where: this.world.label });
       }
     }
+    const bad = this.disk?.mismatch();
+    if (bad) throw kernelError("VMSCN5014", `migration of "${this.world.name}": ${bad}`, { time: this.k.scheduler.now, where: this.world.label });
   }
 
   // ---- after resume: demand paging and background paging --------------------------------
@@ -638,7 +613,7 @@ export class Migration implements MigrationView {
         this.k.memory.wake(this.dst, w[j]!);
       }
     }
-    if (this.remainingPost === 0) this.complete();
+    this.maybeComplete();
   }
 
   // ---- pages landing, transfers, the end -------------------------------------------------
@@ -736,7 +711,7 @@ export class Migration implements MigrationView {
       else this.finishFailed(`VM "${w.name}" stopped on "${this.dest.name}" at ${at}${w.failure ? ` (${w.failure})` : ""}`);
     } else if (w === this.sender) {
       if (this.resumeAt === undefined) this.abort(`host "${this.src.name}" went down at ${at} before switch-over`);
-      else this.killDestination(`host "${this.src.name}" crashed at ${at} while the destination still depended on it for ${this.remainingPost} pages`);
+      else this.killDestination(`host "${this.src.name}" crashed at ${at} while the destination still depended on it for ${this.remainingPost} pages${this.disk?.pending ? ` and ${this.disk.describePending()}` : ""}`);
     } else if (w === this.daemon || w === this.pager) {
       if (this.resumeAt === undefined) this.abort(`host "${this.dest.name}" went down at ${at} before switch-over; the VM keeps running on "${this.src.name}"`);
       else this.finishFailed(`host "${this.dest.name}" went down at ${at}`);
@@ -749,6 +724,8 @@ export class Migration implements MigrationView {
     this.cancelTransfers();
     this.log?.close();
     this.log = null;
+    // The partial copies of the disks are removed; the VM keeps its own.
+    this.disk?.abort();
     k.memory.dropGuest(this.dst);
     if (this.world.state === "suspended" && this.wasRunning) k.cluster.setState(this.world, "running");
     this.fail(reason);
@@ -766,11 +743,14 @@ export class Migration implements MigrationView {
     // vCPUs parked on network page faults must not wait forever (they see the VM stopped).
     k.memory.wake(this.dst);
     this.waiters.clear();
+    // Guest disk IOs waiting for absent blocks fail too; the blocks will not come.
+    this.disk?.kill(this.k.error(this.failCode, `migration of "${this.world.name}": ${reason}`));
     this.finishFailed(reason);
   }
 
   private finishFailed(reason: string): void {
     this.cancelTransfers();
+    this.disk?.stop();
     this.k.memory.dropGuest(this.srcGuest);
     this.fail(reason);
   }
@@ -790,6 +770,11 @@ export class Migration implements MigrationView {
     this.call.done({ failed: `${this.failCode} at ${formatTime(this.completedAt)}: migration of "${this.world.name}" to "${this.dest.name}" failed: ${reason}` });
   }
 
+  /** After resume: done once the last page and the last disk block have arrived. */
+  private maybeComplete(): void {
+    if (this.status === "postcopy-active" && this.remainingPost === 0 && (this.disk?.pending ?? 0) === 0) this.complete();
+  }
+
   /** Clean-up: the last page has left the source, which frees the VM's frames. */
   private complete(): void {
     this.status = "completed";
@@ -803,8 +788,6 @@ export class Migration implements MigrationView {
   }
 
   private cancelTransfers(): void {
-    this.io?.cancel();
-    this.io = null;
     for (const tr of [...this.inflight]) this.k.network.end(tr, "cancelled");
     this.inflight.clear();
   }
@@ -838,16 +821,4 @@ function union(list: Int32Array | null, from: number, to: number, dirty: Int32Ar
   let j = 0;
   for (let p = 0; p < pages; p++) if (mark[p]) out[j++] = p;
   return out;
-}
-
-/** Whether every byte is 0 (4 bytes at a time where the view allows). */
-function allZero(b: Uint8Array): boolean {
-  let i = 0;
-  if (b.byteOffset % 4 === 0) {
-    const w = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
-    for (; i < w.length; i++) if (w[i] !== 0) return false;
-    i = w.length * 4;
-  }
-  for (; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }

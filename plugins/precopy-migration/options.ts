@@ -26,6 +26,9 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
   "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
   disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
+  // The disk copy (disk.ts); no `default` in the spec (see above).
+  "disk-threshold": { type: "integer", min: 0, description: "a copied disk: pre-copy ends only once at most this many 1 MiB blocks are dirty (default 8), unless memory's rule gives up" },
+  "zero-blocks": { type: "boolean", description: "a copied disk: a block of zeros crosses as its header only (QEMU's zero-blocks capability; default off)" },
   "create-time": { type: "quantity", dimension: "time", min: 0, description: "step 2: how long the destination daemon takes to create the destination VM (default 0; modelled)" },
   "retry-interval": { type: "quantity", dimension: "time", min: 0, description: "step 3A: the waiting destination VM asks its kernel for state this often, and restores at its first try after the state arrived (default 0: at once)" },
   // Compression and delta encoding of pre-copied pages (the compression plugin's codecs),
@@ -40,6 +43,9 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
 
 /** QEMU's defaults for the compression and XBZRLE parameters. */
 export const COMPRESS_DEFAULTS = { level: 1, threads: 8, decompressThreads: 2, xbzrleCacheBytes: 64 * 1024 * 1024 } as const;
+
+/** `disk-threshold`'s default: 8 dirty blocks of 1 MiB. */
+export const DISK_THRESHOLD = 8;
 
 /** 128 MiB/s: QEMU's default max-bandwidth, used with converge qemu when no cap is given. */
 export const QEMU_DEFAULT_BANDWIDTH = 128 * 1024 * 1024;
@@ -65,6 +71,9 @@ export interface MigrateOptions {
   throttleIncrement: number;
   throttleMax: number;
   disk: "copy" | "refuse";
+  /** Dirty disk blocks pre-copy may end with (`disk-threshold`). */
+  diskThreshold: number;
+  zeroBlocks: boolean;
   compress: "none" | "zlib" | "snappy";
   /** zlib's level; undefined for Snappy and no compression. */
   compressLevel: number | undefined;
@@ -106,6 +115,8 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     throttleIncrement: Number(o["throttle-increment"] ?? 0.1),
     throttleMax: Number(o["throttle-max"] ?? 0.99),
     disk: (o["disk"] as "copy" | "refuse" | undefined) ?? "copy",
+    diskThreshold: Number(o["disk-threshold"] ?? DISK_THRESHOLD),
+    zeroBlocks: o["zero-blocks"] === true,
     compress,
     compressLevel: compress === "zlib" ? Number(o["compress-level"] ?? COMPRESS_DEFAULTS.level) : undefined,
     compressThreads: Number(o["compress-threads"] ?? COMPRESS_DEFAULTS.threads),

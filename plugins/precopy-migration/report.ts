@@ -74,18 +74,9 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
     // How long the running VM needed pages from the source after it resumed on the destination.
     "source-dependency-time": m.resumeAt === undefined ? 0 : end - m.resumeAt,
     "depends-on-source": m.status === "postcopy-active",
-    disks: m.disk.files.length === 0 ? "re-mapped (shared storage)" : `copied: ${m.disk.files.map((f) => `${f.datastore.name}/${f.name}`).join(", ")}`,
-    // Disk copy (only when a disk is copied, so other reports are unchanged).
-    ...(m.disk.total > 0
-      ? {
-          disk: {
-            transferred: m.disk.transferred,
-            total: m.disk.total,
-            time: m.disk.startNs === undefined ? 0 : (m.disk.endNs ?? end) - m.disk.startNs,
-            files: m.disk.files.map((f) => `${f.datastore.name}/${f.name}`),
-          },
-        }
-      : {}),
+    disks: m.disk === null ? "re-mapped (shared storage)" : `copied: ${m.disk.names.join(", ")}`,
+    // Disk copy (only when a disk is copied, so other reports are unchanged): see README, "Disk".
+    ...(m.disk === null ? {} : { disk: m.disk.report(end) }),
     mac: null as string | null,
   };
 }
