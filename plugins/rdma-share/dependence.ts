@@ -5,7 +5,7 @@
 // background copier may bring the pages over in batches. An RDMA responder system world on
 // each source host stands for the remote end: if the host crashes while pages still map its
 // frames, the VM fails with the reason; if the source becomes unreachable, the same.
-import { PAGE_SIZE, PageState, STATE_MASK, WAIT, formatTime, type GuestMemory, type Host, type PluginContext, type Transfer, type World } from "../../core/api.js";
+import { PAGE_SIZE, PageState, STATE_MASK, VmscnError, WAIT, formatTime, type GuestMemory, type Host, type PluginContext, type Transfer, type World } from "../../core/api.js";
 
 export interface DependenceOptions {
   remoteCow: "on-write" | "on-access";
@@ -184,8 +184,15 @@ export class Dependence {
   /** The page arrived: it maps a new local frame with the remote frame's contents (if it still maps that frame). */
   private land(page: number, host: number, frame: number): boolean {
     const g = this.guest;
-    if ((g.meta[page]! & STATE_MASK) !== PageState.Remote || g.remoteHost![page] !== host || g.frame[page] !== frame) return false;
-    this.k.memory.populate(g, page, this.k.memory.peek(g, page));
+    if (!this.active || (g.meta[page]! & STATE_MASK) !== PageState.Remote || g.remoteHost![page] !== host || g.frame[page] !== frame) return false;
+    try {
+      this.k.memory.populate(g, page, this.k.memory.peek(g, page));
+    } catch (err) {
+      if (!(err instanceof VmscnError) || err.code !== "VMSCN5002") throw err;
+      // No frame here for the copy: the VM cannot have its page (as the OOM rule kills a VM whose write finds none).
+      this.fail("VMSCN5002", `VM "${this.world.name}" could not copy page ${page} from host "${this.k.cluster.hosts[host]!.name}": ${err.message}`);
+      return false;
+    }
     this.drop(host);
     return true;
   }
@@ -305,12 +312,12 @@ export class Dependence {
   fail(code: string, reason: string): void {
     if (!this.active) return;
     const k = this.k;
-    this.world.failure = `${code}: ${reason}`;
+    this.world.failure = k.error(code, reason, this.world.label).describe();
     this.closing = true;
     if (this.world.state !== "stopped") k.cluster.setState(this.world, "stopped");
     this.closing = false;
     if (k.memory.liveGuests().includes(this.guest)) k.memory.releaseAll(this.guest);
-    this.finish(`${code}: ${reason}`, true);
+    this.finish(this.world.failure, true);
   }
 
   /** The VM stopped or was destroyed by something else (its host crashed, a stop): the period ends. */

@@ -184,7 +184,7 @@ t.test("the period ends when the VM stops or is destroyed; a source crash fails 
   k.run(40_000_000);
   const xr = rdma(k, "x");
   t.equal(xr["depends-on-source"], false);
-  t.match(xr["dependence-end"], /^VMSCN7603: host "a" crashed at 0.03 s while VM "x" still mapped 3 of its pages there/);
+  t.match(xr["dependence-end"], /^VMSCN7603 at [\d.]+ s: host "a" crashed at 0.03 s while VM "x" still mapped 3 of its pages there/);
   t.equal(k.cluster.world("x").state, "stopped");
   t.equal(k.memory.machine(1).used, 0);
   k.checkInvariants();
@@ -227,7 +227,7 @@ t.test("an unreachable source fails the VM: a read cut in flight, a request that
     k.workload.attach(vm1, { activities: [], mix: RANDOM, scripted: [{ at: T, op: "read", first: 0, count: 1 }] });
     k.run(20_000_000);
     t.equal(vm1.state, "stopped");
-    t.match(vm1.failure, /^VMSCN7604: VM "vm1" could not read its pages on host "a" \(/);
+    t.match(vm1.failure, /^VMSCN7604 at [\d.]+ s: VM "vm1" could not read its pages on host "a" \(/);
     t.match(vm1.failure, why);
     t.equal(rdma(k, "vm1")["depends-on-source"], false);
     t.equal(k.memory.machine(1).used, 0);
@@ -283,7 +283,7 @@ t.test("page sharing on the destination: a page re-mapped locally ends a depende
       k.act(50_000_000, "crash", { host: "a" });
       k.run(60_000_000);
       t.equal(vm3.state, "stopped", "vm3 depended on a too");
-      t.match(vm3.failure, /^VMSCN7603: host "a" crashed at 0.05 s while VM "vm3" still mapped 1 of its pages there/);
+      t.match(vm3.failure, /^VMSCN7603 at [\d.]+ s: host "a" crashed at 0.05 s while VM "vm3" still mapped 1 of its pages there/);
       // re-mapped when its RDMA comparison (started by the second scan, at 16 ms) arrived: 10 + 4 us later
       t.match(rdma(k, "vm3"), { "depends-on-source": false, "dependence-time": 50_000_000 - 16_014_000 });
     }
@@ -299,7 +299,7 @@ t.test("killed helpers: the responder (the VM fails, VMSCN7604), the copier (bac
   k.act(5_000_000, "kill", { world: "vm1.rdma-responder.a#1" });
   k.run(10_000_000);
   t.equal(vm1.state, "stopped");
-  t.match(vm1.failure, /^VMSCN7604: the RDMA responder "vm1.rdma-responder.a#1" on host "a" was killed at 0.005 s while VM "vm1" still mapped 6 of its pages there/);
+  t.match(vm1.failure, /^VMSCN7604 at [\d.]+ s: the RDMA responder "vm1.rdma-responder.a#1" on host "a" was killed at 0.005 s while VM "vm1" still mapped 6 of its pages there/);
   t.equal(k.memory.machine(1).used, 0);
   k.checkInvariants();
 
@@ -323,6 +323,25 @@ t.test("killed helpers: the responder (the VM fails, VMSCN7604), the copier (bac
   t.match(r["background-stopped"], /^the copier "vm1.remote-copier#1" was killed at/);
   t.equal(p2.vm1.state, "running");
   k2.checkInvariants();
+  t.end();
+});
+
+t.test("the destination's memory exhausted in the remote-shared period: reads go on, the next remote copy fails the VM (VMSCN5002), not the run", async (t) => {
+  const k = await cluster();
+  const { vm1 } = pair(k);
+  k.act(1_000_000, "migrate", { vm: "vm1", host: "b" }, { transport: "rdma" });
+  k.act(5_000_000, "exhaust", { host: "b" });
+  k.workload.attach(vm1, { activities: [], mix: RANDOM, scripted: [
+    { at: 6_000_000, op: "read", first: 0, count: 1 },
+    { at: 7_000_000, op: "write", first: 1, count: 1 },
+  ] });
+  k.run(10_000_000);
+  t.equal(vm1.state, "stopped");
+  t.equal(vm1.failure, 'VMSCN5002 at 0.007024 s: VM "vm1" could not copy page 1 from host "a": host "b" is out of memory: no free frame for "vm1@b" (capacity 64 MiB, all 16384 frames in use)');
+  const r = rdma(k, "vm1");
+  t.same([r["remote-reads"], r["remote-cows"], r["pages-remote"], r["depends-on-source"]], [1, 0, 0, false], "the read went through; the copy had nowhere to land");
+  t.equal(r["dependence-end"], vm1.failure);
+  k.checkInvariants();
   t.end();
 });
 
