@@ -79,8 +79,9 @@ export class DiskMigration {
   bulkStartNs: number | undefined;
   /** The block being copied before resume (read, not yet written on the destination). */
   private current: { d: Disk; b: number } | null = null;
-  /** The figure frozen when the copy ended by a failure. */
+  /** The figures frozen when the copy ended by a failure: bytes remaining, absent blocks. */
   private leftAtEnd = 0;
+  private blocksLeftAtEnd = 0;
   /** IOs of the copy itself in flight (cancelled when it stops). */
   private readonly ios = new Set<IoRequest>();
   /** Fetches after resume under way (demand and background). */
@@ -244,9 +245,12 @@ export class DiskMigration {
     if (background) this.disks.forEach((d) => this.pumpBackground(d));
   }
 
-  /** After resume: absent blocks left on the destination. */
+  /** After resume: absent blocks left on the destination (0 once the copy ended). */
   get pending(): number {
-    if (this.phase !== "postcopy") return 0;
+    return this.phase === "postcopy" ? this.absentBlocks() : 0;
+  }
+
+  private absentBlocks(): number {
     let n = 0;
     for (const d of this.disks) n += d.absent?.count ?? 0;
     return n;
@@ -289,24 +293,23 @@ export class DiskMigration {
 
   /** Before switch-over the migration failed: nothing moved for good; the partial files are removed, the VM keeps its disks. */
   abort(): void {
-    const left = this.remainingBytes();
     this.stop();
-    this.leftAtEnd = left;
     this.closeLogs();
     for (const d of this.disks) d.target?.remove();
   }
 
   /** The source is gone while blocks are still absent: every guest IO waiting for one fails with `err`, and later ones are refused. */
   kill(err: VmscnError): void {
-    const left = this.remainingBytes();
     this.stop();
-    this.leftAtEnd = left;
     for (const d of this.disks) d.absent?.fail(err);
   }
 
   /** The migration ended otherwise (the destination failed): the copy's own IOs stop. */
   stop(): void {
-    if (this.phase !== "ended") this.leftAtEnd = this.remainingBytes();
+    if (this.phase !== "ended") {
+      this.leftAtEnd = this.remainingBytes();
+      this.blocksLeftAtEnd = this.absentBlocks();
+    }
     this.phase = "ended";
     if (this.endNs === undefined && this.startNs !== undefined) this.endNs = this.k.scheduler.now;
     for (const io of [...this.ios]) io.cancel();
@@ -355,7 +358,7 @@ export class DiskMigration {
       waits,
       "stall-time": stallNs,
       "background-blocks": c.backgroundBlocks,
-      "blocks-left": this.pending,
+      "blocks-left": this.phase === "ended" ? this.blocksLeftAtEnd : this.pending,
       time: this.startNs === undefined ? 0 : (this.endNs ?? now) - this.startNs,
       files: this.names,
     };
