@@ -10,6 +10,9 @@ import type { Kernel } from "../../core/run/kernel.js";
 import { vmInfo } from "../../core/run/vm-info.js";
 import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES, DiskMigration, type DiskOptions, type DiskPort } from "./disk.js";
 import { isZero } from "../../core/api.js";
+import { MS, SECOND, US } from "../../core/sim/time.js";
+import plugin from "./index.js";
+import compression from "../compression/index.js";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -295,5 +298,157 @@ t.test("isZero", (t) => {
   t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 0, 1)), false);
   t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 1, 0, 0, 0)), false);
   t.equal(isZero(new Uint8Array(8).subarray(1)), true, "unaligned view");
+  t.end();
+});
+
+t.test("mismatch names a block the destination holds differently", async (t) => {
+  const r = await rig({ sizeBytes: 2 * B });
+  r.d.start();
+  r.d.bulk(() => {});
+  r.k.scheduler.run();
+  t.equal(r.d.mismatch(), null);
+  put(r, dst(r), "b", 1, 6);
+  r.k.scheduler.run();
+  t.equal(r.d.mismatch(), 'block 1 of disk "web-disk0.vmdk" on "b" differs from the source\'s at switch-over');
+  t.end();
+});
+
+// ---- through the migrate verb ----------------------------------------------------------
+
+async function cluster(latency = 0): Promise<Kernel> {
+  const k = createKernel({ seed: 3, checkInvariants: true });
+  await k.plugins.registerAll([compression, plugin]);
+  k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
+  k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB });
+  k.addLink({ a: "a", b: "b", bandwidth: 1e9, latency });
+  for (const [name, host] of [["local-a", "a"], ["local-b", "b"]] as const) {
+    k.storage.addDatastore(name, { hosts: [host], bandwidth: 1e9, latency: 0 });
+    k.cluster.host(host).datastores.push(name);
+  }
+  return k;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const section = (k: Kernel, vm: string): any => (k.report("t") as any).migration[vm];
+
+t.test("disk-threshold holds pre-copy back while the guest keeps blocks dirty; max-rounds gives up and they go at switch-over", async (t) => {
+  const k = await cluster();
+  // A 4 MiB disk written all over, again and again: every block is dirty at every pass's end.
+  k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }], workload: { activities: [], mix: RANDOM, scripted: [], disk: [{ op: "write", rate: 64 * MiB, pattern: "sequential" }] } });
+  k.act(0, "start", { vm: "web" });
+  const act = k.act(10 * MS, "migrate", { vm: "web", host: "b" }, { "disk-threshold": 0, "max-rounds": 3 });
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "completed", act.failure ?? "");
+  // Memory (idle) converges in round 1 every time; the disk does not, until round 3 gives up.
+  t.equal(m["round-count"], 3);
+  t.equal(m["switch-reason"], "max-rounds");
+  t.same([m.rounds.r2.pages, m.rounds.r3.pages], [0, 0]);
+  t.same(Object.keys(m.disk.rounds), ["r1", "r2", "r3"]);
+  t.ok(m.disk.rounds.r2.blocks > 0 && m.disk.rounds.r3.blocks > 0);
+  t.ok(m.disk["downtime-blocks"] > 0, "the blocks still dirty went while suspended");
+  t.equal(m.disk["resent-blocks"], m.disk.rounds.r1.blocks + m.disk.rounds.r2.blocks + m.disk.rounds.r3.blocks + m.disk["downtime-blocks"]);
+  t.equal(m.disk["dirty-sync-count"], 4);
+  t.equal(m.disk.remaining, 0);
+  t.equal(m.disk.transferred, (4 + m.disk["resent-blocks"]) * (B + 8));
+  // The same with the default disk-threshold (8 ≥ the disk's 4 blocks): one round.
+  const k2 = await cluster();
+  k2.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }], workload: { activities: [], mix: RANDOM, scripted: [], disk: [{ op: "write", rate: 64 * MiB, pattern: "sequential" }] } });
+  k2.act(0, "start", { vm: "web" });
+  k2.act(10 * MS, "migrate", { vm: "web", host: "b" }, { "max-rounds": 3 });
+  k2.run(1 * SECOND);
+  t.equal(section(k2, "web")["round-count"], 1);
+  t.equal(section(k2, "web")["switch-reason"], "threshold");
+  t.end();
+});
+
+t.test("after pre-copy with demand paging: a block written during the last pass is absent after resume and fetched with its new bytes", async (t) => {
+  const k = await cluster();
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }] });
+  const disk = vmInfo(web)!.disks[0]!;
+  k.act(0, "start", { vm: "web" });
+  const t0 = 1 * MS;
+  k.act(t0, "migrate", { vm: "web", host: "b" }, { "disk-threshold": 0, "max-rounds": 1, after: ["demand-paging"] });
+  // Bulk: 4 blocks (12582944 ns); round 1: 256 pages × 4104 B (1050624 ns); then the pass.
+  const pass = t0 + 4 * BLOCK_NS + 256 * 4104;
+  // During round 1: block 1 changes (the pass re-sends it); during the pass, block 0 (behind
+  // its walk: dirty at switch-over).
+  k.scheduler.at(pass - 500_000, () => disk.write("a", B + 7, Uint8Array.of(1, 1), () => {}));
+  k.scheduler.at(pass + 500_000, () => disk.write("a", 5, Uint8Array.of(2, 2, 2), () => {}));
+  let got: number[] = [];
+  k.scheduler.at(100 * MS, () => vmInfo(web)!.disks[0]!.read("b", 0, 8, (b) => (got = Array.from(b!))));
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "completed");
+  t.same([m.disk["bulk-blocks"], m.disk.rounds.r1.blocks, m.disk["downtime-blocks"], m.disk["postcopy-requests"], m.disk["blocks-left"]], [4, 1, 0, 1, 0]);
+  t.equal(m.disk.rounds.r1.start, pass);
+  t.same(got, [0, 0, 0, 0, 0, 2, 2, 2], "the block came with the bytes written before the switch-over");
+  t.equal(m["depends-on-source"], false);
+  t.ok(m["source-dependency-time"] > 99 * MS - pass, "the VM needed the source until its disk read fetched block 0");
+  const copy = k.storage.file("local-b", "web-disk0.vmdk");
+  t.same(Array.from(copy.peek(B + 6, 4)), [0, 1, 1, 0]);
+  t.equal(k.storage.file("local-a", "web-disk0.vmdk"), disk, "the source's disk is kept");
+  t.end();
+});
+
+t.test("a source crash while disk blocks are absent kills the destination VM; its waiting disk IO fails", async (t) => {
+  const k = await cluster(50 * US);
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }], workload: { activities: [], mix: RANDOM, scripted: [], disk: [{ op: "read", rate: 4 * MiB, pattern: "uniform" }] } });
+  k.act(0, "start", { vm: "web" });
+  const act = k.act(1 * MS, "migrate", { vm: "web", host: "b", mode: "demand-paging" }, {});
+  // A fetch takes 2 × 50 us + 3 MiB at 1 B/ns (about 3.2 ms): a read is waiting at some point
+  // in every 16 ms; crash in the middle of one.
+  let crashAt = -1;
+  const poll = (): void => {
+    const f = vmInfo(web)!.disks[0]!;
+    if (f.absent !== null && f.absent.waiters.size > 0 && crashAt < 0) {
+      crashAt = k.scheduler.now;
+      k.act(crashAt, "crash", { host: "a" });
+    } else if (crashAt < 0) k.scheduler.at(k.scheduler.now + 100 * US, poll);
+  };
+  k.scheduler.at(2 * MS, poll);
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.ok(crashAt > 0);
+  t.equal(m.status, "failed");
+  t.match(act.failure, /^VMSCN5010 at /);
+  t.match(m.failure, /^host "a" crashed at .* while the destination still depended on it for 256 pages and \d disk blocks?$/);
+  t.equal(web.state, "stopped");
+  t.match(web.failure, /^migration: host "a" crashed/);
+  t.equal(k.workload.stats(web)!.diskErrors, 1, "the read waiting for its block failed");
+  t.ok(m.disk["blocks-left"] > 0);
+  t.end();
+});
+
+t.test("a link down while a disk block is being fetched after resume kills the destination VM", async (t) => {
+  const k = await cluster();
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }] });
+  k.act(0, "start", { vm: "web" });
+  const act = k.act(1 * MS, "migrate", { vm: "web", host: "b", mode: "demand-paging" }, { after: ["background"] });
+  // The background thread's first block crosses from about 1 ms + 1 MiB read on.
+  k.act(1 * MS + B + 200 * US, "link", { link: "a<->b", state: "down" });
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "failed");
+  t.match(act.failure, /^VMSCN5010 /);
+  t.match(m.failure, /^the destination could no longer fetch pages from "a"/);
+  t.equal(web.state, "stopped");
+  t.ok(m.disk["blocks-left"] === 4, "no block arrived");
+  t.end();
+});
+
+t.test("the destination's datastore full: the copy cannot start, the migration fails and the VM stays", async (t) => {
+  const k = await cluster();
+  const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 1 * MiB, initial: RANDOM, disks: [{ datastore: "local-a", sizeBytes: 4 * B }] });
+  k.act(0, "start", { vm: "web" });
+  k.storage.setFull("local-b", true);
+  const act = k.act(1 * MS, "migrate", { vm: "web", host: "b" }, {});
+  k.run(1 * SECOND);
+  const m = section(k, "web");
+  t.equal(m.status, "failed");
+  t.match(act.failure, /^VMSCN5016 .*no space left on datastore "local-b"/);
+  t.equal(web.host.name, "a");
+  t.equal(web.state, "running");
+  t.equal(k.storage.datastore("local-b").stats().files, 0);
   t.end();
 });

@@ -321,7 +321,8 @@ export class DiskMigration {
     for (const d of this.disks) {
       if (!d.target) continue;
       for (let b = 0; b < d.blocks; b++) {
-        if (d.absent?.isAbsent(b) === true || d.sent[b] === 0) continue;
+        // Blocks not there yet, or dirty since sent (absent after resume), are not compared.
+        if (d.absent?.isAbsent(b) === true || d.sent[b] === 0 || d.log?.isDirty(b) === true) continue;
         const off = b * DISK_BLOCK_BYTES;
         const len = this.blockLength(d, b);
         const x = d.source.peek(off, len);

@@ -7,7 +7,7 @@
 // page map and resumes (steps 10, 11); pages still missing are paged in on demand or by a
 // background paging thread (steps 12, 13); the source then frees the VM's frames.
 import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type PluginContext, type RateLimit, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
-import { afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
+import { XEN_MAX_ITERATIONS, afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
 import type { MigrationHooks, MigrationView } from "./engine.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES, wireBytes } from "./wire.js";
@@ -335,8 +335,11 @@ export class Migration implements MigrationView {
     const canThrottle = this.o.autoConverge && this.throttle < this.o.throttleMax;
     this.writesPerPage = log.count > 0 ? Math.max(1, Math.round((this.srcGuest.writes - this.writesMark) / log.count)) : 1;
     let reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: this.pages, bandwidth: bw, throttling: canThrottle });
-    // Memory's rule alone does not end pre-copy while more disk blocks are dirty than `disk-threshold` (unless it gives up).
-    if (reason && this.disk !== null && !this.disk.allows(reason)) reason = null;
+    // Memory's rule alone does not end pre-copy while more disk blocks are dirty than
+    // `disk-threshold`; the round limits still do (the rule that fired hid them).
+    if (reason && this.disk !== null && !this.disk.allows(reason)) {
+      reason = stat.round >= this.o.maxRounds ? "max-rounds" : this.o.converge === "xen" && stat.round >= XEN_MAX_ITERATIONS ? "max-iterations" : null;
+    }
     if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(this.throttle, this.o.throttleInitial, this.o.throttleIncrement, this.o.throttleMax));
     this.c.dirtySyncCount++;
     const dirty = log.readAndClear();
