@@ -194,6 +194,40 @@ t.test("the real file is written under a temporary name and takes its final name
   }
 });
 
+t.test("a checkpoint on a timer: a save still under way holds the next one back; a host crash ends the series", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "vmscn-timer-"));
+  try {
+    const k = await kernel({ outDir: dir });
+    vm(k, "web", { memory: 4 * MiB });
+    k.act(0, "start", { vm: "web" });
+    // Each save of 4 MiB takes longer than the 1 ms period: the next waits for it (polled every 1 ms).
+    k.act(1 * SECOND, "checkpoint", { vm: "web", datastore: "san" }, { every: 1 * MS, count: 3, mode: "suspend" });
+    k.run(1 * SECOND + 500 * MS);
+    const saves = section(k, "web");
+    t.equal(saves.saves, 3, "three saves");
+    // Each save takes 7.017472 ms; the timer looks again every 1 ms while one is under way, so
+    // the next starts at 1.008 s, then 1.016 s.
+    t.same([saves.save["start-time"], saves.save["total-time"]], [1 * SECOND + 16 * MS, 7_017_472], "the third started at the first look after the second ended");
+    t.equal(saves.save.file, "san/web-3.ckpt");
+    t.equal(saves.save.status, "completed");
+    t.same(readdirSync(join(dir, "san")).sort(), ["web-1.ckpt", "web-2.ckpt", "web-3.ckpt"]);
+    t.equal(k.actionLog()[1]!.state, "done");
+    // The host crashes during the second save: that save fails, and no third one is tried.
+    const k2 = await kernel({ outDir: join(dir, "crash") });
+    vm(k2, "web", { memory: 4 * MiB });
+    k2.act(0, "start", { vm: "web" });
+    k2.act(1 * SECOND, "checkpoint", { vm: "web", datastore: "san" }, { every: 100 * MS, count: 3 });
+    k2.act(1 * SECOND + 101 * MS, "crash", { host: "a" });
+    k2.run(2 * SECOND);
+    t.equal(section(k2, "web").saves, 2, "the third save is not tried: the VM is gone");
+    t.match(failure(k2, "checkpoint"), /^VMSCN7309 at 1\.101 s: the save of "web" to "san\/web-2\.ckpt" stopped: the VM stopped/);
+    t.same(readdirSync(join(dir, "crash", "san")), ["web-1.ckpt"], "the first save's file, and nothing of the second");
+    k2.checkInvariants();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 t.test("crafted bad files are refused with the code and offset, the VM untouched; a bad IO block found after resume stops the VM", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "vmscn-bad-"));
   try {
