@@ -180,7 +180,7 @@ class Vcpu {
         // the VM is killed (with the reason) rather than the whole simulation.
         if (!(err instanceof VmscnError) || err.code !== "VMSCN5002") throw err;
         const world = this.vm.world;
-        world.failure = `killed: ${err.message}`;
+        world.failure = `killed: ${err.describe()}`;
         e.cluster.setState(world, "stopped");
         return;
       }

@@ -414,7 +414,7 @@ t.test("a source crash while disk blocks are absent kills the destination VM; it
   t.match(act.failure, /^VMSCN5010 at /);
   t.match(m.failure, /^host "a" crashed at .* while the destination still depended on it for 256 pages and \d disk blocks?$/);
   t.equal(web.state, "stopped");
-  t.match(web.failure, /^migration: host "a" crashed/);
+  t.match(web.failure, /^VMSCN5010 at [\d.]+ s: migration: host "a" crashed/);
   t.equal(k.workload.stats(web)!.diskErrors, 1, "the read waiting for its block failed");
   t.ok(m.disk["blocks-left"] > 0);
   t.end();

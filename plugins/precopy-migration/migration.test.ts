@@ -126,7 +126,7 @@ t.test("background paging completes; the source crash kills a dependent destinat
   t.equal(dp.status, "failed");
   t.match(dp.failure, /host "a" crashed .* while the destination still depended on it for 256 pages/);
   t.equal(k.cluster.world("dp").state, "stopped");
-  t.match(k.cluster.world("dp").failure, /^migration: /);
+  t.match(k.cluster.world("dp").failure, /^VMSCN5010 at 1 s: migration: host "a" crashed at 1 s/);
   t.equal(k.cluster.world("bg").state, "running");
   t.end();
 });

@@ -738,7 +738,8 @@ export class Migration implements MigrationView {
   private killDestination(reason: string): void {
     const k = this.k;
     this.cancelTransfers();
-    this.world.failure = `migration: ${reason}`;
+    // What, where and when, coded as the action's failure: "VMSCN5010 at 1.2 s: migration: ...".
+    this.world.failure = `${this.failCode} at ${formatTime(this.k.scheduler.now)}: migration: ${reason}`;
     this.closing = true;
     if (this.world.state !== "stopped") k.cluster.setState(this.world, "stopped");
     this.closing = false;

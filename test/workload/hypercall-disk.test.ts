@@ -186,7 +186,7 @@ t.test("a guest write on a host with no free frame kills that VM, not the run", 
   k.act(0, "start", { vm: "web" });
   k.run(SECOND);
   t.equal(w.state, "stopped");
-  t.match(w.failure, /^killed: host "a" is out of memory/);
+  t.match(w.failure, /^killed: VMSCN5002 at [\d.]+ s: host "a" is out of memory/);
   t.equal(k.memory.machine(k.cluster.host("a").id).free, 0, "it took the 64 frames there were");
   k.checkInvariants();
 });
