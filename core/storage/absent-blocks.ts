@@ -72,18 +72,20 @@ export class AbsentBlocks {
   }
 
   /**
-   * The block arrives: a timed write of its bytes by `host` (it does not wait for absent
-   * blocks); when it completes the block is present and the IOs that waited only for it start.
+   * The block arrives: a timed write of its bytes by `host` (null: zeros, stored as a hole); it
+   * does not wait for absent blocks; when it completes the block is present and the IOs that
+   * waited only for it start.
    */
-  fill(host: string, block: number, data: Uint8Array, onDone: () => void, onFail?: (err: VmscnError) => void): IoRequest {
+  fill(host: string, block: number, data: Uint8Array | null, onDone: () => void, onFail?: (err: VmscnError) => void): IoRequest {
     if (!Number.isInteger(block) || block < 0 || block >= this.blocks || this.absent[block] === 0) {
       throw this.storage.error("VMSCN5011", `block ${block} of file "${this.file.name}" is not absent: there is nothing to fill`, host);
     }
     if (this.filling[block] === 1) throw this.storage.error("VMSCN5011", `block ${block} of file "${this.file.name}" is being filled already`, host);
-    if (data.length !== this.blockLength(block)) {
+    if (data !== null && data.length !== this.blockLength(block)) {
       throw this.storage.error("VMSCN5011", `block ${block} of file "${this.file.name}" holds ${this.blockLength(block)} bytes; a fill of ${data.length} bytes does not fit it`, host);
     }
-    const io = this.storage.issue(this.file, "write", host, block * this.blockBytes, data.length, data.slice(), false, () => onDone(), onFail, block);
+    const io = this.storage.issue(this.file, "write", host, block * this.blockBytes, this.blockLength(block), data?.slice(), false, () => onDone(), onFail, block);
+    io.zeros = data === null;
     this.filling[block] = 1;
     return io;
   }

@@ -84,6 +84,8 @@ export interface StorageStats {
 
 /** In-memory contents of unbacked files are kept in chunks of this size, only where written. */
 const CHUNK = 64 * 1024;
+/** Zeros to write into a backed file, a chunk at a time. */
+const ZERO_CHUNK = new Uint8Array(CHUNK);
 
 /** One IO in progress or finished. */
 export class IoRequest {
@@ -93,6 +95,8 @@ export class IoRequest {
   /** @internal Absent blocks the IO still waits for, and since when. */
   missing = 0;
   waitSince = 0;
+  /** @internal A write of zeros (`writeZeros`): the range reads as zeros at completion, costing no memory. */
+  zeros = false;
   /** @internal For a fill (`AbsentBlocks.fill`): the map and the block it brings. */
   fillOf: AbsentBlocks | null = null;
   fillBlock = -1;
@@ -243,6 +247,32 @@ export class SimFile {
     return this.storage.issue(this, "write", host, offset, length, data, false, () => onDone(), onFail);
   }
 
+  /** Timed write of `length` zero bytes at `offset` (a hole: an unbacked file keeps no memory for them). */
+  writeZeros(host: string, offset: number, length: number, onDone: () => void, onFail?: (err: VmscnError) => void): IoRequest {
+    const io = this.storage.issue(this, "write", host, offset, length, undefined, false, () => onDone(), onFail);
+    // Completion is always a later event, so the mark is in place by then.
+    io.zeros = true;
+    return io;
+  }
+
+  /** Whether the bytes at `offset..offset+length` are all zeros now, untimed (a copier choosing to send a zero marker). */
+  isZeroRange(offset: number, length: number): boolean {
+    this.storage.checkBounds(this, "peek", offset, length);
+    if (this.fd === undefined) {
+      const end = offset + length;
+      for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+        const chunk = this.chunks.get(c);
+        if (chunk === undefined) continue;
+        const from = Math.max(offset, c * CHUNK) - c * CHUNK;
+        const to = Math.min(end, (c + 1) * CHUNK) - c * CHUNK;
+        if (!isZero(chunk.subarray(from, to))) return false;
+      }
+      return true;
+    }
+    for (let at = offset; at < offset + length; at += CHUNK) if (!isZero(this.contents(at, Math.min(CHUNK, offset + length - at)))) return false;
+    return true;
+  }
+
   /** A log of the blocks of `blockBytes` that writes change from now on (close it when done). */
   openDirtyLog(blockBytes: number): DiskDirtyLog {
     if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0) throw this.storage.error("VMSCN5011", `a dirty-block log of file "${this.name}" needs a whole, positive block size, not ${blockBytes}`);
@@ -322,6 +352,26 @@ export class SimFile {
       out.set(chunk.subarray(from - c * CHUNK, to - c * CHUNK), from - offset);
     }
     return out;
+  }
+
+  /** @internal Zeros over `offset..offset+length`: chunks it covers are dropped, others cleared in part. */
+  zero(offset: number, length: number): void {
+    if (this.fd !== undefined) {
+      for (let at = offset; at < offset + length; at += CHUNK) {
+        const n = Math.min(CHUNK, offset + length - at);
+        writeSync(this.fd, ZERO_CHUNK, 0, n, at);
+      }
+      return;
+    }
+    const end = offset + length;
+    for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
+      const chunk = this.chunks.get(c);
+      if (chunk === undefined) continue;
+      const from = Math.max(offset, c * CHUNK) - c * CHUNK;
+      const to = Math.min(end, (c + 1) * CHUNK) - c * CHUNK;
+      if (from === 0 && to === CHUNK) this.chunks.delete(c);
+      else chunk.fill(0, from, to);
+    }
   }
 
   /** @internal */
@@ -634,6 +684,7 @@ export class Storage {
     const ds = f.datastore;
     if (io.kind === "write") {
       if (io.data !== undefined) f.store(io.offset, io.data);
+      else if (io.zeros) f.zero(io.offset, io.length);
       for (const log of f.logs) log.mark(io.offset, io.length);
       f.writes++;
       f.bytesWritten += io.length;

@@ -6,7 +6,7 @@
 // (stop-and-copy), or left absent in the destination's file and fetched after resume: on
 // demand when a guest IO touches one (the kernel parks the IO until the block is filled) and
 // by the background thread. The migration drives this class through DiskPort.
-import { isZero, type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
+import { type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
 
 /** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
 export const DISK_BLOCK_BYTES = 1024 * 1024;
@@ -401,30 +401,42 @@ export class DiskMigration {
     d.log!.clear(b);
     this.current = { d, b };
     const off = b * DISK_BLOCK_BYTES;
+    const len = this.blockLength(d, b);
     this.io(() =>
-      d.source.read(this.src.name, off, this.blockLength(d, b), (bytes) => {
-        const wire = this.count(bytes!, phase);
+      d.source.read(this.src.name, off, len, () => {
+        const bytes = this.contents(d, b);
+        const wire = this.count(bytes === null, len, phase);
         this.port.send(wire, "source", `migrate ${this.world.name} disk ${d.source.name} block ${b}`, () => {
-          this.io(() =>
-            d.target!.write(this.dest.name, off, bytes!, () => {
-              d.sent[b] = 1;
-              this.current = null;
-              then();
-            }, (err) => this.later(err)),
-          );
+          const done = (): void => {
+            d.sent[b] = 1;
+            this.current = null;
+            then();
+          };
+          const fail = (err: VmscnError): void => this.later(err);
+          this.io(() => (bytes === null ? d.target!.writeZeros(this.dest.name, off, len, done, fail) : d.target!.write(this.dest.name, off, bytes, done, fail)));
         });
-      }, (err) => this.later(err)),
+      }, (err) => this.later(err), { data: false }),
     );
   }
 
-  /** Wire bytes of a block, counted: its header, plus its bytes unless it is zeros and `zero-blocks` is on. */
-  private count(bytes: Uint8Array, phase: "precopy" | "downtime" | "postcopy"): number {
-    const zero = this.o.zeroBlocks && isZero(bytes);
-    const wire = DISK_BLOCK_HEADER_BYTES + (zero ? 0 : bytes.length);
-    if (zero) this.c.duplicate++;
+  /**
+   * The block's bytes as its read completes, or null when they are all zeros (a never-written
+   * disk: no memory for them, and a hole on the destination).
+   */
+  private contents(d: Disk, b: number): Uint8Array | null {
+    const off = b * DISK_BLOCK_BYTES;
+    const len = this.blockLength(d, b);
+    return d.source.isZeroRange(off, len) ? null : d.source.peek(off, len);
+  }
+
+  /** Wire bytes of a block of `len` bytes, counted: its header, plus its bytes unless it is zeros and `zero-blocks` is on. */
+  private count(zeros: boolean, len: number, phase: "precopy" | "downtime" | "postcopy"): number {
+    const marker = this.o.zeroBlocks && zeros;
+    const wire = DISK_BLOCK_HEADER_BYTES + (marker ? 0 : len);
+    if (marker) this.c.duplicate++;
     else {
       this.c.normal++;
-      this.normalBytes += bytes.length;
+      this.normalBytes += len;
     }
     this.c.transferred += wire;
     if (phase === "precopy") this.c.precopyBytes += wire;
@@ -491,11 +503,12 @@ export class DiskMigration {
     const off = b * DISK_BLOCK_BYTES;
     this.k.after(delay, () => {
       this.io(() =>
-        d.source.read(this.src.name, off, this.blockLength(d, b), (bytes) => {
-          const wire = this.count(bytes!, "postcopy");
+        d.source.read(this.src.name, off, this.blockLength(d, b), () => {
+          const bytes = this.contents(d, b);
+          const wire = this.count(bytes === null, this.blockLength(d, b), "postcopy");
           this.port.send(wire, "destination", `migrate ${this.world.name} disk ${d.source.name} block ${b}`, () => {
             this.io(() =>
-              d.absent!.fill(this.dest.name, b, bytes!, () => {
+              d.absent!.fill(this.dest.name, b, bytes, () => {
                 d.fetching![b] = 0;
                 this.fetches--;
                 if (this.pending === 0 && this.fetches === 0) this.finish();
@@ -503,7 +516,7 @@ export class DiskMigration {
               }, (err) => this.later(err)),
             );
           });
-        }, (err) => this.later(err)),
+        }, (err) => this.later(err), { data: false }),
       );
     }, "disk fetch");
   }

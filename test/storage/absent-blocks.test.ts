@@ -261,3 +261,50 @@ t.test("dirty-block logs: writes mark the blocks they cover; read-and-clear; clo
   t.equal(f.logs.length, 1);
   t.end();
 });
+
+t.test("writeZeros: a timed write whose range reads as zeros, costing no memory; isZeroRange", (t) => {
+  const dir = t.testdir();
+  const { s, st } = setup(dir);
+  st.addDatastore("d", { hosts: ["a"], bandwidth: GB, latency: 0 });
+  for (const backing of [false, true]) {
+    const f = st.createFile("d", `f${backing}`, 300_000, { backing });
+    f.write("a", 60_000, new Uint8Array(100_000).fill(5), () => {});
+    s.run();
+    t.equal(f.isZeroRange(0, 60_000), true);
+    t.equal(f.isZeroRange(0, 60_001), false);
+    t.equal(f.isZeroRange(160_000, 140_000), true);
+    let at = -1;
+    const t0 = s.now;
+    // Zeros over the end of one chunk, all of the next, the start of a third.
+    f.writeZeros("a", 65_000, 80_000, () => (at = s.now));
+    t.equal(f.isZeroRange(65_000, 10), false, "not before it completes");
+    s.run();
+    t.equal(at - t0, 80_000, "timed as any write of that length");
+    t.equal(f.isZeroRange(65_000, 80_000), true);
+    t.same(Array.from(f.peek(64_999, 2)), [5, 0]);
+    t.same(Array.from(f.peek(144_999, 2)), [0, 5]);
+    if (!backing) t.equal(f.chunks.size, 2, "the chunk it covered whole is dropped");
+    t.equal(f.bytesWritten, 180_000);
+  }
+  throwsCode(t, () => st.file("d", "ffalse").isZeroRange(299_999, 2), "VMSCN5012");
+  st.close();
+  t.end();
+});
+
+t.test("a fill of zeros clears what the block held; a fill's data is copied when issued", (t) => {
+  const { s, st } = setup();
+  st.addDatastore("d", { hosts: ["a"], bandwidth: GB, latency: 0 });
+  const f = st.createFile("d", "f", 2 * BLOCK);
+  f.write("a", 0, new Uint8Array(2 * BLOCK).fill(3), () => {});
+  s.run();
+  const map = f.markAbsent(BLOCK, null, () => {});
+  map.fill("a", 0, null, () => {});
+  const data = new Uint8Array(BLOCK).fill(4);
+  map.fill("a", 1, data, () => {});
+  data.fill(9);
+  s.run();
+  t.equal(f.isZeroRange(0, BLOCK), true, "stale bytes cleared");
+  t.same(Array.from(f.peek(BLOCK, 2)), [4, 4]);
+  t.equal(f.absent, null);
+  t.end();
+});
