@@ -104,11 +104,6 @@ export class DiskMigration {
     this.total = plans.reduce((s, p) => s + p.source.size, 0);
   }
 
-  /** The destination's files (empty until the copy starts). */
-  get files(): SimFile[] {
-    return this.disks.flatMap((d) => (d.target ? [d.target] : []));
-  }
-
   /** The copies, `datastore/name` (planned from the request on). */
   get names(): string[] {
     return this.disks.map((d) => `${d.plan.datastore}/${d.plan.name}`);
