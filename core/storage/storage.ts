@@ -258,17 +258,7 @@ export class SimFile {
   /** Whether the bytes at `offset..offset+length` are all zeros now, untimed (a copier choosing to send a zero marker). */
   isZeroRange(offset: number, length: number): boolean {
     this.storage.checkBounds(this, "peek", offset, length);
-    if (this.fd === undefined) {
-      const end = offset + length;
-      for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
-        const chunk = this.chunks.get(c);
-        if (chunk === undefined) continue;
-        const from = Math.max(offset, c * CHUNK) - c * CHUNK;
-        const to = Math.min(end, (c + 1) * CHUNK) - c * CHUNK;
-        if (!isZero(chunk.subarray(from, to))) return false;
-      }
-      return true;
-    }
+    if (this.fd === undefined) return this.forChunks(offset, length, (_c, chunk, from, to) => isZero(chunk.subarray(from, to)));
     for (let at = offset; at < offset + length; at += CHUNK) if (!isZero(this.contents(at, Math.min(CHUNK, offset + length - at)))) return false;
     return true;
   }
@@ -363,15 +353,20 @@ export class SimFile {
       }
       return;
     }
+    this.forChunks(offset, length, (c, chunk, from, to) => {
+      if (from === 0 && to === CHUNK) this.chunks.delete(c);
+      else chunk.fill(0, from, to);
+    });
+  }
+
+  /** Calls `fn` for each written chunk of an unbacked file the range covers, with the part covered (in the chunk); false from `fn` stops it (and is returned). */
+  private forChunks(offset: number, length: number, fn: (c: number, chunk: Uint8Array, from: number, to: number) => boolean | void): boolean {
     const end = offset + length;
     for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
       const chunk = this.chunks.get(c);
-      if (chunk === undefined) continue;
-      const from = Math.max(offset, c * CHUNK) - c * CHUNK;
-      const to = Math.min(end, (c + 1) * CHUNK) - c * CHUNK;
-      if (from === 0 && to === CHUNK) this.chunks.delete(c);
-      else chunk.fill(0, from, to);
+      if (chunk !== undefined && fn(c, chunk, Math.max(offset, c * CHUNK) - c * CHUNK, Math.min(end, (c + 1) * CHUNK) - c * CHUNK) === false) return false;
     }
+    return true;
   }
 
   /** @internal */
