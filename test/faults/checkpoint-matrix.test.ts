@@ -16,7 +16,7 @@ import t from "tap";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HOST_CRASH, OOM_KILL, Shadow, checkCoded, checkVms, middle, simulate, type Json, type Outcome } from "./harness.js";
+import { HOST_CRASH, OOM_KILL, checkCoded, checkVms, middle, runCells, simulate, type Cell, type Json, type Outcome } from "./harness.js";
 
 const FILLED = "initial random 50%, zero 20%, compressible 30% at 50%";
 
@@ -49,9 +49,7 @@ ${fault}
 
 /** The restored VM starts from the saved VM's contents at the quiesce. */
 function run(mode: Mode, fault = "", outDir?: string): Promise<Outcome> {
-  const shadow = new Shadow();
-  shadow.baseOf = (_w, s) => s.suspendedView("web");
-  return simulate(platform(mode, fault), { shadow, ...(outDir !== undefined ? { outDir } : {}) });
+  return simulate(platform(mode, fault), { startFrom: "web", ...(outDir !== undefined ? { outDir } : {}) });
 }
 
 const SAVE_PHASES = ["accessed bits", "quiesce", "vCPU threads", "background threads"];
@@ -170,39 +168,29 @@ for (const mode of Object.keys(MODES) as Mode[]) {
     checkVms(t, base, "baseline", ["web", "copy"]);
     const windows = phases(mode, base.report);
     t.ok(Object.values(windows).every((at, i, all) => i === 0 || at > all[i - 1]!), "the phases follow each other");
-    let cells = 0;
-    for (const [phase, at] of Object.entries(windows)) {
-      for (const [fault, line] of Object.entries(faults(phase))) {
-        const cell = `${phase} × ${fault}`;
-        // The real file's names are checked in one mode (the others keep the bytes in memory).
-        const out = mode === "lazy, zlib, accessed bits, untouched pages" ? join(root, `${phase} ${fault}`.replace(/\W+/g, "-")) : undefined;
-        let o: Outcome;
-        try {
-          o = await run(mode, `  at ${at} ns: ${line}`, out);
-        } catch (err) {
-          t.fail(`${cell}: ${(err as Error).message}`);
-          continue;
-        }
-        cells++;
-        const want = expected(mode, phase, fault);
-        t.same(got(o), want, cell);
-        checkVms(t, o, cell, ["web", "copy"]);
-        t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
-        for (const verb of ["checkpoint", "restore"]) {
-          const a = o.report.actions.find((x: Json) => x.verb === verb);
-          if (a.state === "failed") checkCoded(t, a.failure, `${cell}: ${verb}`);
-        }
-        if (want.copy === "failed") checkCoded(t, o.report.vms.copy.failure, `${cell}: the restored VM`);
-        const s = o.report.checkpoint.web.save;
-        t.equal(s["failure-code"] ?? "done", want.save, `${cell}: the save's report says why`);
-        if (out !== undefined) {
-          // Temporary name, then renamed: a complete file under its final name, or nothing at all.
-          t.same(readdirSync(join(out, "san")), want.save === "done" ? ["web.ckpt"] : [], `${cell}: the output folder`);
-          t.equal(s.path, want.save === "done" ? join(out, "san", "web.ckpt") : null, `${cell}: the save's path`);
-          rmSync(out, { recursive: true, force: true });
-        }
+    // The real file's names are checked in one mode (the others keep the bytes in memory).
+    const outOf = (c: Cell): string | undefined => (mode === "lazy, zlib, accessed bits, untouched pages" ? join(root, c.name.replace(/\W+/g, "-")) : undefined);
+    const cells = await runCells(t, windows, faults, (c, statement) => run(mode, statement, outOf(c)), (c, o) => {
+      const { phase, fault, name: cell } = c;
+      const out = outOf(c);
+      const want = expected(mode, phase, fault);
+      t.same(got(o), want, cell);
+      checkVms(t, o, cell, ["web", "copy"]);
+      t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
+      for (const verb of ["checkpoint", "restore"]) {
+        const a = o.report.actions.find((x: Json) => x.verb === verb);
+        if (a.state === "failed") checkCoded(t, a.failure, `${cell}: ${verb}`);
       }
-    }
+      if (want.copy === "failed") checkCoded(t, o.report.vms.copy.failure, `${cell}: the restored VM`);
+      const s = o.report.checkpoint.web.save;
+      t.equal(s["failure-code"] ?? "done", want.save, `${cell}: the save's report says why`);
+      if (out !== undefined) {
+        // Temporary name, then renamed: a complete file under its final name, or nothing at all.
+        t.same(readdirSync(join(out, "san")), want.save === "done" ? ["web.ckpt"] : [], `${cell}: the output folder`);
+        t.equal(s.path, want.save === "done" ? join(out, "san", "web.ckpt") : null, `${cell}: the save's path`);
+        rmSync(out, { recursive: true, force: true });
+      }
+    });
     // Save: 3 phases (2 in suspend mode, 4 with accessed bits) × 4 faults, the background
     // phase also a killed thread; restore: 3 phases × 4 faults, the two after resume also a
     // killed thread.

@@ -10,7 +10,7 @@
 // clone: the parent's contents when the capture paused it, then its own writes).
 import "reflect-metadata";
 import t from "tap";
-import { HOST_CRASH, OOM_KILL, Shadow, checkCoded, checkVms, middle, simulate, type Json, type Outcome } from "./harness.js";
+import { HOST_CRASH, OOM_KILL, TWO_HOST_FAULTS, checkCoded, checkVms, middle, runCells, simulate, withHelpers, type Json, type Outcome } from "./harness.js";
 
 const MODES = { eager: "memory eager", "on-demand": "memory on-demand", "on-demand, background": "memory on-demand  background" };
 type Mode = keyof typeof MODES;
@@ -27,18 +27,13 @@ ${fault}
 }
 `;
 
+/** The clone starts from the parent's contents when the capture paused it. */
 function run(mode: Mode, fault = ""): Promise<Outcome> {
-  const shadow = new Shadow();
-  shadow.baseOf = (_w, s) => s.suspendedView("web");
-  return simulate(platform(mode, fault), { shadow });
+  return simulate(platform(mode, fault), { startFrom: "web" });
 }
 
 const FAULTS: Record<string, string> = {
-  "source crash": "crash a",
-  "destination crash": "crash b",
-  "link down": "link a<->b down",
-  "destination memory exhausted": "exhaust b",
-  "source memory exhausted": "exhaust a",
+  ...TWO_HOST_FAULTS,
   "image server killed": 'kill "web.image-server#1"',
   "fetcher killed": 'kill "web-clone1.fetcher"',
 };
@@ -126,41 +121,28 @@ for (const mode of Object.keys(MODES) as Mode[]) {
     t.same([fate(base, "web"), fate(base, "web-clone1")], ["runs", mode === "on-demand" ? "fetching/fetching/ran" : RUNS], "the baseline: the clone runs");
     checkVms(t, base, "baseline", ["web", "web-clone1"], { absentOk: mode === "on-demand" });
     const windows = phases(mode, base.report.clone["web-clone1"]);
-    let cells = 0;
     let kills = 0;
-    for (const [phase, at] of Object.entries(windows)) {
-      for (const [fault, line] of Object.entries(FAULTS)) {
-        if (line.startsWith("kill") && !alive(mode, phase).includes(fault)) continue;
-        const cell = `${phase} × ${fault}`;
-        let o: Outcome;
-        try {
-          o = await run(mode, `  at ${at} ns: ${line}`);
-        } catch (err) {
-          t.fail(`${cell}: ${(err as Error).message}`);
-          continue;
-        }
-        cells++;
-        if (line.startsWith("kill")) kills++;
-        const [parent, clone] = expected(mode, phase, fault);
-        t.same([fate(o, "web"), fate(o, "web-clone1")], [parent, clone], cell);
-        checkVms(t, o, cell, ["web", "web-clone1"], { absentOk: clone.startsWith("fetching") });
-        t.equal(o.report.actions[2].state, "done", `${cell}: the fault took effect`);
-        const action = o.report.actions[1];
-        if (o.report.vms["web-clone1"].failure?.startsWith("VMSCN")) checkCoded(t, o.report.vms["web-clone1"].failure, `${cell}: the clone`);
-        // A clone that failed before it ran fails the command; one that ran had launched.
-        if (clone.endsWith("never ran")) {
-          t.equal(action.state, "failed", `${cell}: the clone command failed`);
-          t.match(action.failure, /^VMSCN7208 at [\d.]+ s: 1 of 1 clone of "web" failed: web-clone1: \w/, `${cell}: the command says which clone failed and why`);
-          t.equal(o.report.clone.web.failed, 1, `${cell}: one launch failed`);
-        } else {
-          t.equal(action.state, "done", `${cell}: the clone command is done`);
-          t.same([o.report.clone.web.running, o.report.clone.web.failed], [1, 0], `${cell}: the clone launched`);
-        }
-        // The image is dropped once no clone needs it: no page map is left behind on the source.
-        const images = o.kernel.memory.liveGuests().filter((g) => g.name.startsWith("web.image#"));
-        t.equal(images.length, clone.startsWith("fetching") ? 1 : 0, `${cell}: the image is kept only while the clone fetches`);
+    const cells = await runCells(t, windows, (phase) => withHelpers(FAULTS, alive(mode, phase)), (_c, statement) => run(mode, statement), ({ phase, fault, line, name: cell }, o) => {
+      if (line.startsWith("kill")) kills++;
+      const [parent, clone] = expected(mode, phase, fault);
+      t.same([fate(o, "web"), fate(o, "web-clone1")], [parent, clone], cell);
+      checkVms(t, o, cell, ["web", "web-clone1"], { absentOk: clone.startsWith("fetching") });
+      t.equal(o.report.actions[2].state, "done", `${cell}: the fault took effect`);
+      const action = o.report.actions[1];
+      if (o.report.vms["web-clone1"].failure?.startsWith("VMSCN")) checkCoded(t, o.report.vms["web-clone1"].failure, `${cell}: the clone`);
+      // A clone that failed before it ran fails the command; one that ran had launched.
+      if (clone.endsWith("never ran")) {
+        t.equal(action.state, "failed", `${cell}: the clone command failed`);
+        t.match(action.failure, /^VMSCN7208 at [\d.]+ s: 1 of 1 clone of "web" failed: web-clone1: \w/, `${cell}: the command says which clone failed and why`);
+        t.equal(o.report.clone.web.failed, 1, `${cell}: one launch failed`);
+      } else {
+        t.equal(action.state, "done", `${cell}: the clone command is done`);
+        t.same([o.report.clone.web.running, o.report.clone.web.failed], [1, 0], `${cell}: the clone launched`);
       }
-    }
+      // The image is dropped once no clone needs it: no page map is left behind on the source.
+      const images = o.kernel.memory.liveGuests().filter((g) => g.name.startsWith("web.image#"));
+      t.equal(images.length, clone.startsWith("fetching") ? 1 : 0, `${cell}: the image is kept only while the clone fetches`);
+    });
     t.equal(cells - kills, Object.keys(windows).length * 5, "every phase meets the five host and link faults");
     t.equal(kills, { eager: 1, "on-demand": 4, "on-demand, background": 5 }[mode], "and a kill of each helper alive in it");
   });

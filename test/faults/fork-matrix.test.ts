@@ -12,7 +12,7 @@
 // at the capture, then its own writes).
 import "reflect-metadata";
 import t from "tap";
-import { HOST_CRASH, OOM_KILL, Shadow, checkCoded, checkVms, middle, simulate, type Json, type Outcome } from "./harness.js";
+import { HOST_CRASH, OOM_KILL, checkCoded, checkVms, middle, runCells, simulate, withHelpers, type Json, type Outcome } from "./harness.js";
 
 const START = {
   verb: "at 100 ms: fork web { children 3  placement auto  memory on-demand  background }",
@@ -36,9 +36,7 @@ const WORKERS = VMS.slice(1);
 
 /** Workers start from the parent's contents when the capture paused it. */
 function run(start: string, fault = ""): Promise<Outcome> {
-  const shadow = new Shadow();
-  shadow.baseOf = (_w, s) => s.suspendedView("web");
-  return simulate(platform(start, fault), { shadow });
+  return simulate(platform(start, fault), { startFrom: "web" });
 }
 
 const FAULTS: Record<string, string> = {
@@ -152,39 +150,26 @@ for (const [mode, start] of Object.entries(START)) {
     );
     checkVms(t, base, "baseline", VMS);
     const windows = phases(base.report);
-    let cells = 0;
-    for (const [phase, at] of Object.entries(windows)) {
-      for (const [fault, line] of Object.entries(FAULTS)) {
-        if (line.startsWith("kill") && !HELPERS[phase]!.includes(fault)) continue;
-        const cell = `${phase} × ${fault}`;
-        let o: Outcome;
-        try {
-          o = await run(start, `  at ${at} ns: ${line}`);
-        } catch (err) {
-          t.fail(`${cell}: ${(err as Error).message}`);
-          continue;
-        }
-        cells++;
-        const want = expected(phase, fault);
-        t.same(Object.fromEntries(VMS.map((vm) => [vm, fate(o, vm)])), want, cell);
-        checkVms(t, o, cell, VMS, { absentOk: want["web-clone1"].startsWith("fetching") });
-        t.equal(o.report.actions.find((a: Json) => a.verb !== "fork" && a.verb !== "start").state, "done", `${cell}: the fault took effect`);
-        // A worker that failed before it ran fails the launch; one that died later had launched.
-        const lost = WORKERS.filter((w) => want[w].endsWith("/failed/never ran"));
-        t.equal(o.report.fork.web.failed, lost.length, `${cell}: ${lost.length} workers failed to launch`);
-        for (const w of lost) if (o.report.vms[w].failure.startsWith("VMSCN")) checkCoded(t, o.report.vms[w].failure, `${cell}: ${w}`);
-        if (mode === "verb") {
-          const fork = o.report.actions.find((a: Json) => a.verb === "fork");
-          if (lost.length === 0) t.equal(fork.state, "done", `${cell}: the fork is done`);
-          else {
-            t.equal(fork.state, "failed", `${cell}: the fork failed`);
-            checkCoded(t, fork.failure, `${cell}: the fork`);
-            t.match(fork.failure, new RegExp(`^VMSCN7106 at [^:]*: ${lost.length} of 3 workers of "web" failed: `), `${cell}: the fork counts its lost workers`);
-            for (const w of lost) t.match(fork.failure, new RegExp(`${w}: \\w+`), `${cell}: the fork names ${w} and why`);
-          }
+    const cells = await runCells(t, windows, (phase) => withHelpers(FAULTS, HELPERS[phase]!), (_c, statement) => run(start, statement), ({ phase, fault, name: cell }, o) => {
+      const want = expected(phase, fault);
+      t.same(Object.fromEntries(VMS.map((vm) => [vm, fate(o, vm)])), want, cell);
+      checkVms(t, o, cell, VMS, { absentOk: want["web-clone1"].startsWith("fetching") });
+      t.equal(o.report.actions.find((a: Json) => a.verb !== "fork" && a.verb !== "start").state, "done", `${cell}: the fault took effect`);
+      // A worker that failed before it ran fails the launch; one that died later had launched.
+      const lost = WORKERS.filter((w) => want[w].endsWith("/failed/never ran"));
+      t.equal(o.report.fork.web.failed, lost.length, `${cell}: ${lost.length} workers failed to launch`);
+      for (const w of lost) if (o.report.vms[w].failure.startsWith("VMSCN")) checkCoded(t, o.report.vms[w].failure, `${cell}: ${w}`);
+      if (mode === "verb") {
+        const fork = o.report.actions.find((a: Json) => a.verb === "fork");
+        if (lost.length === 0) t.equal(fork.state, "done", `${cell}: the fork is done`);
+        else {
+          t.equal(fork.state, "failed", `${cell}: the fork failed`);
+          checkCoded(t, fork.failure, `${cell}: the fork`);
+          t.match(fork.failure, new RegExp(`^VMSCN7106 at [^:]*: ${lost.length} of 3 workers of "web" failed: `), `${cell}: the fork counts its lost workers`);
+          for (const w of lost) t.match(fork.failure, new RegExp(`${w}: \\w+`), `${cell}: the fork names ${w} and why`);
         }
       }
-    }
+    });
     // 6 phases × 5 faults, plus the helpers alive: the image server in 4 phases, the fetcher in 1.
     t.equal(cells, 6 * 5 + 4 + 1, "cells");
   });

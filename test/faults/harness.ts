@@ -96,12 +96,67 @@ export class Shadow {
   }
 }
 
-/** Runs a scenario with the shadow (and invariants checked at the end); a failure of any phase throws. */
-export async function simulate(text: string, opts: { shadow?: Shadow; outDir?: string; name?: string } = {}): Promise<Outcome> {
+/**
+ * Runs a scenario with the shadow (and invariants checked at the end); a failure of any phase
+ * throws. `startFrom`: the VMs made during the run (children, clones, a restored VM) start from
+ * that VM's contents at its latest suspension (a capture, a checkpoint's quiesce).
+ */
+export async function simulate(text: string, opts: { shadow?: Shadow; startFrom?: string; outDir?: string; name?: string } = {}): Promise<Outcome> {
   const shadow = opts.shadow ?? new Shadow();
+  const from = opts.startFrom;
+  if (from !== undefined) shadow.baseOf = (_w, s) => s.suspendedView(from);
   const r = await run(files({ [opts.name ?? "m.vmscn"]: text }), { pluginObjects: [shadow.plugin], ...(opts.outDir !== undefined ? { outDir: opts.outDir } : {}) });
   if (r.failedPhase || !r.kernel || !r.report) throw new Error(`${r.failedPhase}: ${r.error?.describe() ?? r.diagnostics.map((d) => d.message).join("; ")}`);
   return { report: r.report as Json, kernel: r.kernel, shadow };
+}
+
+/** The faults of two hosts a (the source) and b (the destination) and their link. */
+export const TWO_HOST_FAULTS: Readonly<Record<string, string>> = {
+  "source crash": "crash a",
+  "destination crash": "crash b",
+  "link down": "link a<->b down",
+  "destination memory exhausted": "exhaust b",
+  "source memory exhausted": "exhaust a",
+};
+
+/** One cell of a matrix: a fault (`line`, a scenario statement) at an instant of a phase. */
+export interface Cell {
+  phase: string;
+  fault: string;
+  /** `phase × fault`, for the assertions' names. */
+  name: string;
+  at: number;
+  line: string;
+}
+
+/**
+ * Runs every cell — each phase's instant × each fault `faultsOf` gives for that phase (a kill
+ * only where its helper world is alive) — as the statement `at T ns: LINE` added to the
+ * scenario, and hands each run to `check`. A cell whose run throws (a failed phase, a plugin's
+ * VMSCN6006, anything uncaught) fails. Returns how many cells ran.
+ */
+export async function runCells(t: Test, phases: Readonly<Record<string, number>>, faultsOf: (phase: string) => Readonly<Record<string, string>>, run: (cell: Cell, statement: string) => Promise<Outcome>, check: (cell: Cell, o: Outcome) => void): Promise<number> {
+  let cells = 0;
+  for (const [phase, at] of Object.entries(phases)) {
+    for (const [fault, line] of Object.entries(faultsOf(phase))) {
+      const cell: Cell = { phase, fault, name: `${phase} × ${fault}`, at, line };
+      let o: Outcome;
+      try {
+        o = await run(cell, `  at ${at} ns: ${line}`);
+      } catch (err) {
+        t.fail(`${cell.name}: ${(err as Error).message}`);
+        continue;
+      }
+      cells++;
+      check(cell, o);
+    }
+  }
+  return cells;
+}
+
+/** The faults of `all` a phase meets: every one but the kills of helper worlds not alive in it. */
+export function withHelpers(all: Readonly<Record<string, string>>, alive: readonly string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(all).filter(([fault, line]) => !line.startsWith("kill") || alive.includes(fault)));
 }
 
 /** An instant inside [from, to): its middle, in whole ns. */

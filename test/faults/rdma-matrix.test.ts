@@ -14,7 +14,7 @@
 import "reflect-metadata";
 import t from "tap";
 import { PageState, STATE_MASK } from "../../core/api.js";
-import { HOST_CRASH, OOM_KILL, checkCoded, checkVms, middle, simulate, type Json, type Outcome } from "./harness.js";
+import { HOST_CRASH, OOM_KILL, TWO_HOST_FAULTS, checkCoded, checkVms, middle, runCells, simulate, withHelpers, type Json, type Outcome } from "./harness.js";
 
 const MODES = { "remote-cow on-write": "", "remote-background": "  remote-background" };
 type Mode = keyof typeof MODES;
@@ -42,11 +42,7 @@ ${extra}
 const VMS = ["vm1", "vm2"];
 
 const FAULTS: Record<string, string> = {
-  "source crash": "crash a",
-  "destination crash": "crash b",
-  "link down": "link a<->b down",
-  "destination memory exhausted": "exhaust b",
-  "source memory exhausted": "exhaust a",
+  ...TWO_HOST_FAULTS,
   "sender killed": 'kill "vm1.migration-sender#1"',
   "responder killed": 'kill "vm1.rdma-responder.a#1"',
   "copier killed": 'kill "vm1.remote-copier#1"',
@@ -139,32 +135,23 @@ for (const mode of Object.keys(MODES) as Mode[]) {
       t.same([r["dependence-end"], r["background-pages"] > 1000], ["local", true], "the copier brought the pages: vm1 no longer depends on a");
       Object.assign(phases, { "background copier": middle(resume, end), "local again": middle(end, 1e9) });
     }
-    let cells = 0;
-    for (const [phase, at] of Object.entries(phases)) {
-      for (const [fault, line] of Object.entries(FAULTS)) {
-        if (line.startsWith("kill") && !alive(phase).includes(fault)) continue;
-        // Whether vm2 writes a page vm1 still maps on a before the copier brought it is a race: left out.
-        if (fault === "source memory exhausted" && phase === "background copier") continue;
-        const cell = `${phase} × ${fault}`;
-        let o: Outcome;
-        try {
-          o = await simulate(platform(mode, `${write}\n  at ${at} ns: ${line}`));
-        } catch (err) {
-          t.fail(`${cell}: ${(err as Error).message}`);
-          continue;
-        }
-        cells++;
-        const [vm1, vm2, migration] = expected(mode, phase, fault);
-        t.same([fate(o, "vm1"), fate(o, "vm2"), o.report.migration.vm1.status], [vm1, vm2, migration], cell);
-        checkVms(t, o, cell, VMS);
-        t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
-        if (/^VMSCN/.test(vm1)) checkCoded(t, o.report.vms.vm1.failure, `${cell}: vm1`);
-        const rr = o.report.rdma.vm1;
-        t.equal(rr["pages-remote"], remotePages(o), `${cell}: the report's remote pages are the page map's`);
-        if (o.report.vms.vm1.state === "stopped") t.same([rr["pages-remote"], rr["depends-on-source"]], [0, false], `${cell}: a failed VM maps nothing remotely`);
-        if (fault === "copier killed") t.match(rr["background-stopped"], /^the copier "vm1.remote-copier#1" was killed at /, `${cell}: the report says why the copier stopped`);
-      }
-    }
+    const faultsOf = (phase: string): Record<string, string> => {
+      const out = withHelpers(FAULTS, alive(phase));
+      // Whether vm2 writes a page vm1 still maps on a before the copier brought it is a race: left out.
+      if (phase === "background copier") delete out["source memory exhausted"];
+      return out;
+    };
+    const cells = await runCells(t, phases, faultsOf, (_c, statement) => simulate(platform(mode, `${write}\n${statement}`)), ({ phase, fault, name: cell }, o) => {
+      const [vm1, vm2, migration] = expected(mode, phase, fault);
+      t.same([fate(o, "vm1"), fate(o, "vm2"), o.report.migration.vm1.status], [vm1, vm2, migration], cell);
+      checkVms(t, o, cell, VMS);
+      t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
+      if (/^VMSCN/.test(vm1)) checkCoded(t, o.report.vms.vm1.failure, `${cell}: vm1`);
+      const rr = o.report.rdma.vm1;
+      t.equal(rr["pages-remote"], remotePages(o), `${cell}: the report's remote pages are the page map's`);
+      if (o.report.vms.vm1.state === "stopped") t.same([rr["pages-remote"], rr["depends-on-source"]], [0, false], `${cell}: a failed VM maps nothing remotely`);
+      if (fault === "copier killed") t.match(rr["background-stopped"], /^the copier "vm1.remote-copier#1" was killed at /, `${cell}: the report says why the copier stopped`);
+    });
     // Each phase meets the five host and link faults (but the one race left out), and a kill of
     // each helper alive in it: the sender in the pre-copy, the responder while vm1 depends on
     // a, the copier while it copies.

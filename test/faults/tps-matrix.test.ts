@@ -8,7 +8,7 @@
 // counts of merged frames included), and a VM that survived holds exactly what its guest wrote.
 import "reflect-metadata";
 import t from "tap";
-import { HOST_CRASH, OOM_KILL, checkVms, simulate, type Json, type Outcome } from "./harness.js";
+import { HOST_CRASH, OOM_KILL, checkVms, runCells, simulate, type Json, type Outcome } from "./harness.js";
 
 const VMS = ["v1", "v2", "v3"];
 const PAGES = 4096; // 16 MiB each
@@ -93,26 +93,14 @@ t.test("tps on a host of three VMs from one image", async (t) => {
   checkVms(t, base, "baseline", VMS);
   t.ok(Number(base.report.ksm.a.pages_sharing) > 0, "the baseline shares pages");
 
-  let cells = 0;
-  for (const [phase, time] of Object.entries(PHASES)) {
-    for (const [fault, line] of Object.entries(FAULTS)) {
-      const cell = `${phase} × ${fault}`;
-      let o: Outcome;
-      try {
-        o = await simulate(platform(`  at ${time} ns: ${line}`));
-      } catch (err) {
-        t.fail(`${cell}: ${(err as Error).message}`);
-        continue;
-      }
-      cells++;
-      const e = expected(phase, fault, at[phase]!);
-      t.same(VMS.map((v) => fate(o, v)), VMS.map(() => e.vms), `${cell}: the VMs`);
-      t.same(observed(fault, o.report.ksm.a, at[phase]!), e.ksm, `${cell}: the counters`);
-      t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
-      checkVms(t, o, cell, VMS);
-      // After a crash no merged frame is left behind.
-      if (fault === "host crash") t.equal(o.kernel.memory.machine(0).used, 0, `${cell}: no frame is left in use`);
-    }
-  }
+  const cells = await runCells(t, PHASES, () => FAULTS, (_c, statement) => simulate(platform(statement)), ({ phase, fault, name: cell }, o) => {
+    const e = expected(phase, fault, at[phase]!);
+    t.same(VMS.map((v) => fate(o, v)), VMS.map(() => e.vms), `${cell}: the VMs`);
+    t.same(observed(fault, o.report.ksm.a, at[phase]!), e.ksm, `${cell}: the counters`);
+    t.equal(o.report.actions.at(-1).state, "done", `${cell}: the fault took effect`);
+    checkVms(t, o, cell, VMS);
+    // After a crash no merged frame is left behind.
+    if (fault === "host crash") t.equal(o.kernel.memory.machine(0).used, 0, `${cell}: no frame is left in use`);
+  });
   t.equal(cells, 3 * 3, "cells");
 });
