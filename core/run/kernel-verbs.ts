@@ -17,6 +17,9 @@ export function registerKernelVerbs(k: Kernel): void {
       if (!from.includes(w.state)) {
         throw kernelError("VMSCN5004", `cannot ${call.verb} VM "${w.name}": it is ${w.state}`, { time: k.scheduler.now, where: w.label });
       }
+      if (to === "running" && w.suspendHolds.length > 0) {
+        throw kernelError("VMSCN5004", `cannot ${call.verb} VM "${w.name}": it is held suspended by ${w.suspendHolds.join(" and ")}, which resume${w.suspendHolds.length > 1 ? "" : "s"} it when done`, { time: k.scheduler.now, where: w.label });
+      }
       k.cluster.setState(w, to);
       k.trace.instant(call.verb, "lifecycle", { host: w.host.name, world: w.name }, k.scheduler.now);
     },

@@ -122,6 +122,28 @@ export class Cluster {
     };
   }
 
+  /**
+   * Holds the world suspended for `who` (suspending it if it runs) until the returned release
+   * (idempotent) is called. Holds nest: a world is resumed only by the last release, and only
+   * if it was running when the first hold came (and `resume` is not false: a holder that
+   * means to leave it suspended says so); meanwhile the `resume` verb refuses.
+   */
+  holdSuspended(w: World, who: string): (resume?: boolean) => void {
+    if (w.suspendHolds.length === 0) w.resumeAfterHolds = w.state === "running";
+    if (w.state === "running") this.setState(w, "suspended");
+    w.suspendHolds.push(who);
+    let held = true;
+    return (resume = true) => {
+      if (!held) return;
+      held = false;
+      w.suspendHolds.splice(w.suspendHolds.indexOf(who), 1);
+      if (!resume) w.resumeAfterHolds = false;
+      if (w.suspendHolds.length > 0 || !w.resumeAfterHolds) return;
+      w.resumeAfterHolds = false;
+      if (w.state === "suspended" && w.host.up) this.setState(w, "running");
+    };
+  }
+
   /** Places the world on another host (the plugins move memory; this moves the world). */
   move(w: World, to: Host): void {
     const from = w.host;

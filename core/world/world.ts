@@ -41,6 +41,13 @@ export class World extends Extendable<World> {
   throttle = 0;
   /** The operation that holds the VM's memory now (a migration, a restore), set with `cluster.claim`. */
   operation: { what: string; since: number } | undefined;
+  /**
+   * Who holds the VM suspended now (`cluster.holdSuspended`: a migration's switch-over, a
+   * checkpoint's quiesce): the `resume` verb refuses while any does.
+   */
+  readonly suspendHolds: string[] = [];
+  /** @internal The VM ran when the first hold came, so the last release resumes it. */
+  resumeAfterHolds = false;
 
   constructor(
     readonly id: number,

@@ -99,8 +99,8 @@ export class Save {
   private readonly bgWorlds: (World | null)[];
   private bgRunning = 0;
   private readonly inflight = new Set<IoRequest>();
-  private wasRunning = false;
-  private weSuspended = false;
+  /** Releases the save's hold on the VM's suspension (quiesce, and a suspend-mode save's whole length). */
+  private release: ((resume?: boolean) => void) | null = null;
   private closing = false;
   private ratePages = 0;
   private rateLast = 0;
@@ -185,13 +185,11 @@ export class Save {
   private quiesce(): void {
     this.status = "quiescing";
     this.quiescedAt = this.k.scheduler.now;
-    this.wasRunning = this.world.state === "running";
-    if (this.wasRunning) {
-      this.closing = true;
-      this.k.cluster.setState(this.world, "suspended");
-      this.closing = false;
-      this.weSuspended = true;
-    }
+    // Held suspended: the `resume` verb (or another plugin) cannot let the guest write before
+    // the traces are in; the release resumes it if it ran and nobody else holds it.
+    this.closing = true;
+    this.release = this.k.cluster.holdSuspended(this.world, `a checkpoint save to "${this.file.key}"`);
+    this.closing = false;
     const stores = [...new Set((this.k.vmInfo(this.world)?.disks ?? []).map((d) => d.datastore.name))];
     const drain = (): void => {
       if (this.done) return;
@@ -276,13 +274,11 @@ export class Save {
 
   private untouched: Uint8Array = new Uint8Array(0);
 
-  private resumeVm(): void {
-    if (this.weSuspended && this.world.state === "suspended") {
-      this.closing = true;
-      this.k.cluster.setState(this.world, "running");
-      this.closing = false;
-    }
-    this.weSuspended = false;
+  private resumeVm(resume = true): void {
+    this.closing = true;
+    this.release?.(resume);
+    this.closing = false;
+    this.release = null;
   }
 
   /**
@@ -655,7 +651,7 @@ export class Save {
     this.file.snapshot = this.snapshot;
     this.stopWorlds();
     if (this.o.mode === "suspend") {
-      if (this.o.after === "running") this.resumeVm();
+      this.resumeVm(this.o.after === "running");
       this.resumedAt = this.k.scheduler.now;
       this.k.trace.span("checkpoint downtime", "checkpoint", { host: this.host, world: this.world.name }, this.quiescedAt!, this.resumedAt, { file: this.file.key });
     }

@@ -81,7 +81,6 @@ export class Migration implements MigrationView {
   private pager: World | null = null;
   /** Set while the plugin itself stops its worlds, so their state changes are not failures. */
   private closing = false;
-  private wasRunning = false;
   private readonly inflight = new Set<Transfer>();
   private readonly conv: ConvergeParams;
   // The current pre-copy round: its page list (null: every page), its cursor, its bytes.
@@ -382,8 +381,9 @@ export class Migration implements MigrationView {
     const k = this.k;
     this.switchReason = reason;
     this.suspendAt = k.scheduler.now;
-    this.wasRunning = this.world.state === "running";
-    if (this.wasRunning) k.cluster.setState(this.world, "suspended");
+    // Held suspended: nobody resumes it on the source during the switch-over (its writes there
+    // would be lost); the release resumes it if it ran (and nobody else holds it).
+    this.release = k.cluster.holdSuspended(this.world, `a migration's switch-over to host "${this.dest.name}"`);
     this.status = "device";
     this.log?.close();
     this.log = null;
@@ -481,7 +481,7 @@ export class Migration implements MigrationView {
     this.dst.cowBreaks += this.srcGuest.cowBreaks;
     this.world.memory = this.dst;
     k.cluster.move(this.world, this.dest);
-    if (this.wasRunning) k.cluster.setState(this.world, "running");
+    this.releaseSuspended();
     this.resumeAt = k.scheduler.now;
     k.trace.span("downtime", "migration", { host: this.dest.name, world: this.world.name }, this.suspendAt!, this.resumeAt, { reason: this.switchReason });
     const needed = this.remainingPost > 0 || (this.disk?.pending ?? 0) > 0;
@@ -730,7 +730,7 @@ export class Migration implements MigrationView {
     // The partial copies of the disks are removed; the VM keeps its own.
     this.disk?.abort();
     k.memory.dropGuest(this.dst);
-    if (this.world.state === "suspended" && this.wasRunning) k.cluster.setState(this.world, "running");
+    this.releaseSuspended();
     this.fail(reason);
   }
 
@@ -762,7 +762,17 @@ export class Migration implements MigrationView {
   /** The code of the failure: a transfer's (a link or host failure, memory), else a host or VM failure. */
   private failCode = "VMSCN5010";
 
+  /** Releases the switch-over's hold on the VM's suspension (none before the switch-over). */
+  private release: (() => void) | null = null;
+
+  /** The switch-over's hold on the VM's suspension ends (it resumes, or the migration failed). */
+  private releaseSuspended(): void {
+    this.release?.();
+    this.release = null;
+  }
+
   private fail(reason: string): void {
+    this.releaseSuspended();
     this.status = "failed";
     this.failure = reason;
     this.completedAt = this.k.scheduler.now;

@@ -195,3 +195,26 @@ t.test("claim: one operation on a VM's memory at a time, released once", (t) => 
   t.equal(w.operation, undefined);
   t.end();
 });
+
+t.test("holdSuspended: holds nest; the last release resumes a VM that ran, unless told not to", (t) => {
+  const { c, a } = cluster();
+  const w = c.createWorld({ name: "web", kind: "vm", vcpus: 1 }, a);
+  c.setState(w, "running");
+  const one = c.holdSuspended(w, "a migration's switch-over");
+  t.equal(w.state, "suspended");
+  const two = c.holdSuspended(w, "a checkpoint save");
+  t.same(w.suspendHolds, ["a migration's switch-over", "a checkpoint save"]);
+  two();
+  two();
+  t.equal(w.state, "suspended", "another still holds it");
+  one();
+  t.equal(w.state, "running", "the last release resumes it: it ran before the first hold");
+  const kept = c.holdSuspended(w, "a save that leaves it suspended");
+  kept(false);
+  t.equal(w.state, "suspended");
+  const idle = c.holdSuspended(w, "a hold on a suspended VM");
+  idle();
+  t.equal(w.state, "suspended", "it was suspended when held: it stays so");
+  t.same(w.suspendHolds, []);
+  t.end();
+});
