@@ -49,7 +49,6 @@ export type { Cluster } from "./world/cluster.js";
 export type { Slot } from "./world/slots.js";
 export type { Network, Transfer, TransferKind, Initiator, TransferOptions, RateLimit } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
-export { isZero } from "./storage/storage.js";
 export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
 export type { AbsentBlocks, BlockFetch } from "./storage/absent-blocks.js";
 export type { Workload, WorkloadStats, HypercallCall, HypercallHandler } from "./workload/workload.js";

@@ -9,7 +9,6 @@ import { definePlugin, type PluginContext, type VmscnError } from "../../core/ap
 import type { Kernel } from "../../core/run/kernel.js";
 import { vmInfo } from "../../core/run/vm-info.js";
 import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES, DiskMigration, type DiskOptions, type DiskPort } from "./disk.js";
-import { isZero } from "../../core/api.js";
 import { MS, SECOND, US } from "../../core/sim/time.js";
 import plugin from "./index.js";
 import compression from "../compression/index.js";
@@ -292,14 +291,6 @@ t.test("failures of the copy's IOs fail the migration, coded", async (t) => {
   t.end();
 });
 
-t.test("isZero", (t) => {
-  t.equal(isZero(new Uint8Array(0)), true);
-  t.equal(isZero(new Uint8Array(9)), true);
-  t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 0, 1)), false);
-  t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 1, 0, 0, 0)), false);
-  t.equal(isZero(new Uint8Array(8).subarray(1)), true, "unaligned view");
-  t.end();
-});
 
 t.test("mismatch names a block the destination holds differently", async (t) => {
   const r = await rig({ sizeBytes: 2 * B });

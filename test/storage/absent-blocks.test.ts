@@ -6,7 +6,7 @@ import t from "tap";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { FairShare } from "../../core/net/fair-share.js";
-import { Storage } from "../../core/storage/storage.js";
+import { isZero, Storage } from "../../core/storage/storage.js";
 import { Scheduler } from "../../core/sim/scheduler.js";
 import { defaultRunConfig } from "../../core/config.js";
 import { VmscnError } from "../../core/errors.js";
@@ -306,5 +306,14 @@ t.test("a fill of zeros clears what the block held; a fill's data is copied when
   t.equal(f.isZeroRange(0, BLOCK), true, "stale bytes cleared");
   t.same(Array.from(f.peek(BLOCK, 2)), [4, 4]);
   t.equal(f.absent, null);
+  t.end();
+});
+
+t.test("isZero", (t) => {
+  t.equal(isZero(new Uint8Array(0)), true);
+  t.equal(isZero(new Uint8Array(9)), true);
+  t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 0, 1)), false);
+  t.equal(isZero(Uint8Array.of(0, 0, 0, 0, 1, 0, 0, 0)), false);
+  t.equal(isZero(new Uint8Array(8).subarray(1)), true, "unaligned view");
   t.end();
 });
