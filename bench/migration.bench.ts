@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createKernel } from "../core/run/container.js";
 import plugin from "../plugins/precopy-migration/index.js";
+import compression from "../plugins/compression/index.js";
 import { peakRssMiB, seconds, type Benchmark } from "./harness.js";
 
 const GiB = 1024 ** 3;
@@ -15,7 +16,7 @@ async function migrate64(): Promise<Record<string, number>> {
   let rounds = 0;
   let status = "";
   const k = createKernel({ seed: 1 });
-  await k.plugins.registerAll([plugin]);
+  await k.plugins.registerAll([compression, plugin]);
   const secs = seconds(() => {
     k.addHost({ name: "a", cpus: 32, memoryBytes: 64 * GiB });
     k.addHost({ name: "b", cpus: 32, memoryBytes: 64 * GiB });
