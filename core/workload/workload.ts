@@ -182,6 +182,8 @@ class Vcpu {
         const world = this.vm.world;
         world.failure = `killed: ${err.describe()}`;
         e.cluster.setState(world, "stopped");
+        // The killer frees the victim's memory, so the host's other VMs can go on.
+        if (world.memory !== undefined) e.memory.releaseAll(world.memory);
         return;
       }
       if (job.write) stats.writes += reached - before;
