@@ -26,7 +26,7 @@ const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator 
 usage:
   ${RUN_USAGE}
   vmscn check FILE... [--plugin P]...                     diagnostics only
-  vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]...   a conformance suite, as TAP
+  vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]... [--max-memory SIZE]   a conformance suite, as TAP (vmscn test --help)
   vmscn plugins [--plugin P]...                          loaded plugins and the verbs they add
   ${CHECKPOINT_USAGE}     what a checkpoint file holds
   vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster

@@ -2,14 +2,30 @@
 // runs, so a scenario too big for the machine is refused with the largest contributors
 // instead of being killed by the OS halfway through.
 import { PAGE_SIZE } from "../core/config.js";
+import type { OptionValue } from "../core/plugin-host/context.js";
 import type { Plan } from "./plan.js";
 
 /** Bytes per guest page: the page map's frame index (4) and metadata byte (1). */
 const PAGE_MAP_BYTES = 5;
 /** Bytes per machine frame in use: content identity (8), references (4), owner (4), free-list slot (4). */
 const FRAME_BYTES = 20;
+/** A VM's whole memory in the kernel: its page map and a frame behind every page. */
+const VM_PAGE_BYTES = PAGE_MAP_BYTES + FRAME_BYTES;
 /** Node, the modules and the kernel's fixed structures. */
 const BASELINE_BYTES = 96 * 1024 * 1024;
+/**
+ * Page sharing (tps) per guest page scanned: its item state, checksum and node id (9), the two
+ * hash tables' 20-byte slots at their lowest load after a doubling, one entry per page (80),
+ * and the stable nodes' arrays (29 bytes a node, at most one node per two pages: 15). An
+ * upper bound: two 1 GiB VMs scanned to convergence take about 66 bytes a page.
+ */
+const TPS_PAGE_BYTES = 104;
+/** A lazy save per guest page: the contents at the checkpoint (8), untouched and accessed bits (2). */
+const SAVE_PAGE_BYTES = 10;
+/** ... and per memory block: its file offset (8), its IO-memory map slot (4), its state (1), its order (4). */
+const SAVE_BLOCK_BYTES = 17;
+/** A restore per guest page: the contents expected (8) and the dirty bits of verification (1). */
+const RESTORE_PAGE_BYTES = 9;
 
 export interface MemoryEstimate {
   totalBytes: number;
@@ -17,28 +33,85 @@ export interface MemoryEstimate {
   contributors: { what: string; bytes: number }[];
 }
 
+export interface EstimateOptions {
+  /**
+   * The run writes checkpoint files to disk (`--out`). Without it a checkpoint file is kept in
+   * memory, as large as the guest's memory at most, and counts here.
+   */
+  filesOnDisk?: boolean;
+}
+
 /**
- * Upper bound: every guest page mapped and backed by a frame, and one extra page map and set
- * of frames for each VM a verb moves or copies (a migration's destination, a clone) — the
- * verbs of the plan that name a VM and a destination host.
+ * Upper bound: every guest page mapped and backed by a frame, and what the verbs of the plan
+ * add — a migration's second copy of the VM; a fork's children and a clone's clones (each a
+ * page map and, as it writes or receives its image, frames of its own) and the captured image's
+ * page map; a checkpoint's file (unless it goes to disk) and the save's tables; a restore's
+ * tables; page sharing's tables over every guest page. A verb of another plugin that names a VM
+ * and something more (a destination) counts as a second copy of that VM.
  */
-export function estimateMemory(plan: Plan): MemoryEstimate {
+export function estimateMemory(plan: Plan, opts: EstimateOptions = {}): MemoryEstimate {
   const contributors: { what: string; bytes: number }[] = [];
   const pagesOf = new Map(plan.vms.map((v) => [v.name, Math.ceil(v.memoryBytes / PAGE_SIZE)]));
-  for (const v of plan.vms) {
-    const pages = pagesOf.get(v.name)!;
-    contributors.push({ what: `VM ${v.name} (${gib(v.memoryBytes)} guest): page map and frames`, bytes: pages * (PAGE_MAP_BYTES + FRAME_BYTES) });
-  }
+  const add = (what: string, bytes: number) => void (bytes > 0 && contributors.push({ what, bytes }));
+  for (const v of plan.vms) add(`VM ${v.name} (${gib(v.memoryBytes)} guest): page map and frames`, pagesOf.get(v.name)! * VM_PAGE_BYTES);
+  // Every guest page there may be at once (page sharing scans them, wherever they are).
+  let guestPages = [...pagesOf.values()].reduce((s, p) => s + p, 0);
+  let tpsAt: number | undefined;
+
+  const launch = (what: string, pages: number, workers: number, onDemand: boolean, image: boolean) => {
+    add(`${what}: ${workers === 1 ? "a new VM's page map" : `${workers} new VMs' page maps`} and frames`, workers * pages * (VM_PAGE_BYTES + (onDemand ? 1 : 0)));
+    // The captured runtime image: a page map on the source, kept while a clone needs it.
+    if (image) add(`${what}: the captured image's page map`, pages * PAGE_MAP_BYTES);
+    guestPages += workers * pages;
+  };
+
   for (const a of plan.actions) {
+    if (a.verb === "tps") {
+      if (a.args["state"] === "on") tpsAt ??= a.time;
+      continue;
+    }
     const vm = a.args["vm"];
     if (typeof vm !== "string" || !pagesOf.has(vm)) continue;
-    const copies = Object.keys(a.args).some((k) => k !== "vm") ? 1 : 0;
-    if (copies === 0) continue;
-    contributors.push({ what: `"${a.verb} ${vm}" at ${a.time / 1e9} s: the VM's second copy`, bytes: pagesOf.get(vm)! * (PAGE_MAP_BYTES + FRAME_BYTES) });
+    const pages = pagesOf.get(vm)!;
+    const what = `"${a.verb} ${vm}" at ${seconds(a.time)}`;
+    switch (a.verb) {
+      case "fork":
+        launch(what, pages, a.args["worker"] === undefined ? num(a.options["children"], 1) : 0, a.options["memory"] === "on-demand", true);
+        break;
+      case "clone":
+        launch(what, pages, a.args["worker"] === undefined ? num(a.options["workers"], 1) : 0, a.options["memory"] === "on-demand", true);
+        break;
+      case "checkpoint": {
+        const count = num(a.options["count"], 1);
+        if (!opts.filesOnDisk) add(`${what}: ${count === 1 ? "the checkpoint file" : `${count} checkpoint files`} kept in memory (no --out)`, count * pages * PAGE_SIZE);
+        add(`${what}: the save's page and block tables`, pages * SAVE_PAGE_BYTES + Math.ceil(pages / num(a.options["block-pages"], 8)) * SAVE_BLOCK_BYTES);
+        break;
+      }
+      case "restore":
+        add(`${what}: the restore's page tables`, pages * RESTORE_PAGE_BYTES);
+        break;
+      default:
+        if (Object.keys(a.args).some((k) => k !== "vm")) add(`${what}: the VM's second copy`, pages * VM_PAGE_BYTES);
+    }
   }
-  contributors.push({ what: "the simulator itself", bytes: BASELINE_BYTES });
+  for (const h of plan.hypercalls) {
+    const pages = pagesOf.get(h.vm);
+    if (h.name !== "fork" || pages === undefined) continue;
+    launch(`"${h.vm} hypercall fork" at ${seconds(h.time)}`, pages, h.options["into"] === undefined ? num(h.options["children"], 1) : 0, h.options["memory"] === "on-demand", true);
+  }
+  if (tpsAt !== undefined) add(`"tps on" at ${seconds(tpsAt)}: page sharing's tables over ${guestPages} guest pages`, guestPages * TPS_PAGE_BYTES);
+
+  add("the simulator itself", BASELINE_BYTES);
   contributors.sort((x, y) => y.bytes - x.bytes);
   return { totalBytes: contributors.reduce((s, c) => s + c.bytes, 0), contributors };
+}
+
+function num(v: OptionValue | undefined, dflt: number): number {
+  return typeof v === "number" ? v : dflt;
+}
+
+function seconds(ns: number): string {
+  return `${ns / 1e9} s`;
 }
 
 function gib(bytes: number): string {

@@ -73,7 +73,7 @@ export async function check(path: string, opts: PipelineOptions = {}): Promise<C
   diagnostics.push(...v.diagnostics);
   if (opts.seed !== undefined) v.plan.seed = opts.seed;
   if (opts.maxMemoryBytes !== undefined && !hasErrors(diagnostics)) {
-    const e = estimateMemory(v.plan);
+    const e = estimateMemory(v.plan, { filesOnDisk: opts.outDir !== undefined });
     if (e.totalBytes > opts.maxMemoryBytes) {
       const top = e.contributors.slice(0, 3).map((c) => `${c.what} ${formatMiB(c.bytes)}`).join("; ");
       const at = program.scenario?.loc ?? fileLoc(program.main.path);

@@ -2,20 +2,23 @@
 // file's `negative` front matter honoured (it must fail in that phase with that code).
 import { relative } from "node:path";
 import { run, type RunOutcome } from "../../dsl/pipeline.js";
-import { formatDiagnostic } from "../../dsl/diagnostics.js";
+import { formatDiagnostic, type Diagnostic } from "../../dsl/diagnostics.js";
+import { estimateMemory, formatMiB } from "../../dsl/limits.js";
 import type { TapFile, TapPoint } from "../tap.js";
 
 export interface ConformanceTask {
   file: string;
   plugins: string[];
   cwd: string;
+  /** `--max-memory`: a file whose estimated need is larger is refused before it runs (VMSCN0223). */
+  maxMemoryBytes?: number;
 }
 
 export async function runConformanceFile(task: ConformanceTask): Promise<TapFile> {
   const name = relative(task.cwd, task.file) || task.file;
   let outcome: RunOutcome;
   try {
-    outcome = await run(task.file, { plugins: task.plugins, cwd: task.cwd, checkInvariants: true });
+    outcome = await run(task.file, { plugins: task.plugins, cwd: task.cwd, checkInvariants: true, ...(task.maxMemoryBytes !== undefined ? { maxMemoryBytes: task.maxMemoryBytes } : {}) });
   } catch (err) {
     return { name, expectations: [], ok: false, diagnostics: { message: `cannot run: ${(err as Error).message}` } };
   }
@@ -24,6 +27,9 @@ export async function runConformanceFile(task: ConformanceTask): Promise<TapFile
     return { name, expectations: [], directive: { kind: "skip", reason: "platform file (no scenario block)" } };
   }
   const negative = outcome.frontMatter.negative;
+  // Too big for this machine: a failure whatever the file expects (unless it expects exactly that).
+  const tooBig = outcome.diagnostics.find((d) => d.code === "VMSCN0223");
+  if (tooBig && negative?.code !== "VMSCN0223") return tooBigResult(name, outcome, tooBig, task.maxMemoryBytes!);
   if (negative) return negativeResult(name, outcome, negative);
   if (outcome.failedPhase === "parse" || outcome.failedPhase === "validate") {
     const errors = outcome.diagnostics.filter((d) => d.severity === "error");
@@ -44,6 +50,25 @@ export async function runConformanceFile(task: ConformanceTask): Promise<TapFile
   }));
   if (points.length === 0) points.push({ ok: true, description: "runs without error (no expectations)" });
   return { name, expectations: points };
+}
+
+/** Refused before it ran: the estimate, the limit and the largest contributors, as YAML fields. */
+function tooBigResult(name: string, o: RunOutcome, d: Diagnostic, limit: number): TapFile {
+  const e = estimateMemory(o.plan!);
+  return {
+    name,
+    expectations: [],
+    ok: false,
+    diagnostics: {
+      message: `${d.code}: refused before it ran: ${d.message}`,
+      severity: "fail",
+      at: { file: name, line: d.loc.line, column: d.loc.column },
+      code: d.code,
+      estimate: formatMiB(e.totalBytes),
+      "max-memory": formatMiB(limit),
+      largest: e.contributors.slice(0, 3).map((c) => `${c.what}: ${formatMiB(c.bytes)}`),
+    },
+  };
 }
 
 function negativeResult(name: string, o: RunOutcome, negative: { phase: string; code: string }): TapFile {

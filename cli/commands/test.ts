@@ -2,15 +2,35 @@
 // parallel on a worker pool, reported as TAP version 14 in a stable order.
 import { readdirSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs, one, UsageError } from "../args.js";
+import { totalmem } from "node:os";
+import { maxMemory, parseArgs, one, UsageError } from "../args.js";
 import { parseShard, selectShard } from "../shard.js";
 import { runPool } from "../pool.js";
 import { tapFile, tapFileOk, tapHeader, tapSummary, type TapFile } from "../tap.js";
 import type { ConformanceTask } from "./conformance.js";
 
-export async function testCommand(argv: string[], out: (s: string) => void, self: URL): Promise<number> {
-  const args = parseArgs(argv, ["shard", "jobs", "plugin"], []);
-  if (args.positionals.length === 0) throw new UsageError("test takes one or more files or folders\nusage: vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]...");
+export const TEST_USAGE = "vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]... [--max-memory SIZE]";
+
+export const TEST_HELP = `usage: ${TEST_USAGE}
+
+Runs every .vmscn file under the paths as a conformance suite (invariants checked) and prints TAP version 14.
+
+  --shard i/n        run the i-th of n disjoint slices of the sorted file list
+  --jobs N           files at once on a pool of worker threads (default: the number of cores)
+  --plugin P         load a plugin (a .js or .ts file, or an npm package vmscn-plugin-*); repeatable
+  --max-memory SIZE  the memory one file's run may take (8GiB, 512MiB; default 80% of this machine's):
+                     each file's need is estimated before it runs, and a file over the limit fails
+                     with VMSCN0223, its estimate and its largest contributors, while the others run`;
+
+export async function testCommand(argv: string[], out: (s: string) => void, self: URL, machineBytes = totalmem()): Promise<number> {
+  const args = parseArgs(argv, ["shard", "jobs", "plugin", "max-memory"], ["help"]);
+  if (args.flags.has("help")) {
+    out(TEST_HELP);
+    return 0;
+  }
+  if (args.positionals.length === 0) throw new UsageError(`test takes one or more files or folders\nusage: ${TEST_USAGE}`);
+  // Per file: each file is estimated before it runs, and one too big fails alone (VMSCN0223).
+  const maxMemoryBytes = maxMemory(args, machineBytes);
   const shardText = one(args, "shard");
   const shard = shardText === undefined ? undefined : parseShard(shardText);
   const jobsText = one(args, "jobs");
@@ -19,7 +39,7 @@ export async function testCommand(argv: string[], out: (s: string) => void, self
   const cwd = process.cwd();
   // Relative paths, so every machine of a sharded suite sorts the same list the same way.
   const files = selectShard(args.positionals.flatMap((p) => discover(resolve(p))).map((f) => relative(cwd, f)), shard);
-  const tasks: ConformanceTask[] = files.map((f) => ({ file: resolve(f), plugins: args.options.get("plugin") ?? [], cwd }));
+  const tasks: ConformanceTask[] = files.map((f) => ({ file: resolve(f), plugins: args.options.get("plugin") ?? [], cwd, maxMemoryBytes }));
   out(tapHeader(tasks.length));
   const results: TapFile[] = [];
   let n = 0;

@@ -30,6 +30,60 @@ t.test("the estimate: 25 bytes per guest page, a second copy per migration, the 
   ]);
 });
 
+// Every verb of the built-in plugins that allocates per guest page: 1 GiB guests, P pages each.
+const PLUGINS = `scenario "plugins" {
+  host a { cpus 8  memory 64 GiB  nodes 8 }
+  host b { cpus 8  memory 64 GiB }
+  link a <-> b { bandwidth 10 Gbit/s }
+  datastore san { shared-by a, b  bandwidth 1 GB/s }
+  vm web on a { vcpus 1  memory 1 GiB  disk san 2 GiB }
+  vm w on b { vcpus 1  memory 1 GiB }
+  at 0 s: start web
+  at 1 s: tps on a
+  at 2 s: fork web { children 3 }
+  at 3 s: clone web { workers 2  memory on-demand }
+  at 4 s: clone web into w
+  at 5 s: checkpoint web { every 1 s  count 2  block-pages 4 }
+  at 7 s: suspend web
+  at 8 s: restore web { file "web-1.ckpt" }
+  at 9 s: web hypercall fork { children 2 }
+  run until 10 s
+}
+`;
+
+t.test("the plugins' verbs: children, clones and images, checkpoint files and tables, restore tables, page sharing", async (t) => {
+  const c = await check(files({ "t.vmscn": PLUGINS }));
+  t.same(c.diagnostics, []);
+  const P = 2 ** 30 / 4096;
+  const e = estimateMemory(c.plan!);
+  const by = new Map(e.contributors.map((x) => [x.what, x.bytes]));
+  t.same(
+    [...by],
+    [
+      ['"checkpoint web" at 5 s: 2 checkpoint files kept in memory (no --out)', 2 * 2 ** 30],
+      // 9 guests' pages (web, w, 3 children, 2 clones, 2 hypercall children; the worker w is one of the declared) × 104 B.
+      ['"tps on" at 1 s: page sharing\'s tables over 2359296 guest pages', 9 * P * 104],
+      ["the simulator itself", 96 * 2 ** 20],
+      ['"fork web" at 2 s: 3 new VMs\' page maps and frames', 3 * P * 25],
+      // On demand, each clone also marks the pages being fetched (1 B a page).
+      ['"clone web" at 3 s: 2 new VMs\' page maps and frames', 2 * P * 26],
+      ['"web hypercall fork" at 9 s: 2 new VMs\' page maps and frames', 2 * P * 25],
+      ["VM web (1 GiB guest): page map and frames", P * 25],
+      ["VM w (1 GiB guest): page map and frames", P * 25],
+      // 10 B a page, 17 B a memory block of 4 pages.
+      ['"checkpoint web" at 5 s: the save\'s page and block tables', P * 10 + (P / 4) * 17],
+      ['"restore web" at 8 s: the restore\'s page tables', P * 9],
+      ['"fork web" at 2 s: the captured image\'s page map', P * 5],
+      ['"clone web" at 3 s: the captured image\'s page map', P * 5],
+      ['"clone web" at 4 s: the captured image\'s page map', P * 5],
+      ['"web hypercall fork" at 9 s: the captured image\'s page map', P * 5],
+    ],
+  );
+  t.equal(e.totalBytes, 1206.25 * P + 2 * 2 ** 30 + 96 * 2 ** 20);
+  // With --out the checkpoint files go to disk: not counted.
+  t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, 1206.25 * P + 96 * 2 ** 20);
+});
+
 t.test("over --max-memory: VMSCN0223 at the scenario, nothing runs", async (t) => {
   const path = files({ "t.vmscn": SCENARIO });
   const r = await run(path, { maxMemoryBytes: 4 * 2 ** 30 });
@@ -42,6 +96,26 @@ t.test("over --max-memory: VMSCN0223 at the scenario, nothing runs", async (t) =
   t.match(d.message, /would need about 6503 MiB of memory, more than the 4096 MiB allowed; the largest: VM huge \(512 GiB guest\): page map and frames 3200 MiB; "migrate huge" at 1 s/);
   const fits = await check(path, { maxMemoryBytes: 8 * 2 ** 30 });
   t.same(fits.diagnostics, []);
+});
+
+t.test("a checkpoint file kept in memory counts unless the run has an output folder", async (t) => {
+  const path = files({
+    "t.vmscn": `scenario "ckpt" {
+  host a { cpus 8  memory 64 GiB }
+  datastore san { on a  bandwidth 1 GB/s }
+  vm db on a { vcpus 1  memory 16 GiB  disk san 1 GiB }
+  at 0 s: start db
+  at 1 s: checkpoint db
+  run until 2 s
+}
+`,
+  });
+  // 16 GiB guest: 4 Mi pages × 25 B (100 MiB) + the file (16384 MiB) + the save's tables (4 Mi × 10 B + 512 Ki blocks × 17 B: 48.5 MiB) + 96 MiB = 16628.5 MiB.
+  const c = await check(path, { maxMemoryBytes: 16 * 2 ** 30 });
+  t.equal(c.diagnostics[0]?.code, "VMSCN0223");
+  t.match(c.diagnostics[0]!.message, /would need about 16629 MiB .* the largest: "checkpoint db" at 1 s: the checkpoint file kept in memory \(no --out\) 16384 MiB; VM db \(16 GiB guest\): page map and frames 100 MiB; the simulator itself 96 MiB/);
+  const out = await check(path, { maxMemoryBytes: 16 * 2 ** 30, outDir: t.testdir({}) });
+  t.same(out.diagnostics, [], "with --out the file is on disk");
 });
 
 t.test("--max-memory parses sizes; the default is 80% of the machine", async (t) => {
