@@ -126,7 +126,8 @@ const codecOptions = fc
 function checkpointOptions() {
   return fc
     .record({
-      suspend: fc.boolean(),
+      // Lazy saves (the document's mechanism) twice as often as suspend-mode ones.
+      suspend: fc.constantFrom(false, false, true),
       trace: opt(fc.constantFrom("access", "write")),
       threads: fc.integer({ min: 0, max: 2 }),
       threshold: opt(fc.constantFrom("0 pages/s", "100000 pages/s")),
@@ -276,7 +277,8 @@ function stepArb(vms: Vm[], w: Vm | null): fc.Arbitrary<string[]> {
   );
 }
 
-export const scenarioArb: fc.Arbitrary<Scenario> = fc
+/** Every scenario the generator draws, the known bugs' included. */
+export const rawScenarioArb: fc.Arbitrary<Scenario> = fc
   .integer({ min: 1, max: 3 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => vmArb(i))))
   .chain((vms) =>
@@ -286,24 +288,25 @@ export const scenarioArb: fc.Arbitrary<Scenario> = fc
       seed: fc.integer({ min: 1, max: 1000 }),
     }),
   )
-  .chain((s) => fc.array(stepArb(s.vms, s.worker), { maxLength: 10 }).map((steps): Scenario => ({ ...s, actions: steps.flat() })))
-  .filter((s) => !hitsKnownBug(s.actions));
+  .chain((s) => fc.array(stepArb(s.vms, s.worker), { maxLength: 10 }).map((steps): Scenario => ({ ...s, actions: steps.flat() })));
+
+/** The scenarios the property tests run: the known bugs below left out. */
+export const scenarioArb: fc.Arbitrary<Scenario> = rawScenarioArb.filter((s) => !hitsKnownBug(s.actions));
 
 /**
- * Known bugs (/work/bugs.md), left out until they are fixed, each exactly as the entry names it:
- * - B-H2-1, B-H2-2: a migration during a lazy restore of the VM, or a restore accepted during
- *   its migration, leaves pages neither restored nor re-sent: a `migrate` and a `restore` of one VM;
- * - B-H2-3: a VM a migration suspended for stop-and-copy is resumed by the `resume` verb or by
- *   the end of a suspend-mode save: a `migrate` with a `resume` or a `checkpoint { mode suspend }` of one VM;
- * - B-H2-4: `resume` during a lazy save's quiesce crashes lazy-checkpoint: a `checkpoint` and a `resume` of one VM.
+ * Known bugs (/work/bugs.md), left out until they are fixed, each exactly as the entry names it
+ * (B-H2-1..4, found here, are fixed: cluster.claim and cluster.holdSuspended):
+ * - B-H2-5: a lazy save accepted while the VM's pages are still paged in after a migration crashes
+ *   lazy-checkpoint: a `checkpoint` and a `migrate ... demand-paging` of one VM;
+ * - B-H2-6: a fork's capture resumes a VM a suspend-mode save holds suspended: a
+ *   `checkpoint { mode suspend }` and a `fork`, a fork hypercall or a `clone` of one VM.
  */
-function hitsKnownBug(actions: string[]): boolean {
+export function hitsKnownBug(actions: string[]): boolean {
   const lines = actions.map((l) => /^at \d+ [mu]s: (\S+) (\S+)(.*)$/.exec(l)).filter((m) => m !== null);
   const vmsOf = (verb: string, rest = "") => new Set(lines.flatMap((m) => (m[1] === verb && m[3]!.includes(rest) ? [m[2]!] : [])));
   const both = (x: Set<string>, y: Set<string>) => [...x].some((vm) => y.has(vm));
-  const migrated = vmsOf("migrate");
-  const resumed = vmsOf("resume");
-  return both(migrated, vmsOf("restore")) || both(migrated, resumed) || both(migrated, vmsOf("checkpoint", "mode suspend")) || both(vmsOf("checkpoint"), resumed);
+  const captured = new Set([...vmsOf("fork"), ...vmsOf("clone"), ...lines.flatMap((m) => (m[2] === "hypercall" ? [m[1]!] : []))]);
+  return both(vmsOf("checkpoint"), vmsOf("migrate", "demand-paging")) || both(vmsOf("checkpoint", "mode suspend"), captured);
 }
 
 function vmLine(v: Vm, started: boolean): string {
