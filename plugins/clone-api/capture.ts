@@ -37,7 +37,8 @@ export class Capture {
   readonly dependents = new Set<ImageDependent>();
   private users = 0;
   private timer: EventHandle | null = null;
-  private readonly wasRunning: boolean;
+  /** Releases the capture's hold on the parent's suspension (nested with others': a checkpoint's, a migration's). */
+  private unpause: ((resume?: boolean) => void) | null = null;
 
   constructor(
     private readonly k: PluginContext,
@@ -51,12 +52,11 @@ export class Capture {
     this.startedAt = k.scheduler.now;
     this.host = parent.host;
     this.cost = captureCost(layout, o);
-    this.wasRunning = parent.state === "running";
   }
 
   /** Pauses the parent and seals the capsule after the capture's cost. */
   start(): void {
-    if (this.wasRunning) this.k.cluster.setState(this.parent, "suspended");
+    this.unpause = this.k.cluster.holdSuspended(this.parent, `the capture of its runtime image`);
     this.timer = this.k.after(this.cost.total, () => this.seal(), "capture");
   }
 
@@ -77,7 +77,9 @@ export class Capture {
     }
     k.trace.span("capture", "launch", { host: this.host.name, world: this.parent.name }, this.startedAt, this.sealedAt, { capsule: this.layout.bytes });
     for (const l of this.listeners) l.sealed(this);
-    if (this.wasRunning && this.parent.state === "suspended") k.cluster.setState(this.parent, "running");
+    // The parent runs again if it ran before, unless another operation holds it suspended.
+    this.unpause?.();
+    this.unpause = null;
     if (this.users === 0) this.dropImage();
   }
 
@@ -88,6 +90,8 @@ export class Capture {
     this.timer = null;
     this.status = "failed";
     this.failure = reason;
+    this.unpause?.(false);
+    this.unpause = null;
     for (const l of this.listeners) l.failed(this, reason);
   }
 
