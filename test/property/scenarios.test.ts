@@ -115,8 +115,11 @@ t.test(`random scenarios keep the world consistent (${RUNS} cases)`, async (t) =
       // fewer cases, which the count below catches.)
       interruptAfterTimeLimit: RUNS * 400 + 60_000,
       reporter: (out) => {
-        // The scenario in the diagnostic block, a YAML literal: it reads (and copies) as a .vmscn file.
-        if (out.failed && out.counterexample) t.fail(`a random scenario broke a property (seed ${out.seed}): ${String(out.errorInstance)}`, { diagnostic: true, scenario: render(out.counterexample[0]) });
+        if (!out.failed || !out.counterexample) return;
+        // The smallest failing scenario, as a file `vmscn run FILE --check-invariants` replays, and in the diagnostic block.
+        const text = render(out.counterexample[0]);
+        const file = files({ "minimal.vmscn": text });
+        t.fail(`a random scenario broke a property (seed ${out.seed}${out.interrupted ? ", shrinking cut short" : ""}): ${String(out.errorInstance)}; the scenario: ${file}`, { diagnostic: true, scenario: text });
       },
     },
   );
