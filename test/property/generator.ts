@@ -277,8 +277,13 @@ function stepArb(vms: Vm[], w: Vm | null): fc.Arbitrary<string[]> {
   );
 }
 
-/** Every scenario the generator draws, the known bugs' included. */
-export const rawScenarioArb: fc.Arbitrary<Scenario> = fc
+/**
+ * The scenarios the property tests run. Every combination is drawn: B-H2-1..6 in /work/bugs.md,
+ * which this generator found, are fixed. A bug found in a plugin may be left out here until it
+ * is fixed (`.filter(...)` of exactly that combination, with a comment naming its entry), never
+ * by weakening a property.
+ */
+export const scenarioArb: fc.Arbitrary<Scenario> = fc
   .integer({ min: 1, max: 3 })
   .chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => vmArb(i))))
   .chain((vms) =>
@@ -289,25 +294,6 @@ export const rawScenarioArb: fc.Arbitrary<Scenario> = fc
     }),
   )
   .chain((s) => fc.array(stepArb(s.vms, s.worker), { maxLength: 10 }).map((steps): Scenario => ({ ...s, actions: steps.flat() })));
-
-/** The scenarios the property tests run: the known bugs below left out. */
-export const scenarioArb: fc.Arbitrary<Scenario> = rawScenarioArb.filter((s) => !hitsKnownBug(s.actions));
-
-/**
- * Known bugs (/work/bugs.md), left out until they are fixed, each exactly as the entry names it
- * (B-H2-1..4, found here, are fixed: cluster.claim and cluster.holdSuspended):
- * - B-H2-5: a lazy save accepted while the VM's pages are still paged in after a migration crashes
- *   lazy-checkpoint: a `checkpoint` and a `migrate ... demand-paging` of one VM;
- * - B-H2-6: a fork's capture resumes a VM a suspend-mode save holds suspended: a
- *   `checkpoint { mode suspend }` and a `fork`, a fork hypercall or a `clone` of one VM.
- */
-export function hitsKnownBug(actions: string[]): boolean {
-  const lines = actions.map((l) => /^at \d+ [mu]s: (\S+) (\S+)(.*)$/.exec(l)).filter((m) => m !== null);
-  const vmsOf = (verb: string, rest = "") => new Set(lines.flatMap((m) => (m[1] === verb && m[3]!.includes(rest) ? [m[2]!] : [])));
-  const both = (x: Set<string>, y: Set<string>) => [...x].some((vm) => y.has(vm));
-  const captured = new Set([...vmsOf("fork"), ...vmsOf("clone"), ...lines.flatMap((m) => (m[2] === "hypercall" ? [m[1]!] : []))]);
-  return both(vmsOf("checkpoint"), vmsOf("migrate", "demand-paging")) || both(vmsOf("checkpoint", "mode suspend"), captured);
-}
 
 function vmLine(v: Vm, started: boolean): string {
   const work = started ? [v.writes > 0 ? `writes ${v.writes} pages/s ${v.zipf ? "zipf 0.9 over 20%" : "uniform"}` : "", v.disk ? "disk writes 10 MB/s sequential" : ""].filter(Boolean).join("  ") : "";
