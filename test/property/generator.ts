@@ -33,6 +33,14 @@ export interface Scenario {
  * window of 250-350 ms at µs resolution, so faults and other actions land inside the phases of
  * what is under way (a capture, a clone's transfer, a save's first blocks, a pre-copy round).
  */
+/** One generated step: its action lines, and the helper worlds its action starts (by the names the plugins give them). */
+interface Step {
+  t: number;
+  lines: string[];
+  helpers: string[];
+}
+const step = (t: number, line: string, helpers: string[] = []): Step => ({ t, lines: [line], helpers });
+
 const time = fc.oneof(
   fc.integer({ min: 0, max: 2000 }).map((ms) => ms * 1000),
   fc.integer({ min: 250_000, max: 350_000 }),
@@ -93,8 +101,10 @@ function forkArb(vms: string[], worker: string | null) {
       const to = into ? undefined : o.to;
       const named = into || to !== undefined;
       const options = [!into && `children ${o.children}`, !named && o.placement && `placement ${o.placement}`, ...o.launch];
-      if (o.hypercall) return `${at(o.t)} ${o.vm} hypercall fork${opts([...options, to && `to "${to}"`, into && `into "${worker}"`])}`;
-      return `${at(o.t)} fork ${o.vm}${to ? ` to ${to}` : ""}${into ? ` into ${worker}` : ""}${opts(options)}`;
+      // Clones it places on next hosts take the image from the parent's image server (and, on demand, fetch it).
+      const helpers = [`${o.vm}.image-server#1`, ...(o.launch.includes("background") ? [`${o.vm}-clone1.fetcher`] : [])];
+      if (o.hypercall) return step(o.t, `${at(o.t)} ${o.vm} hypercall fork${opts([...options, to && `to "${to}"`, into && `into "${worker}"`])}`, helpers);
+      return step(o.t, `${at(o.t)} fork ${o.vm}${to ? ` to ${to}` : ""}${into ? ` into ${worker}` : ""}${opts(options)}`, helpers);
     });
 }
 
@@ -114,7 +124,8 @@ function cloneArb(vms: Vm[], worker: Vm | null) {
     .map((o) => {
       // A worker takes the image of a parent with its VM interface (vm0's), on a next host.
       const into = o.into && worker !== null && o.vm.name === "vm0" && worker.host !== o.vm.host;
-      return `${at(o.t)} clone ${o.vm.name}${o.to && !into ? ` to ${o.to}` : ""}${into ? ` into ${worker.name}` : ""}${opts([!into && `workers ${o.workers}`, ...o.launch])}`;
+      const line = `${at(o.t)} clone ${o.vm.name}${o.to && !into ? ` to ${o.to}` : ""}${into ? ` into ${worker.name}` : ""}${opts([!into && `workers ${o.workers}`, ...o.launch])}`;
+      return step(o.t, line, [`${o.vm.name}.image-server#1`, ...(o.launch.includes("background") ? [`${into ? worker.name : `${o.vm.name}-clone1`}.fetcher`] : [])]);
     });
 }
 
@@ -122,43 +133,54 @@ const codecOptions = fc
   .record({ codec: fc.constantFrom("none", "zlib", "snappy"), level: opt(fc.integer({ min: 0, max: 9 })) })
   .map((o) => [o.codec !== "none" && `compression ${o.codec}`, o.codec === "zlib" && o.level !== undefined && `level ${o.level}`]);
 
-/** `checkpoint VM [to san] { ... }`: lazy (either trace) or suspend mode, a codec, the block geometry, sometimes a timer or a size limit. */
-function checkpointOptions() {
+/**
+ * `checkpoint VM [to san] { ... }`: lazy (either trace) or suspend mode, a codec, the block
+ * geometry, sometimes a timer or a size limit. A save meant to be restored (`forRestore`) gets
+ * background threads, no timer and no size limit, so it completes before the restore.
+ */
+function checkpointOptions(forRestore: boolean) {
   return fc
     .record({
       // Lazy saves (the document's mechanism) twice as often as suspend-mode ones.
       suspend: fc.constantFrom(false, false, true),
       trace: opt(fc.constantFrom("access", "write")),
-      threads: fc.integer({ min: 0, max: 2 }),
-      threshold: opt(fc.constantFrom("0 pages/s", "100000 pages/s")),
+      threads: forRestore ? fc.integer({ min: 1, max: 2 }) : fc.integer({ min: 0, max: 2 }),
+      threshold: forRestore ? fc.constant(undefined) : opt(fc.constantFrom("0 pages/s", "100000 pages/s")),
       window: opt(fc.constantFrom("10 ms", "50 ms")),
       after: opt(fc.constantFrom("running", "suspended")),
       codec: codecOptions,
       blockPages: opt(fc.constantFrom(1, 8, 32)),
       ioBlocks: opt(fc.constantFrom(1, 8, 64)),
       throttle: opt(fc.constantFrom("10%", "100%")),
-      timer: opt(fc.constant("every 300 ms  count 2")),
-      maxSize: opt(fc.constantFrom("1 MiB", "64 MiB")),
+      timer: forRestore ? fc.constant(undefined) : opt(fc.constant("every 300 ms  count 2")),
+      maxSize: forRestore ? fc.constant(undefined) : fc.option(fc.constantFrom("1 MiB", "64 MiB"), { nil: undefined, freq: 6 }),
     })
-    .map((o) => [
-      o.suspend ? "mode suspend" : o.trace && `trace ${o.trace}`,
-      // Suspend mode needs a background thread (VMSCN0222 otherwise).
-      `background-threads ${o.suspend ? Math.max(1, o.threads) : o.threads}`,
-      !o.suspend && o.threshold && `background-threshold ${o.threshold}`,
-      !o.suspend && o.window && `access-window ${o.window}`,
-      o.suspend && o.after && `after ${o.after}`,
-      ...o.codec,
-      o.blockPages !== undefined && `block-pages ${o.blockPages}`,
-      o.ioBlocks !== undefined && `io-blocks ${o.ioBlocks}`,
-      o.throttle && `throttle ${o.throttle}`,
-      o.timer,
-      o.maxSize && `max-size ${o.maxSize}`,
-    ]);
+    .map((o) => ({
+      threads: o.suspend ? Math.max(1, o.threads) : o.threads,
+      options: [
+        o.suspend ? "mode suspend" : o.trace && `trace ${o.trace}`,
+        // Suspend mode needs a background thread (VMSCN0222 otherwise).
+        `background-threads ${o.suspend ? Math.max(1, o.threads) : o.threads}`,
+        !o.suspend && o.threshold && `background-threshold ${o.threshold}`,
+        !o.suspend && o.window && `access-window ${o.window}`,
+        o.suspend && o.after && `after ${o.after}`,
+        ...o.codec,
+        o.blockPages !== undefined && `block-pages ${o.blockPages}`,
+        o.ioBlocks !== undefined && `io-blocks ${o.ioBlocks}`,
+        o.throttle && `throttle ${o.throttle}`,
+        o.timer,
+        o.maxSize && `max-size ${o.maxSize}`,
+      ],
+      timed: o.timer !== undefined,
+    }));
 }
 
 const restoreOptions = fc
   .record({ threads: opt(fc.integer({ min: 0, max: 2 })), buffers: opt(fc.integer({ min: 1, max: 8 })), verify: fc.boolean(), throttle: opt(fc.constantFrom("10%", "100%")) })
-  .map((o) => [o.threads !== undefined && `background-threads ${o.threads}`, o.buffers !== undefined && `buffers ${o.buffers}`, o.verify && "verify", o.throttle && `throttle ${o.throttle}`]);
+  .map((o) => ({
+    threads: o.threads ?? 1,
+    options: [o.threads !== undefined && `background-threads ${o.threads}`, o.buffers !== undefined && `buffers ${o.buffers}`, o.verify && "verify", o.throttle && `throttle ${o.throttle}`],
+  }));
 
 /**
  * A checkpoint alone; a checkpoint, then a suspend and a restore of the same VM (a restore needs
@@ -170,20 +192,25 @@ function checkpointArb(vms: string[], worker: string | null) {
       t: time,
       vm: fc.constantFrom(...vms),
       to: fc.boolean(),
-      save: checkpointOptions(),
       restore: fc.constantFrom("none", "same", "worker"),
-      gap: fc.constantFrom(50, 200, 600),
+      // A save of 16-128 MiB at 200 MB/s takes 0.1-0.7 s: a restore sooner is refused (the file is being written).
+      gap: fc.constantFrom(300, 900, 1500),
       restoreOpts: restoreOptions,
     })
-    .map((o) => {
-      const lines = [`${at(o.t)} checkpoint ${o.vm}${o.to ? " to san" : ""}${opts(o.save)}`];
-      const timed = o.save.includes("every 300 ms  count 2");
-      const file = `"${o.vm}${timed ? "-1" : ""}.ckpt"`;
+    .chain((o) => checkpointOptions(o.restore !== "none").map((save) => ({ ...o, save })))
+    .map((o): Step => {
+      const lines = [`${at(o.t)} checkpoint ${o.vm}${o.to ? " to san" : ""}${opts(o.save.options)}`];
+      const file = `"${o.vm}${o.save.timed ? "-1" : ""}.ckpt"`;
       const r = o.t + o.gap * 1000;
-      if (o.restore === "same") lines.push(`${at(r)} suspend ${o.vm}`, `${at(r)} restore ${o.vm}${o.to ? " from san" : ""}${opts([timed && `file ${file}`, ...o.restoreOpts])}`);
+      const restored = o.restore === "same" ? o.vm : o.restore === "worker" && worker && o.vm === "vm0" ? worker : undefined;
+      if (o.restore === "same") lines.push(`${at(r)} suspend ${o.vm}`, `${at(r)} restore ${o.vm}${o.to ? " from san" : ""}${opts([o.save.timed && `file ${file}`, ...o.restoreOpts.options])}`);
       // The worker has vm0's memory size: the checkpoint's must match.
-      if (o.restore === "worker" && worker && o.vm === "vm0") lines.push(`${at(r)} restore ${worker} from san${opts([`file ${file}`, ...o.restoreOpts])}`);
-      return lines;
+      if (restored === worker) lines.push(`${at(r)} restore ${worker} from san${opts([`file ${file}`, ...o.restoreOpts.options])}`);
+      const helpers = [
+        ...Array.from({ length: o.save.threads }, (_, i) => `${o.vm}.checkpoint-save#1.${i}`),
+        ...(restored ? Array.from({ length: o.restoreOpts.threads }, (_, i) => `${restored}.checkpoint-restore#1.${i}`) : []),
+      ];
+      return { t: o.t, lines, helpers };
     });
 }
 
@@ -199,8 +226,10 @@ function tpsArb() {
         zero: opt(fc.constantFrom("merge", "use-zero-pages", "keep")),
         remote: opt(fc.constantFrom("local", "remote", "ignore")),
       })
-      .map((o) => `${at(o.t)} tps on ${o.host}${opts([o.pages !== undefined && `pages-to-scan ${o.pages}`, o.sleep && `sleep ${o.sleep}`, o.scope && `scope ${o.scope}`, o.zero && `zero-pages ${o.zero}`, o.remote && `remote-pages ${o.remote}`])}`),
-    fc.tuple(time, fc.constantFrom(...HOSTS)).map(([t, h]) => `${at(t)} tps off ${h}`),
+      .map((o) =>
+        step(o.t, `${at(o.t)} tps on ${o.host}${opts([o.pages !== undefined && `pages-to-scan ${o.pages}`, o.sleep && `sleep ${o.sleep}`, o.scope && `scope ${o.scope}`, o.zero && `zero-pages ${o.zero}`, o.remote && `remote-pages ${o.remote}`])}`, [`ksmd.${o.host}#1`]),
+      ),
+    fc.tuple(time, fc.constantFrom(...HOSTS)).map(([t, h]) => step(t, `${at(t)} tps off ${h}`)),
   );
 }
 
@@ -221,7 +250,7 @@ function rdmaMigrateArb(vms: Vm[]) {
       const tcp = !RDMA_HOSTS.has(o.to) || !RDMA_HOSTS.has(o.vm.host);
       // Over TCP, or with `shared-pages copy`, nothing is left behind: the remote options are refused then.
       const leaves = o.shared !== "copy" && !tcp;
-      return `${at(o.t)} migrate ${o.vm.name} to ${o.to}${opts([
+      const line = `${at(o.t)} migrate ${o.vm.name} to ${o.to}${opts([
         "transport rdma",
         o.shared && `shared-pages ${o.shared}`,
         leaves && o.cow && `remote-cow ${o.cow}`,
@@ -230,26 +259,23 @@ function rdmaMigrateArb(vms: Vm[]) {
         o.initiator && `initiator ${o.initiator}`,
         o.after,
       ])}`;
+      const v = o.vm.name;
+      return step(o.t, line, [...migrationHelpers(v, o.after ?? ""), ...(leaves ? [`${v}.rdma-responder.${o.vm.host}#1`] : []), ...(leaves && o.background ? [`${v}.remote-copier#1`] : [])]);
     });
 }
 
-/** Helper worlds by the names the plugins give them (their READMEs); a kill of one that does not exist (yet) fails, coded. */
-function killArb(vms: string[]) {
-  const names = [
-    ...HOSTS.map((h) => `ksmd.${h}#1`),
-    ...vms.flatMap((v) => [
-      `${v}.migration-sender#1`,
-      `${v}.migration-daemon#1`,
-      `${v}.background-pager#1`,
-      `${v}.image-server#1`,
-      `${v}-clone1.fetcher`,
-      `${v}.checkpoint-save#1.0`,
-      `${v}.checkpoint-restore#1.0`,
-      `${v}.rdma-responder.a#1`,
-      `${v}.remote-copier#1`,
-    ]),
-  ];
-  return fc.tuple(time, fc.constantFrom(...names)).map(([t, w]) => `${at(t)} kill "${w}"`);
+/** A migration's helpers: its sender and destination daemon, and with post-copy its background pager. */
+const migrationHelpers = (vm: string, options: string) => [`${vm}.migration-sender#1`, `${vm}.migration-daemon#1`, ...(options.includes("background") ? [`${vm}.background-pager#1`] : [])];
+
+/**
+ * The step, and sometimes a `kill` of one of the helper worlds its action starts, a little after
+ * it (the plugins' READMEs say what follows each). A helper that does not exist (yet, or any
+ * more) is a failed kill, coded (VMSCN5005).
+ */
+function withKill(arb: fc.Arbitrary<Step>): fc.Arbitrary<string[]> {
+  // One step in three.
+  const kill = fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.tuple(fc.constantFrom(50, 500, 2_000, 20_000, 150_000), fc.nat()), weight: 1 });
+  return fc.tuple(arb, kill).map(([s, k]) => (k && s.helpers.length > 0 ? [...s.lines, `${at(s.t + k[0])} kill "${s.helpers[k[1] % s.helpers.length]}"`] : s.lines));
 }
 
 /** One generated step: one action line, or a few that belong together. */
@@ -260,20 +286,27 @@ function stepArb(vms: Vm[], w: Vm | null): fc.Arbitrary<string[]> {
   const one = (a: fc.Arbitrary<string>) => a.map((l) => [l]);
   return fc.oneof(
     // The kernel's verbs and faults, and plain pre-copy migration.
-    one(fc.tuple(time, fc.constantFrom(...vms), fc.constantFrom("", "{ after demand-paging, background }", "{ max-rounds 2 }", "{ bandwidth 200 MB/s  after stop-and-copy }", "{ converge qemu  auto-converge }")).chain(([t, v, o]) => otherHost(v).map((h) => `${at(t)} migrate ${v.name} to ${h} ${o}`))),
-    one(fc.tuple(time, fc.constantFrom(...all), fc.constantFrom("suspend", "resume", "stop")).map(([t, v, verb]) => `${at(t)} ${verb} ${v}`)),
+    withKill(
+      fc
+        .tuple(time, fc.constantFrom(...vms), fc.constantFrom("", "{ after demand-paging, background }", "{ max-rounds 2 }", "{ bandwidth 200 MB/s  after stop-and-copy }", "{ converge qemu  auto-converge }"))
+        .chain(([t, v, o]) => otherHost(v).map((h) => step(t, `${at(t)} migrate ${v.name} to ${h} ${o}`, migrationHelpers(v.name, o)))),
+    ),
+    // A suspend, sometimes resumed a little later.
+    fc
+      .tuple(time, fc.constantFrom(...all), fc.option(fc.constantFrom(1_000, 100_000), { nil: undefined }))
+      .map(([t, v, d]) => [`${at(t)} suspend ${v}`, ...(d === undefined ? [] : [`${at(t + d)} resume ${v}`])]),
+    one(fc.tuple(time, fc.constantFrom(...all), fc.constantFrom("resume", "stop")).map(([t, v, verb]) => `${at(t)} ${verb} ${v}`)),
     one(fc.tuple(time, fc.constantFrom(...HOSTS), fc.constantFrom("crash", "recover", "relieve")).map(([t, h, verb]) => `${at(t)} ${verb} ${h}`)),
     one(fc.tuple(time, fc.constantFrom(...HOSTS), fc.constantFrom(0, 8, 64)).map(([t, h, leave]) => `${at(t)} exhaust ${h} { leave ${leave} MiB }`)),
     one(fc.tuple(time, fc.constantFrom("a<->b", "b<->c"), fc.constantFrom("up", "down")).map(([t, l, s]) => `${at(t)} link ${l} ${s}`)),
     one(fc.tuple(time, fc.constantFrom("fill san", "unfill san", "slow san { bandwidth 5 MB/s }")).map(([t, a]) => `${at(t)} ${a}`)),
     one(fc.tuple(time, fc.constantFrom(...all), fc.integer({ min: 0, max: 4000 }), fc.constantFrom("writes", "reads")).map(([t, v, p, op]) => `${at(t)} ${v} ${op} pages ${p}..${p + 63}`)),
-    // The plugins' verbs.
-    one(forkArb(names, worker)),
-    one(cloneArb(vms, w)),
-    checkpointArb(names, worker),
-    one(tpsArb()),
-    one(rdmaMigrateArb(vms)),
-    one(killArb(names)),
+    // The plugins' verbs, each sometimes followed by a kill of a helper it starts.
+    withKill(forkArb(names, worker)),
+    withKill(cloneArb(vms, w)),
+    withKill(checkpointArb(names, worker)),
+    withKill(tpsArb()),
+    withKill(rdmaMigrateArb(vms)),
   );
 }
 
