@@ -12,7 +12,7 @@ import { parseArgs, one, UsageError } from "./args.js";
 import { poolWorkerTask, serveWorker } from "./pool.js";
 import { runCommand, RUN_USAGE } from "./commands/run.js";
 import { checkCommand } from "./commands/check.js";
-import { testCommand } from "./commands/test.js";
+import { testCommand, TEST_USAGE } from "./commands/test.js";
 import { runConformanceFile } from "./commands/conformance.js";
 import { describePlugins } from "./commands/plugins.js";
 import { checkpointCommand, CHECKPOINT_USAGE } from "./commands/checkpoint.js";
@@ -26,7 +26,7 @@ const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator 
 usage:
   ${RUN_USAGE}
   vmscn check FILE... [--plugin P]...                     diagnostics only
-  vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]... [--max-memory SIZE]   a conformance suite, as TAP (vmscn test --help)
+  ${TEST_USAGE}   a conformance suite, as TAP (vmscn test --help)
   vmscn plugins [--plugin P]...                          loaded plugins and the verbs they add
   ${CHECKPOINT_USAGE}     what a checkpoint file holds
   vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster
