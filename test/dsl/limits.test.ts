@@ -47,6 +47,7 @@ const PLUGINS = `scenario "plugins" {
   at 7 s: suspend web
   at 8 s: restore web { file "web-1.ckpt" }
   at 9 s: web hypercall fork { children 2 }
+  at 9.5 s: web hypercall fork { into "w" }
   run until 10 s
 }
 `;
@@ -77,11 +78,13 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
       ['"clone web" at 3 s: the captured image\'s page map', P * 5],
       ['"clone web" at 4 s: the captured image\'s page map', P * 5],
       ['"web hypercall fork" at 9 s: the captured image\'s page map', P * 5],
+      // Into a declared worker: no new VM, only the image.
+      ['"web hypercall fork" at 9.5 s: the captured image\'s page map', P * 5],
     ],
   );
-  t.equal(e.totalBytes, 1206.25 * P + 2 * 2 ** 30 + 96 * 2 ** 20);
+  t.equal(e.totalBytes, 1211.25 * P + 2 * 2 ** 30 + 96 * 2 ** 20);
   // With --out the checkpoint files go to disk: not counted.
-  t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, 1206.25 * P + 96 * 2 ** 20);
+  t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, 1211.25 * P + 96 * 2 ** 20);
 });
 
 t.test("over --max-memory: VMSCN0223 at the scenario, nothing runs", async (t) => {
