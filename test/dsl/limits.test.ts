@@ -2,6 +2,7 @@
 import "reflect-metadata";
 import t from "tap";
 import { estimateMemory } from "../../dsl/limits.js";
+import type { Plan } from "../../dsl/plan.js";
 import { files, run, check } from "./validate/helpers.js";
 import { maxMemory, parseArgs } from "../../cli/args.js";
 
@@ -48,6 +49,8 @@ const PLUGINS = `scenario "plugins" {
   at 8 s: restore web { file "web-1.ckpt" }
   at 9 s: web hypercall fork { children 2 }
   at 9.5 s: web hypercall fork { into "w" }
+  at 9.6 s: fork web into w
+  at 9.7 s: clone web to b
   run until 10 s
 }
 `;
@@ -62,8 +65,8 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
     [...by],
     [
       ['"checkpoint web" at 5 s: 2 checkpoint files kept in memory (no --out)', 2 * 2 ** 30],
-      // 9 guests' pages (web, w, 3 children, 2 clones, 2 hypercall children; the worker w is one of the declared) × 104 B.
-      ['"tps on" at 1 s: page sharing\'s tables over 2359296 guest pages', 9 * P * 104],
+      // 10 guests' pages (web, w, 3 children, 3 clones, 2 hypercall children; the worker w is one of the declared) × 104 B.
+      ['"tps on" at 1 s: page sharing\'s tables over 2621440 guest pages', 10 * P * 104],
       ["the simulator itself", 96 * 2 ** 20],
       ['"fork web" at 2 s: 3 new VMs\' page maps and frames', 3 * P * 25],
       // On demand, each clone also marks the pages being fetched (1 B a page).
@@ -71,20 +74,36 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
       ['"web hypercall fork" at 9 s: 2 new VMs\' page maps and frames', 2 * P * 25],
       ["VM web (1 GiB guest): page map and frames", P * 25],
       ["VM w (1 GiB guest): page map and frames", P * 25],
+      ['"clone web" at 9.7 s: a new VM\'s page map and frames', P * 25],
       // 10 B a page, 17 B a memory block of 4 pages.
       ['"checkpoint web" at 5 s: the save\'s page and block tables', P * 10 + (P / 4) * 17],
       ['"restore web" at 8 s: the restore\'s page tables', P * 9],
       ['"fork web" at 2 s: the captured image\'s page map', P * 5],
       ['"clone web" at 3 s: the captured image\'s page map', P * 5],
       ['"clone web" at 4 s: the captured image\'s page map', P * 5],
+      // Into a declared worker (fork at 9.6 s, the hypercall at 9.5 s): no new VM, only the image.
+      ['"fork web" at 9.6 s: the captured image\'s page map', P * 5],
+      ['"clone web" at 9.7 s: the captured image\'s page map', P * 5],
+      // The hypercalls come after the actions (the plan keeps them apart).
       ['"web hypercall fork" at 9 s: the captured image\'s page map', P * 5],
-      // Into a declared worker: no new VM, only the image.
       ['"web hypercall fork" at 9.5 s: the captured image\'s page map', P * 5],
     ],
   );
-  t.equal(e.totalBytes, 1211.25 * P + 2 * 2 ** 30 + 96 * 2 ** 20);
+  t.equal(e.totalBytes, 1350.25 * P + 2 * 2 ** 30 + 96 * 2 ** 20);
   // With --out the checkpoint files go to disk: not counted.
-  t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, 1211.25 * P + 96 * 2 ** 20);
+  t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, 1350.25 * P + 96 * 2 ** 20);
+});
+
+t.test("what the estimate does not know costs nothing: an action without a VM, another plugin's hypercall", async (t) => {
+  const plan = {
+    vms: [{ name: "x", memoryBytes: 64 * 2 ** 20 }],
+    actions: [{ time: 0, verb: "kill", args: { world: "x.helper" }, options: {} }],
+    hypercalls: [{ time: 0, vm: "x", name: "balloon", options: {}, vcpu: 0 }],
+  } as unknown as Plan;
+  t.same(estimateMemory(plan).contributors, [
+    { what: "the simulator itself", bytes: 96 * 2 ** 20 },
+    { what: "VM x (64 MiB guest): page map and frames", bytes: 16384 * 25 },
+  ]);
 });
 
 t.test("over --max-memory: VMSCN0223 at the scenario, nothing runs", async (t) => {
