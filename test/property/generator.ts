@@ -23,16 +23,11 @@ export interface Scenario {
   vms: Vm[];
   /** A declared VM, never started, with vm0's vCPUs and memory (the VM interface a fork or clone into it needs). */
   worker: Vm | null;
-  /** Action lines; one generated step may be several lines (a checkpoint, a suspend, a restore). */
+  /** Action lines; one generated step may be several lines (a checkpoint, a suspend, a restore, a kill of a helper). */
   actions: string[];
   seed: number;
 }
 
-/**
- * An action's time in µs: anywhere in the first 2 s (whole ms), or, half the time, in a hot
- * window of 250-350 ms at µs resolution, so faults and other actions land inside the phases of
- * what is under way (a capture, a clone's transfer, a save's first blocks, a pre-copy round).
- */
 /** One generated step: its action lines, and the helper worlds its action starts (by the names the plugins give them). */
 interface Step {
   t: number;
@@ -41,6 +36,11 @@ interface Step {
 }
 const step = (t: number, line: string, helpers: string[] = []): Step => ({ t, lines: [line], helpers });
 
+/**
+ * An action's time in µs: anywhere in the first 2 s (whole ms), or, half the time, in a hot
+ * window of 250-350 ms at µs resolution, so faults and other actions land inside the phases of
+ * what is under way (a capture, a clone's transfer, a save's first blocks, a pre-copy round).
+ */
 const time = fc.oneof(
   fc.integer({ min: 0, max: 2000 }).map((ms) => ms * 1000),
   fc.integer({ min: 250_000, max: 350_000 }),
