@@ -75,9 +75,15 @@ export class Clone implements ImageDependent {
     this.requestedAt = k.scheduler.now;
     this.src = capture.host;
     this.pagesNeeded = presentPages;
+    // One operation on a VM's memory at a time: the worker is the clone's until its memory is
+    // home (a restore or a migration into it meanwhile is refused, VMSCN5011).
+    this.unclaim = k.cluster.claim(world, `a clone of "${capture.parent.name}" loading its image`);
     this.reserved = this.pagesNeeded;
     env.reserve(dest, this.reserved);
   }
+
+  /** Ends the clone's claim on its worker (its memory is home, or the clone failed). */
+  private readonly unclaim: () => void;
 
   get name(): string {
     return this.world.name;
@@ -155,6 +161,7 @@ export class Clone implements ImageDependent {
       return;
     }
     this.memoryHomeAt = k.scheduler.now;
+    this.unclaim();
     this.setReserved(0);
     this.capture.dependents.delete(this);
     this.releaseImage();
@@ -300,6 +307,7 @@ export class Clone implements ImageDependent {
   /** Every page is here: the clone no longer depends on the source. */
   private memoryHome(): void {
     this.memoryHomeAt = this.k.scheduler.now;
+    this.unclaim();
     this.env.track(this.world.memory!, null);
     this.capture.dependents.delete(this);
     this.fetching = null;
@@ -360,6 +368,7 @@ export class Clone implements ImageDependent {
     const k = this.k;
     this.status = "failed";
     this.failure = reason;
+    this.unclaim();
     for (const tr of [...this.inflight]) k.network.end(tr, "cancelled");
     this.inflight.clear();
     this.setReserved(0);

@@ -685,9 +685,11 @@ export class Save {
     if (this.world.memory === g) {
       // Lift the traces still installed: the save's, or the accessed-bit window's.
       this.k.memory.clearTrapsAll(g, was === "sampling" ? Trap.AccessTrace : this.trapBit);
-      for (const v of [...this.waitingSince.keys()]) this.wakeVcpu(v);
-      if (this.world.state !== "stopped") this.resumeVm();
     }
+    // Wherever the VM is now (it may have moved): vCPUs parked on a trace fault wait no more,
+    // and the save's hold on its suspension ends.
+    for (const v of [...this.waitingSince.keys()]) this.wakeVcpu(v);
+    if (this.world.state !== "stopped") this.resumeVm();
     this.stopWorlds();
     this.k.trace.instant("checkpoint save failed", "checkpoint", { world: this.world.name }, this.completedAt, { reason: message });
     this.onEnd(this);
