@@ -26,6 +26,11 @@ export interface Scenario {
   /** Action lines; one generated step may be several lines (a checkpoint, a suspend, a restore, a kill of a helper). */
   actions: string[];
   seed: number;
+  /**
+   * Suspend every VM at 2.9 s: a vCPU left waiting for good (on a page, a buffer, a fetch) then
+   * shows as the kernel's deadlock (VMSCN5001) instead of a guest that silently stopped.
+   */
+  quiesce: boolean;
 }
 
 /** One generated step: its action lines, and the helper worlds its action starts (by the names the plugins give them). */
@@ -319,6 +324,7 @@ export const rawScenarioArb: fc.Arbitrary<Scenario> = fc
       vms: fc.constant(vms as Vm[]),
       worker: fc.option(fc.constantFrom(...HOSTS).map((host): Vm => ({ ...vms[0]!, name: "w0", host, writes: 0, disk: false })), { nil: null, freq: 2 }),
       seed: fc.integer({ min: 1, max: 1000 }),
+      quiesce: fc.boolean(),
     }),
   )
   .chain((s) => fc.array(stepArb(s.vms, s.worker), { maxLength: 10 }).map((steps): Scenario => ({ ...s, actions: steps.flat() })));
@@ -364,7 +370,7 @@ export function render(s: Scenario): string {
 ${s.vms.map((v) => vmLine(v, true)).join("\n")}
 ${s.worker ? `${vmLine(s.worker, false)}\n` : ""}${s.vms.map((v) => `  at 0 s: start ${v.name}`).join("\n")}
 ${s.actions.map((a) => `  ${a}`).join("\n")}
-  run until 3 s
+${s.quiesce ? `${s.vms.map((v) => `  at 2900 ms: suspend ${v.name}\n`).join("")}` : ""}  run until 3 s
 }
 `;
 }
