@@ -5,7 +5,7 @@
 // compression plugin's service. See README.md and docs/checkpoint-format.md.
 import { existsSync } from "node:fs";
 import { basename, resolve, sep } from "node:path";
-import { PageState, STATE_MASK, VmscnError, definePlugin, kernelError, type GuestMemory, type PluginContext, type VerbCall, type World } from "../../core/api.js";
+import { VmscnError, definePlugin, kernelError, type PluginContext, type VerbCall, type World } from "../../core/api.js";
 import { checkpointReport, restoreReport } from "./report.js";
 import { CHECKPOINT_ARGS, CHECKPOINT_OPTIONS, RESTORE_ARGS, RESTORE_OPTIONS, checkCheckpoint, checkRestore, defaultDatastore, parseCheckpoint, parseRestore, type CheckpointOptions } from "./options.js";
 import { Restore } from "./restore.js";
@@ -95,7 +95,8 @@ export default definePlugin({
       if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
       // A save copies the pages on the VM's host: pages still on their way (a migration's
       // post-copy, a lazy restore) or read from another host (RDMA) would change under it.
-      const away = pagesAway(world.memory!);
+      const c = world.memory!.census();
+      const away = c.absentRestore + c.absentFetch + c.remote;
       if (away > 0) throw k.error("VMSCN5011", `cannot save VM "${world.name}" now: ${away} of its pages are not on host "${world.host.name}" yet (a migration's post-copy, a lazy restore, or pages read over RDMA); save it once they are`, world.label);
       const name = fileName(o, world.name, n);
       const capacity = Save.capacity(world.memory!.pages, k.vmInfo(world)?.deviceStateBytes ?? 0, o, world.vcpus);
@@ -296,14 +297,4 @@ function datastoreFor(k: PluginContext, world: World, named: string | undefined)
   if (ds === undefined) throw k.error("VMSCN5012", `VM "${world.name}" has no disk and host "${world.host.name}" reaches no datastore: the checkpoint file has nowhere to go`, world.label);
   if (!k.storage.reachable(ds, world.host.name)) throw k.error("VMSCN5012", `host "${world.host.name}" of VM "${world.name}" cannot reach datastore "${ds}"`, world.label);
   return ds;
-}
-
-/** Pages of a page map that are not on its host: absent until fetched or restored, or remote. */
-function pagesAway(g: GuestMemory): number {
-  let n = 0;
-  for (let p = 0; p < g.pages; p++) {
-    const state = g.meta[p]! & STATE_MASK;
-    if (state !== PageState.Present && state !== PageState.Unbacked) n++;
-  }
-  return n;
 }

@@ -92,6 +92,7 @@ export class PageCoder {
   batch(pages: Int32Array, contents: Float64Array, n: number, xbzrleStarted: boolean, writes: number): BatchCoding {
     const out: BatchCoding = { bytes: 0, zero: 0, normal: 0, compressed: 0, compressedBytes: 0, xbzrle: 0, unchanged: 0, sendNs: 0, receiveNs: 0 };
     const useXbzrle = this.cache !== null && xbzrleStarted;
+    let decompressNs = 0;
     for (let i = 0; i < n; i++) {
       const c = contents[i]!;
       if (c === 0) {
@@ -122,20 +123,20 @@ export class PageCoder {
           out.compressed++;
           out.compressedBytes += r.bytes;
           out.bytes += COMPRESSED_PAGE_OVERHEAD + r.bytes;
-          out.receiveNs += PAGE_SIZE * this.codec!.decompressNsPerByte;
+          decompressNs += PAGE_SIZE * this.codec!.decompressNsPerByte;
           continue;
         }
       }
       out.normal++;
       out.bytes += NORMAL_PAGE_BYTES;
     }
-    out.receiveNs = Math.round(out.receiveNs);
+    out.receiveNs = Math.round(out.receiveNs + decompressNs);
     const f = this.figures;
     if (f !== null && out.compressed > 0) {
       f.pages += out.compressed;
       f["compressed-size"] += out.compressedBytes;
       f["compression-rate"] = (f.pages * PAGE_SIZE) / f["compressed-size"];
-      f["decompress-time"] += out.compressed * Math.round(PAGE_SIZE * this.codec!.decompressNsPerByte);
+      f["decompress-time"] += Math.round(decompressNs);
     }
     if (f !== null && this.session !== null && !useXbzrle) f["cpu-time"] += out.sendNs;
     return out;
