@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { Hooks } from "../core/plugin-host/hooks.js";
 import { FairShare } from "../core/net/fair-share.js";
 import { Network } from "../core/net/network.js";
 import { Scheduler } from "../core/sim/scheduler.js";
@@ -18,7 +19,7 @@ export const benchmarks: Benchmark[] = [
       // every delivered flow starts a new one, so about 10,000 stay active throughout.
       const s = new Scheduler();
       const fs = new FairShare(s);
-      const net = new Network(s, fs, defaultRunConfig());
+      const net = new Network(s, fs, defaultRunConfig(), new Hooks(s));
       const r = new RandomStreams(11).stream("net-bench");
       const hosts = ["h0", "h1", "h2", "h3", "h4", "h5", "h6", "h7"];
       for (const h of hosts) net.addHost(h, { nicBandwidth: 2.5e9, rdma: true });

@@ -4,7 +4,7 @@ import { createKernel } from "../core/run/container.js";
 import { GiB, MiB, Gbit } from "./quantities.js";
 import { MS, SECOND, US } from "../core/sim/time.js";
 import type { Kernel } from "../core/run/kernel.js";
-import { vmInfo } from "../core/run/vm-info.js";
+import { vmInfo } from "../core/world/vm-info.js";
 
 export function buildSmoke(seed: number): Kernel {
   const k = createKernel({ seed, checkInvariants: true });

@@ -22,9 +22,11 @@ export type {
   SignalHandlers,
   SpanSink,
 } from "./plugin-host/context.js";
+// Typed services: a provider's api.ts merges its service's type into `Services`.
+export type { Services, ServiceOf } from "./plugin-host/services.js";
 
 // Errors: a coded error fails one action with its sentence; anything else is a plugin bug.
-export { VmscnError, kernelError, KERNEL_CODES, type KernelCode, type ErrorWhere } from "./errors.js";
+export { VmscnError, kernelError, KERNEL_CODES, PluginHookError, classify, type Verdict, type KernelCode, type ErrorWhere, type HookWhere } from "./errors.js";
 
 // Sizes, time and units.
 export { PAGE_SIZE, type RunConfig } from "./config.js";
@@ -45,15 +47,16 @@ export type { DirtyLog } from "./memory/dirty-log.js";
 // Worlds, hosts, network, storage, workload: the types the context's fields have.
 export type { World, WorldKind, WorldState } from "./world/world.js";
 export type { Host } from "./world/host.js";
-export type { Cluster } from "./world/cluster.js";
+export type { Cluster, HostState } from "./world/cluster.js";
+export type { Cause } from "./world/cause.js";
 export type { Slot } from "./world/slots.js";
-export type { Network, Transfer, TransferKind, Initiator, TransferOptions, RateLimit } from "./net/network.js";
+export type { Network, Transfer, TransferKind, Initiator, TransferOptions, RateLimit, LinkState } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
 export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
 export type { AbsentBlocks, BlockFetch } from "./storage/absent-blocks.js";
 export type { Workload, WorkloadStats, HypercallCall, HypercallHandler } from "./workload/workload.js";
-export type { VmInfo } from "./run/vm-info.js";
-export type { VmSpec, DiskSpec } from "./run/vm-spec.js";
+export type { VmInfo } from "./world/vm-info.js";
+export type { VmSpec, DiskSpec } from "./world/vm-spec.js";
 export { DEFAULT_VMM_INTERFACE } from "./world/host.js";
 
 // Report pieces: charts for --html, tables for the terminal summary.

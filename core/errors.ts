@@ -66,3 +66,59 @@ export type KernelCode = keyof typeof KERNEL_CODES;
 export function kernelError(code: KernelCode, message: string, info?: ErrorWhere): VmscnError {
   return new VmscnError(code, message, info);
 }
+
+/** Where a plugin's hook ran: the simulated time and, if any, the world it ran for. */
+export interface HookWhere {
+  /** Simulated time in ns. */
+  readonly time: number;
+  /** The world the hook ran for, if any. */
+  readonly world?: string | undefined;
+}
+
+/**
+ * Plugin code that threw: VMSCN6006 naming the plugin, the hook, the world and the simulated
+ * time (Rollup's logPluginError), so a report points at the plugin, not at the kernel line
+ * that called it.
+ */
+export class PluginHookError extends VmscnError {
+  readonly plugin: string;
+  /** The hook as shown to users: "register", "onFault(write-protect)", "metric(migration)". */
+  readonly hook: string;
+  readonly world: string | undefined;
+  declare readonly time: number;
+
+  constructor(plugin: string, hook: string, at: HookWhere, cause: unknown) {
+    const world = at.world === undefined ? "" : `world ${at.world}, `;
+    super("VMSCN6006", `plugin "${plugin}" failed in hook "${hook}" (${world}at ${formatTime(at.time)}): ${messageOf(cause)}`, {
+      time: at.time,
+      where: at.world ?? plugin,
+      cause,
+    });
+    this.name = "PluginHookError";
+    this.plugin = plugin;
+    this.hook = hook;
+    this.world = at.world;
+  }
+}
+
+/** The thrown value as text; a coded error keeps its code so the user can look it up. */
+function messageOf(thrown: unknown): string {
+  if (thrown instanceof VmscnError) return `${thrown.code}: ${thrown.message}`;
+  if (thrown instanceof Error) return thrown.message;
+  return String(thrown);
+}
+
+/**
+ * What a throw out of plugin code means — the one rule, decided here only:
+ * - "refusal": a coded error, an impossible request; it fails the action (or hypercall) it
+ *   came from, with its sentence, and the run goes on;
+ * - "fatal": an error that already says what broke and must end the run as it is: a hook
+ *   error of a nested hook (VMSCN6006) or a broken invariant (VMSCN5014);
+ * - "bug": anything else (a TypeError, a thrown string): a plugin bug, VMSCN6006.
+ */
+export type Verdict = "refusal" | "fatal" | "bug";
+
+export function classify(thrown: unknown): Verdict {
+  if (!(thrown instanceof VmscnError)) return "bug";
+  return thrown.code === "VMSCN6006" || thrown.code === "VMSCN5014" ? "fatal" : "refusal";
+}

@@ -1,6 +1,6 @@
 // What validation hands to compilation: the scenario resolved to base units and plain data.
 import type { ExpectStmt, Loc } from "./ast.js";
-import type { VmSpec } from "../core/run/vm-spec.js";
+import type { VmSpec } from "../core/world/vm-spec.js";
 import type { HostDecl as KernelHost, LinkDecl as KernelLink, DatastoreDecl as KernelDatastore } from "../core/run/kernel.js";
 import type { OptionValue } from "../core/plugin-host/context.js";
 

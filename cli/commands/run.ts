@@ -60,12 +60,12 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
     process.stderr.write(`vmscn: warning: "run until done" stopped at ${formatDuration(report.simulatedTimeNs)}, ${formatDuration(outcome.kernel!.config.doneHorizonNs)} after the last action started; still running: ${open.map((a) => `${a.verb} at ${a.time / 1e9} s`).join(", ")}\n`);
   }
   if (json === "-") out(stableStringify(report));
-  else out(summarize(report, outcome.kernel!.metrics.collectTables(report.simulatedTimeNs)));
+  else out(summarize(report, outcome.kernel!.metrics.collectTables()));
   if (json && json !== "-") writeAtomically(json, `${stableStringify(report)}\n`);
   if (tracePath) writeAtomically(tracePath, JSON.stringify(outcome.kernel!.trace.toJSON()));
   if (htmlPath) {
     const { renderHtml } = await import("../html/render.js");
-    writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries(), charts: outcome.kernel!.metrics.collectCharts(report.simulatedTimeNs) }));
+    writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries(), charts: outcome.kernel!.metrics.collectCharts() }));
   }
   const failed = outcome.expects.filter((e) => !e.passed);
   const log = json === "-" ? (s: string) => process.stderr.write(`${s}\n`) : out;

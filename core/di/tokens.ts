@@ -3,6 +3,7 @@
 export const TOKENS = {
   RunConfig: Symbol("RunConfig"),
   Scheduler: Symbol("Scheduler"),
+  Hooks: Symbol("Hooks"),
   RandomStreams: Symbol("RandomStreams"),
   Cluster: Symbol("Cluster"),
   Memory: Symbol("Memory"),
@@ -12,6 +13,7 @@ export const TOKENS = {
   Workload: Symbol("Workload"),
   Metrics: Symbol("Metrics"),
   Trace: Symbol("Trace"),
+  Vms: Symbol("Vms"),
   PluginHost: Symbol("PluginHost"),
   Kernel: Symbol("Kernel"),
 } as const;

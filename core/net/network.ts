@@ -8,6 +8,12 @@ import { kernelError, type KernelCode, type VmscnError } from "../errors.js";
 import { Scheduler, type EventHandle } from "../sim/scheduler.js";
 import { formatTime, SECOND } from "../sim/time.js";
 import { FairShare, type Flow } from "./fair-share.js";
+import { Signal } from "../world/signal.js";
+import { kernelCause, type Cause } from "../world/cause.js";
+import type { Hooks } from "../plugin-host/hooks.js";
+
+/** A link is up or down. */
+export type LinkState = "up" | "down";
 
 export interface HostNicOptions {
   /** NIC bandwidth in bytes/s, each direction. */
@@ -243,7 +249,11 @@ export class Network {
   private readonly routes = new Map<number, RouteRec | typeof NO_ROUTE>();
   private nextId = 1;
   /** Told of every transfer that ended (done, failed or cancelled): the kernel traces them. */
-  onSettled: ((tr: Transfer) => void) | null = null;
+  /** Fired after the change: a transfer ended (completed, failed or cancelled), a link went down or up. */
+  readonly signals = {
+    settled: new Signal<[Transfer]>(),
+    linkStateChanged: new Signal<[string, LinkState, LinkState, Cause]>(),
+  };
   private readonly totals: TransferTotals = {
     started: 0,
     completed: 0,
@@ -261,6 +271,7 @@ export class Network {
     @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
     @inject(TOKENS.FairShare) private readonly fairShare: FairShare,
     @inject(TOKENS.RunConfig) private readonly config: RunConfig,
+    @inject(TOKENS.Hooks) private readonly hooks: Hooks,
   ) {}
 
   addHost(name: string, opts: HostNicOptions): void {
@@ -386,8 +397,8 @@ export class Network {
       this.publicRoute(a, b, rr),
       rr.hosts,
       rr.links,
-      opts.onDone,
-      opts.onFail,
+      this.hooks.adopt(opts.onDone, "transfer onDone"),
+      this.hooks.adopt(opts.onFail, "transfer onFail"),
       this,
       now,
     );
@@ -462,16 +473,19 @@ export class Network {
     return problems;
   }
 
-  setLinkUp(name: string, up: boolean): void {
+  /** A link goes down (failing the transfers on it) or comes back; the default cause is the kernel's `link` fault. */
+  setLinkUp(name: string, up: boolean, cause: Cause = kernelCause(up ? "link-up" : "link-down")): void {
     const l = this.link(name);
     if (l.up === up) return;
     l.up = up;
     this.routes.clear();
-    if (up) return;
-    const when = formatTime(this.scheduler.now);
-    for (const tr of [...l.transfers]) {
-      this.failTransfer(tr, `link "${l.name}" went down at ${when}`, l.name);
+    if (!up) {
+      const when = formatTime(this.scheduler.now);
+      for (const tr of [...l.transfers]) {
+        this.failTransfer(tr, `link "${l.name}" went down at ${when}`, l.name);
+      }
     }
+    this.signals.linkStateChanged.emit(l.name, up ? "down" : "up", up ? "up" : "down", cause);
   }
 
   /** A host crash: fails transfers from, to and through the host; routes avoid it. */
@@ -603,7 +617,7 @@ export class Network {
       else h.rdmaBytes += tr.moved;
     }
     for (const l of tr.linkRecs) l.transfers.delete(tr);
-    this.onSettled?.(tr);
+    this.signals.settled.emit(tr);
   }
 
   /** TCP copies cost CPU at both ends only: a host the route merely crosses forwards in hardware. */

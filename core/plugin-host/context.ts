@@ -1,20 +1,25 @@
-// The plugin context: everything a plugin may touch, handed to `register(k)`. Callbacks a
-// plugin registers here are wrapped, so a throw is reported with the plugin, the hook, the
-// world and the simulated time (VMSCN6006).
+// The plugin context: everything a plugin may touch, handed to `register(k)`. Every callback
+// a plugin hands the kernel, here or to network and storage, runs through one funnel
+// (hooks.ts), so a throw is reported with the plugin, the hook, the world and the simulated
+// time (VMSCN6006), and a coded error thrown by a verb or hypercall fails that action only.
 import type { Dimension } from "../units.js";
 import type { Scheduler, EventHandle } from "../sim/scheduler.js";
 import type { Random } from "../sim/random.js";
 import type { Cluster } from "../world/cluster.js";
 import type { World, WorldState } from "../world/world.js";
 import type { Host } from "../world/host.js";
+import type { HostState } from "../world/cluster.js";
+import type { Cause } from "../world/cause.js";
+import type { LinkState } from "../net/network.js";
+import type { ServiceOf } from "./services.js";
 import type { Slot } from "../world/slots.js";
 import type { Memory, FaultHandler, CowListener } from "../memory/memory.js";
 import type { FaultKind } from "../memory/page.js";
 import type { Workload } from "../workload/workload.js";
 import type { RunConfig } from "../config.js";
 import type { ChartSpec, SummaryTable } from "../report/chart.js";
-import type { VmInfo } from "../run/vm-info.js";
-import type { VmSpec } from "../run/vm-spec.js";
+import type { VmInfo } from "../world/vm-info.js";
+import type { VmSpec } from "../world/vm-spec.js";
 import type { VmscnError } from "../errors.js";
 import type { HypercallCall } from "../workload/workload.js";
 
@@ -65,7 +70,8 @@ export interface VerbSpec {
   /**
    * Optional checks at validation time, against the scenario as declared: what can be known
    * before the run (a destination too small, a disk it cannot reach) becomes a diagnostic at
-   * the argument or option concerned instead of a failed action.
+   * the argument or option concerned instead of a failed action. A check that throws is a
+   * VMSCN6006 diagnostic at the action, naming the plugin and `check(<verb>)`.
    */
   check?(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, scenario: ScenarioView): VerbProblem[];
 }
@@ -108,15 +114,26 @@ export interface RegisteredVerb extends VerbSpec {
   plugin: string;
 }
 
-export type KernelSignal = "created" | "state-changed" | "moved" | "destroyed" | "simulation-end";
-
+/**
+ * The kernel's signals, fired after the change (SimGrid's `on_state_change`), in connection
+ * order. A change carries its cause: who made it (`"kernel"` or a plugin's name) and why.
+ */
 export interface SignalHandlers {
   created: (w: World) => void;
-  "state-changed": (w: World, from: WorldState, to: WorldState) => void;
-  moved: (w: World, from: Host, to: Host) => void;
-  destroyed: (w: World) => void;
+  "state-changed": (w: World, from: WorldState, to: WorldState, cause: Cause) => void;
+  moved: (w: World, from: Host, to: Host, cause: Cause) => void;
+  destroyed: (w: World, cause: Cause) => void;
+  /** A host crashed (`down`, after its worlds stopped and its transfers and IOs failed) or recovered (`up`). */
+  "host-state-changed": (h: Host, from: HostState, to: HostState, cause: Cause) => void;
+  /** A link went down (after the transfers on it failed) or came back. */
+  "link-state-changed": (link: string, from: LinkState, to: LinkState, cause: Cause) => void;
   "simulation-end": (time: number) => void;
 }
+
+export type KernelSignal = keyof SignalHandlers;
+
+/** The kernel signals' names, in the order docs/plugins.md lists them. */
+export const KERNEL_SIGNALS: readonly KernelSignal[] = ["created", "state-changed", "moved", "destroyed", "host-state-changed", "link-state-changed", "simulation-end"];
 
 export interface SpanSink {
   span(name: string, cat: string, who: { host?: string; world?: string }, startNs: number, endNs: number, args?: Record<string, unknown>): void;
@@ -152,7 +169,7 @@ export interface PluginContext {
   slot<T>(name: string, init: (w: World) => T): Slot<T, World>;
   /** A random stream private to this plugin: `random("scanner")` is the same every run with the same seed. */
   random(stream: string): Random;
-  /** Events whose callbacks are reported as this plugin's hooks if they throw. */
+  /** Events whose callbacks are reported as this plugin's hooks if they throw (so are `k.scheduler.at`'s). */
   at(time: number, fn: () => void, hook?: string): EventHandle;
   after(delay: number, fn: () => void, hook?: string): EventHandle;
   /** What the scenario declared of a VM: device-state size, disks, MAC, cold-launch time; null for system worlds. */
@@ -169,8 +186,18 @@ export interface PluginContext {
    * with its sentence. `code` is one of the plugin's declared `codes` or a kernel code.
    */
   error(code: string, message: string, where?: string): VmscnError;
-  /** Offers this plugin's service to plugins that list it in `requires` (once per plugin). */
-  provide(service: unknown): void;
-  /** The service a required plugin provided (`requires: ["precopy-migration"]`). */
-  use<T>(plugin: string): T;
+  /**
+   * The cause of a state change this plugin makes: `k.cluster.setState(w, "stopped",
+   * k.cause("switch-over"))`. Without one, a change is this plugin's with reason "request".
+   */
+  cause(reason: string): Cause;
+  /**
+   * Offers this plugin's service to plugins that list it in `requires` (once per plugin):
+   * `k.provide("tps", service)`, typed by the `Services` entry its api.ts declares.
+   * The older one-argument form `k.provide(service)` is untyped.
+   */
+  provide<N extends string>(name: N, service: ServiceOf<N>): void;
+  provide(service: object): void;
+  /** The service a required plugin provided (`requires: ["tps"]`), typed by its `Services` entry. */
+  use<N extends string>(plugin: N): ServiceOf<N>;
 }

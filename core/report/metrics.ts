@@ -2,7 +2,6 @@
 // (QEMU's query-migrate, KSM's counters, ...) and time series sampled during the run.
 import { injectable } from "tsyringe";
 import { kernelError } from "../errors.js";
-import { hookError } from "../plugin-host/hook-error.js";
 import { formatTime } from "../sim/time.js";
 import type { ChartSpec, SummaryTable } from "./chart.js";
 
@@ -109,20 +108,15 @@ export class Metrics {
   }
 
   /**
-   * Computes every group, in registration order. A plugin's provider that throws becomes
-   * VMSCN6006 naming the plugin and the hook `metric(<group>)`.
+   * Computes every group, in registration order. A plugin's provider comes wrapped by the
+   * plugin host, so a throw is VMSCN6006 naming the plugin and the hook `metric(<group>)`.
    */
-  collect(timeNs: number): Record<string, unknown> {
+  collect(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const g of this.byName.values()) {
-      try {
-        const value = g.provider();
-        // A plugin's group with nothing to say (no migration in this run) is left out.
-        if (g.owner === undefined || !isEmpty(value)) out[g.name] = value;
-      } catch (thrown) {
-        if (g.owner === undefined) throw thrown;
-        throw hookError(g.owner, `metric(${g.name})`, thrown, { time: timeNs });
-      }
+      const value = g.provider();
+      // A plugin's group with nothing to say (no migration in this run) is left out.
+      if (g.owner === undefined || !isEmpty(value)) out[g.name] = value;
     }
     return out;
   }
@@ -134,8 +128,8 @@ export class Metrics {
     this.chartProviders.push({ owner, provider });
   }
 
-  collectCharts(timeNs: number): ChartSpec[] {
-    return collect(this.chartProviders, "chart", timeNs);
+  collectCharts(): ChartSpec[] {
+    return collect(this.chartProviders);
   }
 
   private readonly tableProviders: { owner: string | undefined; provider: () => SummaryTable | readonly SummaryTable[] }[] = [];
@@ -145,8 +139,8 @@ export class Metrics {
     this.tableProviders.push({ owner, provider });
   }
 
-  collectTables(timeNs: number): SummaryTable[] {
-    return collect(this.tableProviders, "table", timeNs);
+  collectTables(): SummaryTable[] {
+    return collect(this.tableProviders);
   }
 
   /**
@@ -179,18 +173,13 @@ function ownerName(owner: string | undefined): string {
   return owner === undefined ? "the kernel" : `plugin "${owner}"`;
 }
 
-/** Calls every provider; a throwing plugin provider is reported as that plugin's hook. */
-function collect<T>(providers: readonly { owner: string | undefined; provider: () => T | readonly T[] }[], hook: string, timeNs: number): T[] {
+/** Calls every provider (a plugin's comes wrapped by the plugin host, as its hook). */
+function collect<T>(providers: readonly { owner: string | undefined; provider: () => T | readonly T[] }[]): T[] {
   const out: T[] = [];
   for (const c of providers) {
-    try {
-      const r = c.provider();
-      if (Array.isArray(r)) out.push(...(r as readonly T[]));
-      else out.push(r as T);
-    } catch (thrown) {
-      if (c.owner === undefined) throw thrown;
-      throw hookError(c.owner, hook, thrown, { time: timeNs });
-    }
+    const r = c.provider();
+    if (Array.isArray(r)) out.push(...(r as readonly T[]));
+    else out.push(r as T);
   }
   return out;
 }

@@ -15,6 +15,8 @@ import { Workload } from "../workload/workload.js";
 import { Metrics } from "../report/metrics.js";
 import { TraceRecorder } from "../report/trace.js";
 import { PluginHost } from "../plugin-host/plugin-host.js";
+import { Hooks } from "../plugin-host/hooks.js";
+import { Vms } from "../world/vms.js";
 import { Kernel } from "./kernel.js";
 
 export function createRunContainer(config: Partial<RunConfig> = {}): DependencyContainer {
@@ -24,6 +26,7 @@ export function createRunContainer(config: Partial<RunConfig> = {}): DependencyC
   c.register(TOKENS.RandomStreams, { useValue: new RandomStreams(cfg.seed) });
   const singleton = { lifecycle: Lifecycle.ContainerScoped };
   c.register(TOKENS.Scheduler, { useClass: Scheduler }, singleton);
+  c.register(TOKENS.Hooks, { useClass: Hooks }, singleton);
   c.register(TOKENS.Cluster, { useClass: Cluster }, singleton);
   c.register(TOKENS.Memory, { useClass: Memory }, singleton);
   c.register(TOKENS.FairShare, { useClass: FairShare }, singleton);
@@ -32,6 +35,7 @@ export function createRunContainer(config: Partial<RunConfig> = {}): DependencyC
   c.register(TOKENS.Workload, { useClass: Workload }, singleton);
   c.register(TOKENS.Metrics, { useClass: Metrics }, singleton);
   c.register(TOKENS.Trace, { useClass: TraceRecorder }, singleton);
+  c.register(TOKENS.Vms, { useClass: Vms }, singleton);
   c.register(TOKENS.PluginHost, { useClass: PluginHost }, singleton);
   c.register(TOKENS.Kernel, { useClass: Kernel }, singleton);
   return c;

@@ -1,5 +1,6 @@
 // The kernel's own verbs, registered like any plugin's so the language treats them alike.
 import { kernelError } from "../errors.js";
+import { kernelCause } from "../world/cause.js";
 import type { WorldState } from "../world/world.js";
 import type { ArgSpec, VerbSpec } from "../plugin-host/context.js";
 import type { Kernel } from "./kernel.js";
@@ -20,7 +21,7 @@ export function registerKernelVerbs(k: Kernel): void {
       if (to === "running" && w.suspendHolds.length > 0) {
         throw kernelError("VMSCN5004", `cannot ${call.verb} VM "${w.name}": it is held suspended by ${w.suspendHolds.join(" and ")}, which resume${w.suspendHolds.length > 1 ? "" : "s"} it when done`, { time: k.scheduler.now, where: w.label });
       }
-      k.cluster.setState(w, to);
+      k.cluster.setState(w, to, kernelCause(call.verb));
       k.trace.instant(call.verb, "lifecycle", { host: w.host.name, world: w.name }, k.scheduler.now);
     },
   });

@@ -3,7 +3,7 @@
 // memory, disks and workloads), schedules timed actions (verbs), runs, and reports.
 import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
-import { kernelError, VmscnError } from "../errors.js";
+import { classify, kernelError, type VmscnError } from "../errors.js";
 import { PAGE_SIZE, type RunConfig } from "../config.js";
 import { formatTime } from "../sim/time.js";
 import { Priority, type Scheduler } from "../sim/scheduler.js";
@@ -11,9 +11,11 @@ import type { RandomStreams } from "../sim/random.js";
 import type { Cluster } from "../world/cluster.js";
 import type { World } from "../world/world.js";
 import type { Host } from "../world/host.js";
-import { MacPool } from "../world/mac.js";
+import type { MacPool } from "../world/mac.js";
+import type { Vms } from "../world/vms.js";
+import { kernelCause } from "../world/cause.js";
 import type { Memory } from "../memory/memory.js";
-import { privatePage, ContentSampler } from "../memory/content.js";
+import { privatePage } from "../memory/content.js";
 import type { Workload } from "../workload/workload.js";
 import type { Network } from "../net/network.js";
 import type { Storage } from "../storage/storage.js";
@@ -21,9 +23,9 @@ import type { Metrics } from "../report/metrics.js";
 import type { TraceRecorder } from "../report/trace.js";
 import { buildReport, type Report } from "../report/json.js";
 import type { PluginHost } from "../plugin-host/plugin-host.js";
+import type { Hooks } from "../plugin-host/hooks.js";
 import type { OptionValue, RegisteredVerb } from "../plugin-host/context.js";
-import { DEFAULT_DEVICE_STATE_BYTES, type VmSpec } from "./vm-spec.js";
-import { VM_INFO, vmInfo } from "./vm-info.js";
+import type { VmSpec } from "../world/vm-spec.js";
 import { registerKernelVerbs } from "./kernel-verbs.js";
 import { kernelSections } from "./sections.js";
 
@@ -77,9 +79,11 @@ export interface RunSummary {
 
 const DEFAULT_NIC = 10e9 / 8;
 
+/** A verb may refuse: its coded error fails its action. */
+const REFUSALS = { refusals: true } as const;
+
 @injectable()
 export class Kernel {
-  readonly macs = new MacPool();
   private readonly actions: ActionRecord[] = [];
   private openActions = 0;
   private stopWhenActionsDone = false;
@@ -97,11 +101,15 @@ export class Kernel {
     @inject(TOKENS.Metrics) readonly metrics: Metrics,
     @inject(TOKENS.Trace) readonly trace: TraceRecorder,
     @inject(TOKENS.PluginHost) readonly plugins: PluginHost,
+    @inject(TOKENS.Vms) readonly vms: Vms,
+    @inject(TOKENS.Hooks) private readonly hooks: Hooks,
   ) {
-    cluster.extraLoad = (h) => network.cpuLoad(h.name);
     registerKernelVerbs(this);
-    plugins.vmFactory = (spec) => this.createVm(spec);
     this.traceWorldsAndFlows();
+  }
+
+  get macs(): MacPool {
+    return this.vms.macs;
   }
 
   // ---- the platform ----------------------------------------------------------------------
@@ -125,34 +133,7 @@ export class Kernel {
 
   /** Creates a VM world with its guest memory, initial contents, disks, MAC and workload. */
   createVm(spec: VmSpec): World {
-    const host = this.cluster.host(spec.host);
-    const pages = Math.ceil(spec.memoryBytes / PAGE_SIZE);
-    if (spec.memoryBytes > host.memoryBytes) {
-      throw kernelError("VMSCN5011", `VM "${spec.name}" has ${spec.memoryBytes} bytes of memory, more than host "${host.name}" has (${host.memoryBytes})`);
-    }
-    for (const d of spec.disks ?? []) {
-      if (!this.storage.reachable(d.datastore, host.name)) {
-        throw kernelError("VMSCN5012", `VM "${spec.name}" has a disk on datastore "${d.datastore}", which host "${host.name}" cannot reach`);
-      }
-    }
-    if (this.cluster.hasWorld(spec.name)) throw kernelError("VMSCN5006", `a world named "${spec.name}" already exists`);
-    // Everything that can refuse the VM is checked above, so nothing is half made.
-    const mac = this.macs.assign(spec.name, spec.mac);
-    const world = this.cluster.createWorld({ name: spec.name, kind: "vm", vcpus: spec.vcpus }, host, (w) => {
-      w.memory = this.memory.createGuest(w.id, w.name, pages, host.id);
-      const disks = (spec.disks ?? []).map((d, i) => this.storage.createFile(d.datastore, `${spec.name}-disk${i}.vmdk`, d.sizeBytes));
-      w.setExt(VM_INFO, { spec, mac, disks, deviceStateBytes: spec.deviceStateBytes ?? DEFAULT_DEVICE_STATE_BYTES, bootNs: spec.bootNs ?? 0 });
-    });
-    if (spec.initial) {
-      const sampler = new ContentSampler(spec.initial, this.memory.images, world.id, this.streams.stream(`vm:${spec.name}:initial`));
-      this.memory.populateAll(world.memory!, (p) => sampler.next(p));
-    }
-    if (spec.workload) {
-      const info = world.ext(VM_INFO)!;
-      // The disks as the VM sees them now: a migration that copies a disk swaps the file.
-      this.workload.attach(world, spec.workload, () => info.disks);
-    }
-    return world;
+    return this.vms.create(spec);
   }
 
   vm(name: string): World {
@@ -163,24 +144,22 @@ export class Kernel {
 
   /** Stops a world and gives back its frames and its MAC address. */
   destroyVm(w: World): void {
-    if (w.memory) this.memory.dropGuest(w.memory);
-    const info = vmInfo(w);
-    if (info) this.macs.release(info.mac);
-    this.cluster.destroy(w);
+    this.vms.destroy(w);
   }
 
   /** A host crash: its VMs fail (their memory is gone), its flows and IOs fail. */
   crashHost(name: string): void {
     const host = this.cluster.host(name);
     if (!host.up) return;
+    const crash = kernelCause("crash");
     for (const w of host.worlds.slice()) {
-      if (w.state !== "stopped") this.cluster.setState(w, "stopped");
+      if (w.state !== "stopped") this.cluster.setState(w, "stopped", crash);
       w.failure = `host "${name}" crashed at ${formatTime(this.scheduler.now)}`;
       if (w.memory) this.memory.releaseAll(w.memory);
     }
     this.network.failHost(name);
     this.storage.failHost(name);
-    this.cluster.setHostUp(host, false);
+    this.cluster.setHostUp(host, false, crash);
     this.trace.instant("host crashed", "fault", { host: name }, this.scheduler.now);
   }
 
@@ -189,7 +168,7 @@ export class Kernel {
     if (host.up) return;
     this.network.restoreHost(name);
     this.storage.restoreHost(name);
-    this.cluster.setHostUp(host, true);
+    this.cluster.setHostUp(host, true, kernelCause("recover"));
   }
 
   // ---- faults ----------------------------------------------------------------------------
@@ -235,7 +214,7 @@ export class Kernel {
 
   private releaseHog(w: World): void {
     if (w.memory) this.memory.dropGuest(w.memory);
-    this.cluster.destroy(w);
+    this.cluster.destroy(w, kernelCause("relieve"));
   }
 
   /** The `kill` fault: a helper (system) world dies; the plugin that owns it sees `destroyed`. */
@@ -245,7 +224,7 @@ export class Kernel {
     w.failure = `killed at ${formatTime(this.scheduler.now)}`;
     this.trace.instant("world killed", "fault", { host: w.host.name, world: name }, this.scheduler.now);
     if (w.memory) this.memory.dropGuest(w.memory);
-    this.cluster.destroy(w);
+    this.cluster.destroy(w, kernelCause("kill"));
   }
 
   // ---- actions ---------------------------------------------------------------------------
@@ -276,17 +255,17 @@ export class Kernel {
       this.openActions--;
       if (this.stopWhenActionsDone && this.openActions === 0) this.scheduler.stop();
     };
+    const vm = rec.args["vm"];
     try {
-      verb.run({ verb: rec.verb, time: this.scheduler.now, args: rec.args, options: rec.options, done });
+      this.hooks.run(verb.plugin, `verb(${rec.verb})`, typeof vm === "string" ? vm : undefined, () => verb.run({ verb: rec.verb, time: this.scheduler.now, args: rec.args, options: rec.options, done }), REFUSALS);
     } catch (err) {
       // An impossible request (migrate to a full host, resume a running VM) fails the action
       // with its sentence and leaves the world as it was; a plugin bug stops the run.
-      if (err instanceof VmscnError && err.code !== "VMSCN6006" && err.code !== "VMSCN5014") {
-        done({ failed: err.describe() });
-        this.trace.instant(`${rec.verb} failed`, "action", {}, this.scheduler.now, { reason: err.message });
-        return;
-      }
-      throw err;
+      if (classify(err) !== "refusal") throw err;
+      const refusal = err as VmscnError;
+      done({ failed: refusal.describe() });
+      this.trace.instant(`${rec.verb} failed`, "action", {}, this.scheduler.now, { reason: refusal.message });
+      return;
     }
     if (!verb.async) done();
   }
@@ -389,10 +368,10 @@ export class Kernel {
         since.set(w, this.scheduler.now);
       }
     });
-    this.network.onSettled = (tr) => {
+    this.network.signals.settled.connect((tr) => {
       if (!this.trace.enabled) return;
       this.trace.span(tr.label, "flow", { host: tr.from }, tr.startedAt, tr.finishedAt ?? this.scheduler.now, { to: tr.to, bytes: tr.bytes, kind: tr.kind, state: tr.state });
-    };
+    });
   }
 
   // ---- report ----------------------------------------------------------------------------
@@ -403,7 +382,7 @@ export class Kernel {
       scenario,
       seed: this.config.seed,
       simulatedTimeNs: now,
-      sections: { ...kernelSections(this), ...this.metrics.collect(now) },
+      sections: { ...kernelSections(this), ...this.metrics.collect() },
     });
   }
 }

@@ -1,6 +1,6 @@
 // The kernel's sections of the report: hosts, VMs, links, datastores, actions, run figures.
 import { PAGE_SIZE } from "../config.js";
-import { vmInfo } from "./vm-info.js";
+import { vmInfo } from "../world/vm-info.js";
 import type { Kernel } from "./kernel.js";
 
 export function kernelSections(k: Kernel): Record<string, unknown> {

@@ -15,6 +15,7 @@ import { Scheduler, type EventHandle } from "../sim/scheduler.js";
 import { formatTime, SECOND } from "../sim/time.js";
 import { DiskDirtyLog } from "./disk-dirty-log.js";
 import { AbsentBlocks, type BlockFetch } from "./absent-blocks.js";
+import type { Hooks } from "../plugin-host/hooks.js";
 
 export interface DatastoreOptions {
   /** Hosts that can reach the datastore; more than one makes it shared storage. */
@@ -281,7 +282,7 @@ export class SimFile {
     if (!Number.isSafeInteger(blockBytes) || blockBytes <= 0) throw this.storage.error("VMSCN5011", `absent blocks of file "${this.name}" need a whole, positive block size, not ${blockBytes}`);
     if (this.absent !== null) throw this.storage.error("VMSCN5011", `file "${this.name}" on datastore "${this.datastore.name}" has absent blocks already`);
     if (this.removed) throw this.storage.error("VMSCN5005", `file "${this.name}" was removed from datastore "${this.datastore.name}"`);
-    const map = new AbsentBlocks(this, blockBytes, blocks, fetch, this.storage);
+    const map = new AbsentBlocks(this, blockBytes, blocks, this.storage.hooks.adopt(fetch, "absent-block fetch"), this.storage);
     if (map.count > 0) this.absent = map;
     return map;
   }
@@ -289,7 +290,7 @@ export class SimFile {
   /** Calls `onIdle` once no IO on the file is in flight: at once when none is, else when the last one ends. */
   drain(onIdle: () => void): void {
     if (this.inFlight === 0) onIdle();
-    else this.idleWaiters.push(onIdle);
+    else this.idleWaiters.push(this.storage.hooks.adopt(onIdle, "drain onIdle"));
   }
 
   /**
@@ -406,6 +407,8 @@ export class Storage {
     @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
     @inject(TOKENS.FairShare) private readonly fairShare: FairShare,
     @inject(TOKENS.RunConfig) private readonly config: RunConfig,
+    /** Callbacks a plugin hands a file (onDone, onFail, fetch, onIdle) run as its hooks. */
+    @inject(TOKENS.Hooks) readonly hooks: Hooks,
   ) {}
 
   addDatastore(name: string, opts: DatastoreOptions): Datastore {
@@ -592,7 +595,7 @@ export class Storage {
     if (kind === "write" && ds.full) throw this.error("VMSCN5016", `no space left on datastore "${ds.name}": a write of ${length} bytes to file "${f.name}" failed`, host);
     const absent = f.absent;
     const waits = fillBlock < 0 && absent !== null && absent.touches(offset, length);
-    const io = new IoRequest(this.nextIo++, kind, f, host, offset, length, data, wantData, onDone, onFail, this);
+    const io = new IoRequest(this.nextIo++, kind, f, host, offset, length, data, wantData, this.hooks.adopt(onDone, kind === "read" ? "read onDone" : "write onDone"), this.hooks.adopt(onFail, kind === "read" ? "read onFail" : "write onFail"), this);
     if (waits && absent.failed !== null) throw absent.refusal(io.describe(), host);
     if (fillBlock >= 0) {
       io.fillOf = absent;

@@ -18,6 +18,10 @@ import { parseTrace } from "./trace-file.js";
 import type { Random } from "../sim/random.js";
 import type { SimFile } from "../storage/storage.js";
 import { VmscnError } from "../errors.js";
+import { kernelCause } from "../world/cause.js";
+
+/** The host's OOM killer stopping a VM whose write found no free frame. */
+const OOM_KILL = kernelCause("oom");
 import type { DiskActivity, ScriptedAccess, ScriptedHypercall, WorkloadSpec } from "./spec.js";
 
 interface Job {
@@ -181,7 +185,7 @@ class Vcpu {
         if (!(err instanceof VmscnError) || err.code !== "VMSCN5002") throw err;
         const world = this.vm.world;
         world.failure = `killed: ${err.describe()}`;
-        e.cluster.setState(world, "stopped");
+        e.cluster.setState(world, "stopped", OOM_KILL);
         // The killer frees the victim's memory, so the host's other VMs can go on.
         if (world.memory !== undefined) e.memory.releaseAll(world.memory);
         return;

@@ -7,6 +7,19 @@ import { formatTime } from "../sim/time.js";
 import { Host, type HostSpec } from "./host.js";
 import { Signal } from "./signal.js";
 import { TRANSITIONS, World, type WorldSpec, type WorldState } from "./world.js";
+import type { Cause } from "./cause.js";
+import type { Hooks } from "../plugin-host/hooks.js";
+import { editDistance } from "../text/edit-distance.js";
+
+/** CPU load on a host that belongs to no world (the network's TCP copies), in cores. */
+export interface OffWorldLoad {
+  cpuLoad(host: string): number;
+}
+
+const NO_LOAD: OffWorldLoad = { cpuLoad: () => 0 };
+
+/** A host is up or down. */
+export type HostState = "up" | "down";
 
 @injectable()
 export class Cluster {
@@ -15,19 +28,31 @@ export class Cluster {
   private readonly hostByName = new Map<string, Host>();
   private readonly worldByName = new Map<string, World>();
   private nextWorldId = 0;
-  /** Extra CPU load on a host not owned by any world (TCP copies); set by the kernel. */
-  extraLoad: (host: Host) => number = () => 0;
 
+  /** Fired after the change; state changes, moves, removals and host changes say why. */
   readonly signals = {
     created: new Signal<[World]>(),
-    stateChanged: new Signal<[World, WorldState, WorldState]>(),
-    moved: new Signal<[World, Host, Host]>(),
-    destroyed: new Signal<[World]>(),
-    hostStateChanged: new Signal<[Host, boolean]>(),
+    stateChanged: new Signal<[World, WorldState, WorldState, Cause]>(),
+    moved: new Signal<[World, Host, Host, Cause]>(),
+    destroyed: new Signal<[World, Cause]>(),
+    hostStateChanged: new Signal<[Host, HostState, HostState, Cause]>(),
     simulationEnd: new Signal<[number]>(),
   };
 
-  constructor(@inject(TOKENS.Scheduler) private readonly scheduler: Scheduler) {}
+  constructor(
+    @inject(TOKENS.Scheduler) private readonly scheduler: Scheduler,
+    @inject(TOKENS.Hooks) private readonly hooks: Hooks,
+    /** CPU load that belongs to no world (TCP copies) counts in every host's share. */
+    @inject(TOKENS.Network) private readonly network: OffWorldLoad = NO_LOAD,
+  ) {}
+
+  /**
+   * The cause of a change a caller did not explain: made by the plugin whose code runs now
+   * (or the kernel). The kernel's own changes always name their cause.
+   */
+  private requested(cause: Cause | undefined): Cause {
+    return cause ?? { by: this.hooks.current ?? "kernel", reason: "request" };
+  }
 
   addHost(spec: HostSpec): Host {
     if (this.hostByName.has(spec.name)) throw kernelError("VMSCN5006", `host "${spec.name}" is defined twice`);
@@ -83,7 +108,7 @@ export class Cluster {
     return w;
   }
 
-  setState(w: World, to: WorldState): void {
+  setState(w: World, to: WorldState, cause?: Cause): void {
     const from = w.state;
     if (from === to) return;
     if (!TRANSITIONS[from].includes(to)) {
@@ -92,7 +117,7 @@ export class Cluster {
     if (from === "running") w.host.demand -= w.demand;
     if (to === "running") w.host.demand += w.demand;
     w.state = to;
-    this.signals.stateChanged.emit(w, from, to);
+    this.signals.stateChanged.emit(w, from, to, this.requested(cause));
   }
 
   setDemand(w: World, cores: number): void {
@@ -145,7 +170,7 @@ export class Cluster {
   }
 
   /** Places the world on another host (the plugins move memory; this moves the world). */
-  move(w: World, to: Host): void {
+  move(w: World, to: Host, cause?: Cause): void {
     const from = w.host;
     if (from === to) return;
     if (!to.up) throw kernelError("VMSCN5011", `cannot move world "${w.name}" to host "${to.name}": the host is down`, { time: this.scheduler.now });
@@ -156,22 +181,23 @@ export class Cluster {
       to.demand += w.demand;
     }
     w.host = to;
-    this.signals.moved.emit(w, from, to);
+    this.signals.moved.emit(w, from, to, this.requested(cause));
   }
 
   /** Stops (if needed) and removes a world. */
-  destroy(w: World): void {
-    if (w.state !== "stopped") this.setState(w, "stopped");
+  destroy(w: World, cause?: Cause): void {
+    const why = this.requested(cause);
+    if (w.state !== "stopped") this.setState(w, "stopped", why);
     removeFrom(w.host.worlds, w);
     removeFrom(this.worlds, w);
     this.worldByName.delete(w.name);
-    this.signals.destroyed.emit(w);
+    this.signals.destroyed.emit(w, why);
   }
 
-  setHostUp(h: Host, up: boolean): void {
+  setHostUp(h: Host, up: boolean, cause: Cause): void {
     if (h.up === up) return;
     h.up = up;
-    this.signals.hostStateChanged.emit(h, up);
+    this.signals.hostStateChanged.emit(h, up ? "down" : "up", up ? "up" : "down", cause);
   }
 
   /**
@@ -182,7 +208,7 @@ export class Cluster {
   cpuFactor(w: World): number {
     if (w.state !== "running") return 0;
     const h = w.host;
-    const demand = h.demand + this.extraLoad(h);
+    const demand = h.demand + this.network.cpuLoad(h.name);
     const share = demand <= h.cpus ? 1 : h.cpus / demand;
     return w.throttle === 0 ? share : share * (1 - w.throttle);
   }
@@ -205,18 +231,4 @@ export function hint(name: string, known: Iterable<string>): string {
     }
   }
   return best !== undefined && bestD <= Math.max(1, Math.floor(name.length / 3)) ? ` (did you mean "${best}"?)` : "";
-}
-
-/** Edit distance counting a swap of two neighbours as one edit (optimal string alignment). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }

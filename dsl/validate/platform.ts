@@ -4,7 +4,7 @@ import type { ContentMixNode, DatastoreDecl, HostDecl, LinkDecl, Node, PatternNo
 import type { ContentMix } from "../../core/memory/content.js";
 import type { Activity, AccessPattern, DiskActivity, WorkloadSpec } from "../../core/workload/spec.js";
 import { PAGE_SIZE } from "../../core/config.js";
-import type { VmSpec } from "../../core/run/vm-spec.js";
+import type { VmSpec } from "../../core/world/vm-spec.js";
 import { inDimension, inRange, plainNumber } from "./values.js";
 import type { ValidationContext } from "./context.js";
 

@@ -34,7 +34,7 @@ export default definePlugin({
     const fanouts = new Map<string, { last: FanOut; count: number }>();
     const refusals = new Map<string, { count: number; code: string; reason: string }>();
 
-    k.provide(api);
+    k.provide("clone-api", api);
 
     k.verb("clone", {
       description: "captures a VM's runtime image and issues VM clone commands to next hosts, whose VMMs load and start the clones",

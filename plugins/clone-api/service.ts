@@ -1,4 +1,4 @@
-// What clone-api offers other plugins (`k.use<CloneApi>("clone-api")`): capturing a runtime
+// The clone-api service (its type is in api.ts: `k.use("clone-api")`): capturing a runtime
 // image, placing and launching clones on next hosts, the cluster presumptions, node and VMM
 // bookkeeping. The fork hypercall's plugin (hypercall-fork) launches its next-host workers
 // through it, so a clone is the same whether a `clone` command or a fork placed it.
@@ -9,36 +9,7 @@ import { Capture, type CaptureListener } from "./capture.js";
 import { Clone, type CloneListener, type Origin } from "./clone.js";
 import { LAUNCH_OPTIONS, parseLaunchOptions, type LaunchOptions } from "./options.js";
 import { PRESUMPTION_CODES, freeNodes, ringAfter, violation, type Violation } from "./placement.js";
-
-export interface CloneApi {
-  readonly launchOptions: Record<string, OptionSpec>;
-  parseLaunchOptions(o: Record<string, OptionValue>): LaunchOptions;
-  /** The parent can be captured now, else VMSCN5004 (not running or suspended) or VMSCN7207. */
-  checkCapturable(parent: World): void;
-  /** A capture of the parent's runtime image, not started: add listeners, then `start()`. */
-  capture(parent: World, o: LaunchOptions, wantImage: boolean): Capture;
-  /** A host for each of `n` clones (all on `host` if given, else first fit over the next hosts); VMSCN7201-7206 otherwise. */
-  placeClones(parent: World, n: number, host: Host | undefined, worker: World | undefined): Host[];
-  /** Clones of the capture, one per host (into `worker` if given), their worlds created now. */
-  startClones(capture: Capture, hosts: readonly Host[], worker: World | undefined, o: LaunchOptions, origin: Origin, listener: CloneListener): Clone[];
-  violation(parent: World, host: Host, worker?: World): Violation | null;
-  freeNodes(host: Host): number;
-  /** When the host's VMM finishes a load of `ns`, queued behind the loads it already has. */
-  vmmSlot(host: Host, ns: number): number;
-  /** A new VM for a worker of `parent` on `host` (`<parent>-child<n>`, `<parent>-clone<n>`). */
-  newWorker(parent: World, kind: "child" | "clone", host: Host, o: LaunchOptions): World;
-  /** Boot + initialisation + application launch, as declared. */
-  coldLaunchNs(w: World): number;
-  layout(parent: World, o: LaunchOptions): CapsuleLayout;
-  /** The parent's memory is not all on its host (post-copy, restore, remote pages). */
-  memoryElsewhere(parent: World): number;
-  /** The VMM's time to load a VM of `pages` from a capsule (modelled). */
-  loadCost(pages: number, o: LaunchOptions): number;
-  /** The presumption placing a worker on `host` breaks, on the scenario as declared (validation). */
-  declaredViolation(s: ScenarioView, parent: string, host: string, worker?: string): Violation | null;
-  /** Nodes left on a host as the scenario declares its VMs. */
-  declaredFreeNodes(s: ScenarioView, host: string): number;
-}
+import type { CloneApi } from "./api.js";
 
 /** Bookkeeping behind the service, shared with the plugin's report. */
 export class CloneState {

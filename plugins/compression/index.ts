@@ -21,7 +21,7 @@ export default definePlugin({
   register(k) {
     const sessions = new Map<string, Session>();
     const caches = new Map<string, Xbzrle>();
-    k.provide(createService(k, sessions, caches));
+    k.provide("compression", createService(k, sessions, caches));
     k.metric("compression", () => compressionReport(sessions, caches));
     k.table(() => ({
       title: "compression",

@@ -3,7 +3,7 @@
 // host has free nodes (as the scenario declares its VMs), a declared worker or a named host
 // that breaks a cluster presumption. Placement by policy on next hosts depends on the run.
 import type { OptionValue, ScenarioView, VerbProblem } from "../../core/api.js";
-import type { CloneApi, Presumption, Violation } from "./api.js";
+import type { CloneApi, Presumption, Violation } from "../clone-api/api.js";
 
 const CHILD_CODES: Record<Presumption, string> = {
   "vmm-api": "VMSCN7202",

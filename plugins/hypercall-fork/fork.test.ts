@@ -6,7 +6,7 @@ import t from "tap";
 import { createKernel } from "../../core/run/container.js";
 import { MS, SECOND } from "../../core/sim/time.js";
 import type { Kernel } from "../../core/run/kernel.js";
-import type { VmSpec } from "../../core/run/vm-spec.js";
+import type { VmSpec } from "../../core/world/vm-spec.js";
 import { builtinPlugins } from "../index.js";
 
 const MiB = 1024 ** 2;
@@ -299,12 +299,12 @@ t.test("the summary tables and the chart", async (t) => {
   k.act(0, "start", { vm: "web" });
   k.act(1 * SECOND, "fork", { vm: "web" }, { children: 2 });
   k.run(2 * SECOND);
-  const tables = k.metrics.collectTables(k.scheduler.now);
+  const tables = k.metrics.collectTables();
   const children = tables.find((x) => x.title === "child VMs (fork)")!;
   t.same(children.rows[0], ["web-child1", "web", "a", "running", CAPTURE + LOAD, 35 * SECOND, M, 0, 0, M * 4096]);
   const fan = tables.find((x) => x.title === "forks (fan-out)")!;
   t.same(fan.rows, [["web", 1 * SECOND, 2, 2, 0, CAPTURE + 2 * LOAD, 35 * SECOND, 0]]);
-  const chart = k.metrics.collectCharts(k.scheduler.now).find((c) => c.title === "Workers running after a fork")!;
+  const chart = k.metrics.collectCharts().find((c) => c.title === "Workers running after a fork")!;
   t.same(chart.data, { series: [{ name: "web @ 1 s", x: [0, CAPTURE + LOAD, CAPTURE + 2 * LOAD], y: [0, 1, 2] }] });
   t.end();
 });

@@ -6,7 +6,7 @@
 // mapping and restores CPU and device state, and puts it on the run queue. Workers placed on
 // next hosts are clones, launched through clone-api's VM clone command from the same capture.
 import { PAGE_SIZE, PageState, STATE_MASK, formatTime, type Host, type PluginContext, type World } from "../../core/api.js";
-import type { Capture, Clone, CloneApi, LaunchOptions, Presumption } from "./api.js";
+import type { Capture, Clone, CloneApi, LaunchOptions, Presumption } from "../clone-api/api.js";
 import type { Placement } from "./options.js";
 
 export type Origin = "fork" | "fork-hypercall";

@@ -3,7 +3,7 @@
 // the parent's host share its memory copy-on-write, workers placed on next hosts are clones
 // (plugin clone-api). The `fork` report section, its tables and chart. See README.md.
 import { PAGE_SIZE, VmscnError, definePlugin, type Host, type OptionValue, type PluginContext, type World } from "../../core/api.js";
-import type { CloneApi } from "./api.js";
+import type { CloneApi } from "../clone-api/api.js";
 import { checkFork } from "./check.js";
 import { Fork, childFrames, forkMemorySaved, type Child, type ForkRequest, type Origin } from "./fork.js";
 import { FORK_ARGS, FORK_OPTIONS, HYPERCALL_OPTIONS, type Placement } from "./options.js";
@@ -28,7 +28,7 @@ export default definePlugin({
   description: "expedited VM launch by the VM fork hypercall: copy-on-write child VMs on the parent's host, clones on next hosts",
   codes: CODES,
   register(k) {
-    const api = k.use<CloneApi>("clone-api");
+    const api = k.use("clone-api");
     const forks: Fork[] = [];
     const children = new Map<string, Child>();
     /** Fan-outs by parent name: the latest, and how many. */

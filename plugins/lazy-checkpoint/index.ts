@@ -33,7 +33,7 @@ export default definePlugin({
   description: "lazy checkpoint save and restore with a real checkpoint file (memory blocks, IO blocks, memory-IO and IO-memory maps), optionally compressed",
   codes: CHECKPOINT_CODES,
   register(k) {
-    const svc = k.use<CompressionService>("compression");
+    const svc = k.use("compression");
     const files = new Map<string, CheckpointFile>();
     const saves = new Map<string, { last: Save; count: number }>();
     const restores = new Map<string, Restore>();

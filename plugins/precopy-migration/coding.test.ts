@@ -6,12 +6,14 @@ import { imagePage, privatePage } from "../../core/memory/content.js";
 import type { World } from "../../core/api.js";
 import { makeCodec } from "../compression/codecs.js";
 import { Session, Xbzrle } from "../compression/service.js";
-import { COMPRESSED_PAGE_OVERHEAD, PageCoder, type CodingOptions, type CompressionPort } from "./coding.js";
+import { COMPRESSED_PAGE_OVERHEAD, PageCoder, type CodingOptions } from "./coding.js";
+import type { CompressionService } from "../compression/api.js";
 
-const port: CompressionPort = {
+const port: CompressionService = {
+  codecNames: ["zlib", "snappy"],
   codec: (name, level) => makeCodec(name as "zlib" | "snappy", level),
   session: (name, codec) => new Session(name, codec as ReturnType<typeof makeCodec>),
-  xbzrle: (name, o) => new Xbzrle(name, o) as unknown as ReturnType<CompressionPort["xbzrle"]>,
+  xbzrle: (name, o) => new Xbzrle(name, o),
   timeOn: (_w: World, ns: number) => ns,
 };
 

@@ -7,27 +7,7 @@
 import { PAGE_SIZE, type World } from "../../core/api.js";
 import { NORMAL_PAGE_BYTES, PAGE_HEADER_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { MigrateOptions } from "./options.js";
-
-// The parts of the compression plugin's service a migration uses (plugins reach each other
-// only through services, so the types are restated here; see plugins/compression/README.md).
-export interface PortCodec {
-  readonly name: string;
-  readonly level: number;
-  readonly decompressNsPerByte: number;
-}
-export interface PortSession {
-  compressPage(identity: number): { bytes: number; cpuNs: number; zero: boolean };
-}
-export interface PortXbzrle {
-  readonly stats: Record<string, number>;
-  send(page: number, identity: number, writes?: number): { kind: "zero" | "miss" | "unchanged" | "hit" | "overflow"; bytes: number; encoded: number; cpuNs: number };
-}
-export interface CompressionPort {
-  codec(name: string, level?: number): PortCodec;
-  session(name: string, codec: PortCodec): PortSession;
-  xbzrle(name: string, options: { cacheBytes: number; changedBytes?: number }): PortXbzrle;
-  timeOn(world: World, cpuNs: number): number;
-}
+import type { Codec, CompressionService, CompressionSession, XbzrleCache } from "../compression/api.js";
 
 /** A compressed page: its header, a 4-byte length (QEMU's RAM_SAVE_FLAG_COMPRESS_PAGE), the bytes. */
 export const COMPRESSED_PAGE_OVERHEAD = PAGE_HEADER_BYTES + 4;
@@ -66,13 +46,13 @@ export interface CompressionFigures {
 }
 
 export class PageCoder {
-  private readonly session: PortSession | null;
-  private readonly codec: PortCodec | null;
-  readonly cache: PortXbzrle | null;
+  private readonly session: CompressionSession | null;
+  private readonly codec: Codec | null;
+  readonly cache: XbzrleCache | null;
   readonly figures: CompressionFigures | null;
 
   constructor(
-    port: CompressionPort,
+    port: CompressionService,
     name: string,
     readonly o: CodingOptions,
     /** Bytes of its page one guest write changes (the workload's `write-size`). */

@@ -7,7 +7,7 @@ import t from "tap";
 import { createKernel } from "../../core/run/container.js";
 import { definePlugin, type PluginContext, type VmscnError } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
-import { vmInfo } from "../../core/run/vm-info.js";
+import { vmInfo } from "../../core/world/vm-info.js";
 import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES, DiskMigration, type DiskOptions, type DiskPort } from "./disk.js";
 import { MS, SECOND, US } from "../../core/sim/time.js";
 import plugin from "./index.js";

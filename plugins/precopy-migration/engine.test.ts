@@ -9,7 +9,7 @@ import { definePlugin, kernelError, PageState, type PluginContext } from "../../
 import type { Kernel } from "../../core/run/kernel.js";
 import plugin from "./index.js";
 import compression from "../compression/index.js";
-import type { MigrationEngine, MigrationExtension, MigrationHooks, MigrationView } from "./engine.js";
+import type { MigrationEngine, MigrationExtension, MigrationHooks, MigrationView } from "./api.js";
 
 const GiB = 1024 ** 3;
 const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
@@ -23,7 +23,7 @@ async function cluster(ext: (k: PluginContext) => Partial<MigrationExtension>): 
     kernel: "^1",
     requires: ["precopy-migration"],
     register(ctx) {
-      ctx.use<MigrationEngine>("precopy-migration").extend({ plugin: "probe", options: {}, ...ext(ctx) });
+      ctx.use("precopy-migration").extend({ plugin: "probe", options: {}, ...ext(ctx) });
     },
   });
   await k.plugins.registerAll([probe, compression, plugin]);
@@ -161,7 +161,7 @@ t.test("an option added twice, and a deferred page left unmapped, are errors", a
     version: "1.0.0",
     kernel: "^1",
     requires: ["precopy-migration"],
-    register: (ctx) => ctx.use<MigrationEngine>("precopy-migration").extend({ plugin: "twice", options: { batch: { type: "integer", description: "again" } } }),
+    register: (ctx) => ctx.use("precopy-migration").extend({ plugin: "twice", options: { batch: { type: "integer", description: "again" } } }),
   });
   await t.rejects(k.plugins.registerAll([compression, plugin, twice]), /adds option "batch" to "migrate", which it has already/);
 
@@ -184,7 +184,7 @@ t.test("two extensions' hooks combine: either may defer a page, every callback r
       kernel: "^1",
       requires: ["precopy-migration"],
       register(ctx) {
-        ctx.use<MigrationEngine>("precopy-migration").extend({
+        ctx.use("precopy-migration").extend({
           plugin: name,
           options: {},
           prepare: () => ({

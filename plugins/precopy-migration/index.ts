@@ -6,8 +6,9 @@ import { Migration, type DiskCopyPlan } from "./migration.js";
 import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
 import { migrationReport, rateSeries } from "./report.js";
-import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./engine.js";
-import { PageCoder, type CompressionPort } from "./coding.js";
+import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./api.js";
+import { PageCoder } from "./coding.js";
+import type { CompressionService } from "../compression/api.js";
 
 export default definePlugin({
   name: "precopy-migration",
@@ -37,7 +38,7 @@ export default definePlugin({
         extensions.push(ext);
       },
     };
-    k.provide(engine);
+    k.provide("precopy-migration", engine);
 
     k.verb("migrate", {
       description: "migrates a running VM to another host (pre-copy, then stop-and-copy, demand paging or background paging)",
@@ -174,9 +175,9 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
     if (target.hasFile(name)) throw kernelError("VMSCN5012", `cannot migrate VM "${world.name}": datastore "${target.name}" already has a file "${name}" to copy disk "${d.name}" into`, { time: now, where: world.label });
     copies.push({ source: d, datastore: target.name, name });
   }
-  let coder: { coder: PageCoder; port: CompressionPort } | null = null;
+  let coder: { coder: PageCoder; port: CompressionService } | null = null;
   if (o.compress !== "none" || o.xbzrle) {
-    const port = k.use<CompressionPort>("compression");
+    const port = k.use("compression");
     const changed = k.vmInfo(world)?.spec.workload?.writeBytes ?? PAGE_SIZE;
     coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, changed), port };
   }

@@ -11,7 +11,7 @@ import { afterRound, duringPass, expectedDowntimeNs, nextThrottle } from "./conv
 import { parseOptions, QEMU_DEFAULT_BANDWIDTH } from "./options.js";
 import { NORMAL_PAGE_BYTES, wireBytes, ZERO_PAGE_BYTES } from "./wire.js";
 import { DISK_BLOCK_BYTES } from "./migration.js";
-import { vmInfo } from "../../core/run/vm-info.js";
+import { vmInfo } from "../../core/world/vm-info.js";
 
 const MiB = 1024 ** 2;
 const GiB = 1024 ** 3;
@@ -255,7 +255,7 @@ t.test("disk copy: blocks pre-copied to the destination's first datastore; refus
   t.match(acts[2]!.failure, /^VMSCN5012.*host "c" is attached to no datastore/);
   t.equal(ro.host.name, "a");
   t.equal(nc.host.name, "a");
-  const chart = k.metrics.collectCharts(k.scheduler.now).find((c) => c.title === "Migration bandwidth over time")!;
+  const chart = k.metrics.collectCharts().find((c) => c.title === "Migration bandwidth over time")!;
   const series = (chart.data as { series: { name: string; x: number[]; y: number[] }[] }).series.find((x) => x.name === "web")!;
   const bytes = series.y.reduce((sum, y) => sum + y * 0.01, 0);
   t.ok(Math.abs(bytes - (m.disk.transferred + m.ram.transferred + m["device-state-bytes"])) < 1, "B/s × 10 ms adds up to every byte sent");

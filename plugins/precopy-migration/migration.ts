@@ -9,9 +9,10 @@
 import { PageState, STATE_MASK, WAIT, formatTime, kernelError, type DirtyLog, type GuestMemory, type Host, type PluginContext, type RateLimit, type Transfer, type VerbCall, VmscnError, type World } from "../../core/api.js";
 import { XEN_MAX_ITERATIONS, afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import type { MigrateOptions } from "./options.js";
-import type { MigrationHooks, MigrationView } from "./engine.js";
+import type { MigrationHooks, MigrationView } from "./api.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES, wireBytes } from "./wire.js";
-import type { CompressionPort, PageCoder } from "./coding.js";
+import type { PageCoder } from "./coding.js";
+import type { CompressionService } from "../compression/api.js";
 import { DiskMigration, type DiskCopyPlan } from "./disk.js";
 
 export type Status = "setup" | "active" | "device" | "postcopy-active" | "completed" | "failed";
@@ -128,7 +129,7 @@ export class Migration implements MigrationView {
     private readonly diskPlans: readonly DiskCopyPlan[] = [],
     readonly hooks: MigrationHooks = {},
     /** Compression and XBZRLE of pre-copied pages, when the migration asked for them. */
-    readonly coder: { coder: PageCoder; port: CompressionPort } | null = null,
+    readonly coder: { coder: PageCoder; port: CompressionService } | null = null,
   ) {
     this.startedAt = k.scheduler.now;
     this.limit = o.bandwidth === undefined ? null : k.network.rateLimit(`migration of ${world.name} #${seq}`, o.bandwidth);

@@ -7,7 +7,7 @@
 import { PageState, STATE_MASK, definePlugin, formatTime, type GuestMemory, type Host, type PluginContext, type World } from "../../core/api.js";
 import { Dependence } from "./dependence.js";
 import { RDMA_OPTIONS, checkRdma, parseRdmaOptions, type RdmaOptions } from "./options.js";
-import type { MigrationEngine, MigrationHooks, MigrationView, TpsService } from "./ports.js";
+import type { MigrationHooks, MigrationView } from "../precopy-migration/api.js";
 
 /** Bytes per page left behind in the list that crosses at switch-over (page number and checksum): modelled. */
 export const PAGE_LIST_ENTRY_BYTES = 16;
@@ -42,8 +42,8 @@ export default definePlugin({
     VMSCN7604: "a moved VM could not reach the host its remote pages are on",
   },
   register(k) {
-    const engine = k.use<MigrationEngine>("precopy-migration");
-    const tps = k.use<TpsService>("tps");
+    const engine = k.use("precopy-migration");
+    const tps = k.use("tps");
     /** Latest RDMA migration per VM name, and every remote-shared period per page map. */
     const records = new Map<string, Record_>();
     const deps = new Map<GuestMemory, Dependence>();

@@ -3,16 +3,9 @@
 // the report's `ksm` section gives KSM's counters per host. Other plugins (RDMA migration)
 // read the counters and learn of pages re-mapped between hosts through the service. See README.md.
 import { definePlugin, formatTime, type GuestMemory, type Host } from "../../core/api.js";
-import { HostKsm, type KsmCounters } from "./ksm.js";
+import { HostKsm } from "./ksm.js";
+import type { TpsService } from "./api.js";
 import { TPS_ARGS, TPS_OPTIONS, parseSettings } from "./options.js";
-
-/** The service `tps` provides (`k.use<TpsService>("tps")`). */
-export interface TpsService {
-  /** KSM's counters of a host now, or null when TPS never ran there. */
-  counters(host: string): KsmCounters | null;
-  /** Called when the scanner re-maps a page between frames of two hosts (host ids: where its frame was, where it is now). */
-  onRemap(listener: (guest: GuestMemory, page: number, fromHost: number, toHost: number) => void): void;
-}
 
 export default definePlugin({
   name: "tps",
@@ -72,7 +65,7 @@ export default definePlugin({
       for (const ksm of hosts.values()) ksm.sample(true);
     });
 
-    k.provide({
+    k.provide("tps", {
       counters: (name: string) => {
         for (const [h, ksm] of hosts) if (h.name === name) return ksm.counters();
         return null;

@@ -5,7 +5,8 @@ import t from "tap";
 import { createKernel } from "../../core/run/container.js";
 import { definePlugin, type PluginContext } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
-import tps, { type TpsService } from "./index.js";
+import tps from "./index.js";
+import type { TpsService } from "./api.js";
 import precopy from "../precopy-migration/index.js";
 import compression from "../compression/index.js";
 import { parseSettings } from "./options.js";
@@ -20,7 +21,7 @@ async function kernel(): Promise<{ k: Kernel; service: TpsService }> {
   k.addHost({ name: "a", cpus: 4, memoryBytes: 64 * MiB });
   k.addHost({ name: "b", cpus: 4, memoryBytes: 64 * MiB });
   k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 0 });
-  return { k, service: ctx.use<TpsService>("tps") };
+  return { k, service: ctx.use("tps") };
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -40,9 +41,9 @@ t.test("tps on a host: KSM's counters and settings in the report; the table and 
   t.match(a, { pages_shared: 256, pages_sharing: 256, pages_unshared: 0, pages_volatile: 0, full_scans: 2, memory_saved: 256 * 4096, cow_breaks: 0 });
   t.equal(service.counters("a")!.pages_sharing, 256);
   t.equal(k.cluster.host("a").worlds.filter((w) => w.kind === "system").length, 1, "one scanner world");
-  const table = k.metrics.collectTables(k.scheduler.now).find((x) => x.title === "page sharing (KSM counters)")!;
+  const table = k.metrics.collectTables().find((x) => x.title === "page sharing (KSM counters)")!;
   t.same(table.rows[0], ["a", "on", 256, 256, 0, 0, 2, 256 * 4096, 0]);
-  const chart = k.metrics.collectCharts(k.scheduler.now).find((c) => c.title === "Memory saved by page sharing")!;
+  const chart = k.metrics.collectCharts().find((c) => c.title === "Memory saved by page sharing")!;
   const series = (chart.data as { series: { name: string; x: number[]; y: number[] }[] }).series[0]!;
   t.equal(series.name, "a");
   t.same(series.x, [0, 100_000_000, 200_000_000, 220_000_000]);

@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { Hooks } from "../../core/plugin-host/hooks.js";
 import { throwsCode } from "../support/errors.js";
 import t, { type Test } from "tap";
 import { FairShare } from "../../core/net/fair-share.js";
@@ -14,7 +15,7 @@ const NIC = 1e10; // NICs faster than links, so links are the bottleneck unless 
 function setup(tcpCpuNsPerPage = 1000): { s: Scheduler; fs: FairShare; net: Network } {
   const s = new Scheduler();
   const fs = new FairShare(s);
-  const net = new Network(s, fs, defaultRunConfig({ tcpCpuNsPerPage }));
+  const net = new Network(s, fs, defaultRunConfig({ tcpCpuNsPerPage }), new Hooks(s));
   return { s, fs, net };
 }
 

@@ -88,9 +88,9 @@ t.test("the TypeScript source by path: compiled in memory, sharing vmscn's modul
   t.doesNotThrow(() => out.kernel!.checkInvariants());
   // The summary table and the --html chart: web inflated at the 1.1 s look, refaulted at 1.5 s.
   const end = out.report!.simulatedTimeNs;
-  const tables = out.kernel!.metrics.collectTables(end).filter((x) => x.title === "balloons");
+  const tables = out.kernel!.metrics.collectTables().filter((x) => x.title === "balloons");
   t.same(tables.map((x) => x.rows), [[["web", "a", 1024 * 4096, 1014 * 4096, 1024 * 4096, 10], ["db", "a", 512 * 4096, 512 * 4096, 512 * 4096, 0]]]);
-  const chart = out.kernel!.metrics.collectCharts(end).find((c) => c.title === "Balloon size over time")!;
+  const chart = out.kernel!.metrics.collectCharts().find((c) => c.title === "Balloon size over time")!;
   const series = "series" in chart.data ? chart.data.series : [];
   t.same(series.map((x) => ({ name: x.name, x: Array.from(x.x), y: Array.from(x.y) })), [
     { name: "web", x: [0, 1.1e9, 1.5e9, 2e9], y: [0, 1024 * 4096, 1014 * 4096, 1014 * 4096] },

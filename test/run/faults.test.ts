@@ -1,4 +1,5 @@
 // The kernel's fault verbs: slow and fill a datastore, exhaust a host's memory, kill a helper world.
+import { kernelCause } from "../../core/world/cause.js";
 import "reflect-metadata";
 import t from "tap";
 import { createKernel } from "../../core/run/container.js";
@@ -128,6 +129,6 @@ t.test("checkInvariants catches a flow on a down link and a world running on a d
   link.up = true;
   const vm = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: MiB });
   k.cluster.setState(vm, "running");
-  k.cluster.setHostUp(k.cluster.host("a"), false);
+  k.cluster.setHostUp(k.cluster.host("a"), false, kernelCause("crash"));
   t.throws(() => k.checkInvariants(), { code: "VMSCN5014", message: /host "a" is down but 1 transfer|world "web" is running on host "a", which is down/ });
 });

@@ -1,5 +1,6 @@
 // Files with absent blocks (an IO touching one waits for the plugin's fill), drain, remove,
 // dirty-block logs, and zero writes that cost no memory.
+import { Hooks } from "../../core/plugin-host/hooks.js";
 import "reflect-metadata";
 import { throwsCode } from "../support/errors.js";
 import t from "tap";
@@ -17,7 +18,7 @@ const BLOCK = 1000;
 
 function setup(outDir?: string): { s: Scheduler; st: Storage } {
   const s = new Scheduler();
-  return { s, st: new Storage(s, new FairShare(s), defaultRunConfig({ outDir })) };
+  return { s, st: new Storage(s, new FairShare(s), defaultRunConfig({ outDir }), new Hooks(s)) };
 }
 
 t.test("an IO on an absent block waits for its fill; present blocks do not wait", (t) => {

@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import { Hooks } from "../../core/plugin-host/hooks.js";
 import { throwsCode } from "../support/errors.js";
 import t, { type Test } from "tap";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -15,7 +16,7 @@ const GB = 1e9; // 1 byte per ns
 function setup(outDir?: string): { s: Scheduler; st: Storage } {
   const s = new Scheduler();
   const fs = new FairShare(s);
-  return { s, st: new Storage(s, fs, defaultRunConfig({ outDir })) };
+  return { s, st: new Storage(s, fs, defaultRunConfig({ outDir }), new Hooks(s)) };
 }
 
 

@@ -1,13 +1,24 @@
 import "reflect-metadata";
 import t from "tap";
 import { Scheduler } from "../../core/sim/scheduler.js";
-import { Cluster, hint, editDistance } from "../../core/world/cluster.js";
+import { Cluster, hint } from "../../core/world/cluster.js";
+import { editDistance } from "../../core/text/edit-distance.js";
 import { Slot } from "../../core/world/slots.js";
 import { Signal } from "../../core/world/signal.js";
 import type { World } from "../../core/world/world.js";
+import { Hooks } from "../../core/plugin-host/hooks.js";
+import { kernelCause } from "../../core/world/cause.js";
+
+/** TCP copies' CPU per host, as the network would report it. */
+const tcpLoad = new Map<string, number>();
+
+function newCluster(): Cluster {
+  const s = new Scheduler();
+  return new Cluster(s, new Hooks(s), { cpuLoad: (h) => tcpLoad.get(h) ?? 0 });
+}
 
 function cluster() {
-  const c = new Cluster(new Scheduler());
+  const c = newCluster();
   const a = c.addHost({ name: "a", cpus: 4, memoryBytes: 1 << 30, nicBandwidth: 1.25e9, rdma: false });
   const b = c.addHost({ name: "b", cpus: 2, memoryBytes: 1 << 30, nicBandwidth: 1.25e9, rdma: true });
   return { c, a, b };
@@ -103,9 +114,9 @@ t.test("CPU share is fair when demand exceeds the host's CPUs", (t) => {
   t.equal(c.cpuFactor(sender), 0.4, "5 wanted of 2");
   c.setDemand(sender, 0);
   t.equal(c.cpuFactor(y), 0.5, "an idle helper wants nothing");
-  c.extraLoad = (h) => (h === b ? 4 : 0);
+  tcpLoad.set(b.name, 4);
   t.equal(c.cpuFactor(y), 0.25, "TCP copies take CPU too");
-  c.extraLoad = () => 0;
+  tcpLoad.clear();
   c.move(y, c.host("a"));
   t.equal(c.cpuFactor(x), 1);
   t.equal(c.cpuFactor(y), 1);
@@ -154,19 +165,19 @@ t.test("extension slots give each world its own typed value", (t) => {
 t.test("a down host takes no worlds", (t) => {
   const { c, a, b } = cluster();
   const w = c.createWorld({ name: "w", kind: "vm", vcpus: 1 }, a);
-  const seen: boolean[] = [];
-  c.signals.hostStateChanged.connect((_h, up) => seen.push(up));
-  c.setHostUp(b, false);
-  c.setHostUp(b, false);
+  const seen: string[] = [];
+  c.signals.hostStateChanged.connect((_h, from, to, cause) => seen.push(`${from}->${to} by ${cause.by}: ${cause.reason}`));
+  c.setHostUp(b, false, kernelCause("crash"));
+  c.setHostUp(b, false, kernelCause("crash"));
   t.throws(() => c.move(w, b), { code: "VMSCN5011" });
   t.throws(() => c.createWorld({ name: "v", kind: "vm", vcpus: 1 }, b), { code: "VMSCN5011" });
-  c.setHostUp(b, true);
-  t.same(seen, [false, true]);
+  c.setHostUp(b, true, kernelCause("recover"));
+  t.same(seen, ["up->down by kernel: crash", "down->up by kernel: recover"]);
   t.end();
 });
 
 t.test("a host's nodes (one per CPU unless declared), VMM API and hypercall interface", (t) => {
-  const c = new Cluster(new Scheduler());
+  const c = newCluster();
   const a = c.addHost({ name: "a", cpus: 4, memoryBytes: 1 << 30, nicBandwidth: 1, rdma: false });
   t.equal(a.nodes, 4);
   t.equal(a.vmm, "default");

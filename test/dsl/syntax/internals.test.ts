@@ -5,7 +5,8 @@ import { parseSource } from "../../../dsl/parse.js";
 import { lex, quantityParts, stringValue } from "../../../dsl/lexer.js";
 import { offsetLoc } from "../../../dsl/syntax/loc.js";
 import { resumeOffsets, syntaxDiagnostics } from "../../../dsl/syntax/messages.js";
-import { closest, editDistance, suggestUnit } from "../../../dsl/syntax/suggest.js";
+import { closest, suggestUnit } from "../../../dsl/syntax/suggest.js";
+import { editDistance } from "../../../core/text/edit-distance.js";
 import { where } from "./helpers.js";
 
 t.test("an internal failure becomes a VMSCN0101 diagnostic, never an exception", (t) => {

@@ -1,10 +1,12 @@
-// The migration engine as a service (`k.provide`): another plugin (RDMA migration with
-// deferred shared pages) reuses the pre-copy machinery — rounds, dirty logs, convergence,
-// switch-over, post-copy, failure handling — by adding options to `migrate` and hooks into
-// one migration, instead of copying it. A consumer reaches it with
-// `k.use<MigrationEngine>("precopy-migration")` and declares the parts it uses itself.
+// What precopy-migration offers other plugins: the migration engine. Another plugin (RDMA
+// migration with deferred shared pages) reuses the pre-copy machinery — rounds, dirty logs,
+// convergence, switch-over, post-copy, failure handling — by adding options to `migrate` and
+// hooks into one migration, instead of copying it. `k.use("precopy-migration")` is typed by
+// the `Services` entry below; consumers `import type` from this file and nowhere else here.
 import type { GuestMemory, Host, OptionSpec, OptionValue, ScenarioView, VerbCall, VerbProblem, World } from "../../core/api.js";
 import type { MigrateOptions } from "./options.js";
+
+export type { MigrateOptions };
 
 /** What an extension sees of a migration (read-only). */
 export interface MigrationView {
@@ -71,4 +73,10 @@ export interface MigrationExtension {
 export interface MigrationEngine {
   /** Adds options to `migrate` and hooks into the migrations that use them (in register). */
   extend(ext: MigrationExtension): void;
+}
+
+declare module "../../core/api.js" {
+  interface Services {
+    "precopy-migration": MigrationEngine;
+  }
 }

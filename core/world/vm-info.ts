@@ -1,5 +1,5 @@
-import { Slot } from "../world/slots.js";
-import type { World } from "../world/world.js";
+import { Slot } from "./slots.js";
+import type { World } from "./world.js";
 import type { SimFile } from "../storage/storage.js";
 import type { VmSpec } from "./vm-spec.js";
 
