@@ -8,7 +8,7 @@ import "reflect-metadata";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createKernel } from "../core/run/container.js";
-import { builtinPlugins } from "../plugins/index.js";
+import { builtinPlugins } from "../app/builtins.js";
 import { peakRssMiB, seconds, type Benchmark } from "./harness.js";
 
 const MiB = 1024 ** 2;

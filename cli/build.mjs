@@ -1,7 +1,7 @@
 // Builds the package (`npm run build`):
 // - dist/vmscn.js: the `vmscn` command;
 // - dist/index.js: the public API, `import ... from "vmscn"` (core/api.ts);
-// - dist/testing.js: `import { PluginTester } from "vmscn/testing"` (dsl/testing/index.ts);
+// - dist/testing.js: `import { PluginTester } from "vmscn/testing"` (app/testing/index.ts);
 // - dist/types/: their type declarations (tsc), reached through package.json "exports".
 //
 // The three entry points are one esbuild build with code splitting, so what they share (the
@@ -13,7 +13,7 @@ import { build } from "esbuild";
 import { chmodSync, rmSync } from "node:fs";
 import ts from "typescript";
 
-const ENTRIES = { vmscn: "cli/main.ts", index: "core/api.ts", testing: "dsl/testing/index.ts" };
+const ENTRIES = { vmscn: "cli/main.ts", index: "core/api.ts", testing: "app/testing/index.ts" };
 
 rmSync("dist", { recursive: true, force: true });
 

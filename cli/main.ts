@@ -16,7 +16,7 @@ import { testCommand, TEST_USAGE } from "./commands/test.js";
 import { runConformanceFile } from "./commands/conformance.js";
 import { describePlugins } from "./commands/plugins.js";
 import { checkpointCommand, CHECKPOINT_USAGE } from "./commands/checkpoint.js";
-import { builtinPlugins } from "../plugins/index.js";
+import { builtinPlugins } from "../app/builtins.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import { buildSmoke } from "./smoke.js";
 import { summarize } from "./summary.js";

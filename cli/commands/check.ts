@@ -1,5 +1,5 @@
 // `vmscn check FILE...`: every diagnostic of every file, nothing run.
-import { check } from "../../dsl/pipeline.js";
+import { check } from "../../app/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { parseArgs, UsageError } from "../args.js";
 import { printDiagnostics } from "../output.js";

@@ -1,9 +1,9 @@
 // One conformance file, run to a TAP file entry: one test point per expectation, and the
 // file's `negative` front matter honoured (it must fail in that phase with that code).
 import { relative } from "node:path";
-import { run, type RunOutcome } from "../../dsl/pipeline.js";
+import { run, type RunOutcome } from "../../app/pipeline.js";
 import { formatDiagnostic, type Diagnostic } from "../../dsl/diagnostics.js";
-import { estimateMemory, formatMiB } from "../../dsl/limits.js";
+import { estimateMemory, formatMiB } from "../../app/limits.js";
 import type { TapFile, TapPoint } from "../tap.js";
 
 export interface ConformanceTask {

@@ -1,6 +1,6 @@
 // `vmscn run FILE`: runs a scenario, prints its summary and expectations, writes the outputs.
 import { stableStringify } from "../../core/report/json.js";
-import { run } from "../../dsl/pipeline.js";
+import { run } from "../../app/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { totalmem } from "node:os";
 import { maxMemory, parseArgs, one, UsageError } from "../args.js";

@@ -8,7 +8,7 @@ import { MS, SECOND } from "../../core/sim/time.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import type { VmSpec } from "../../core/world/vm-spec.js";
 import { PageState } from "../../core/memory/page.js";
-import { builtinPlugins } from "../index.js";
+import { builtinPlugins } from "../../app/builtins.js";
 import { parseLaunchOptions } from "./options.js";
 import { captureCost, capsuleLayout, digestHex, loadCost, pageDigest } from "./capsule.js";
 import { ringAfter } from "./placement.js";

@@ -7,7 +7,7 @@ import { createKernel } from "../../core/run/container.js";
 import { MS, SECOND } from "../../core/sim/time.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import type { VmSpec } from "../../core/world/vm-spec.js";
-import { builtinPlugins } from "../index.js";
+import { builtinPlugins } from "../../app/builtins.js";
 
 const MiB = 1024 ** 2;
 const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };

@@ -13,7 +13,7 @@ import { PageState, Trap } from "../../core/memory/page.js";
 import type { Kernel } from "../../core/run/kernel.js";
 import type { World } from "../../core/world/world.js";
 import type { ContentMix } from "../../core/memory/content.js";
-import { check } from "../../dsl/pipeline.js";
+import { check } from "../../app/pipeline.js";
 import compression from "../compression/index.js";
 import plugin from "./index.js";
 import { H, HEADER_SIZE, decodeHeader, geometry } from "./format.js";

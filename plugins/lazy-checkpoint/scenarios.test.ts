@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runConformanceFile } from "../../cli/commands/conformance.js";
-import { run } from "../../dsl/pipeline.js";
+import { run } from "../../app/pipeline.js";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 

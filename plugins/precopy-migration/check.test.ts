@@ -1,7 +1,7 @@
 // Requests the migrate verb refuses before the run, each at the argument or option concerned.
 import "reflect-metadata";
 import t from "tap";
-import { check } from "../../dsl/pipeline.js";
+import { check } from "../../app/pipeline.js";
 import { files } from "../../test/dsl/validate/helpers.js";
 
 const platform = `

@@ -2,7 +2,7 @@
 import "reflect-metadata";
 import t from "tap";
 import { readFileSync } from "node:fs";
-import { check } from "../../dsl/pipeline.js";
+import { check } from "../../app/pipeline.js";
 import { files } from "./validate/helpers.js";
 
 const doc = readFileSync(new URL("../../docs/language.md", import.meta.url), "utf8");

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { RandomStreams, type Random } from "../../core/sim/random.js";
 import { DSL_CODES } from "../../dsl/diagnostics.js";
 import { lex } from "../../dsl/lexer.js";
-import { check } from "../../dsl/pipeline.js";
+import { check } from "../../app/pipeline.js";
 
 const ROOT = resolve(import.meta.dirname, "../../scenarios");
 const PER_FILE = process.env["VMSCN_LONG"] === "1" ? 500 : 50;

@@ -5,7 +5,7 @@ import t from "tap";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { run } from "../../dsl/pipeline.js";
+import { run } from "../../app/pipeline.js";
 import { stableStringify } from "../../core/report/json.js";
 
 const examples = fileURLToPath(new URL("../../scenarios/examples/", import.meta.url));

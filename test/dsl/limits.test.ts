@@ -1,7 +1,7 @@
 // A scenario too big for the machine is refused before it runs, with its largest contributors.
 import "reflect-metadata";
 import t from "tap";
-import { estimateMemory } from "../../dsl/limits.js";
+import { estimateMemory } from "../../app/limits.js";
 import type { Plan } from "../../dsl/plan.js";
 import { files, run, check } from "./validate/helpers.js";
 import { maxMemory, parseArgs } from "../../cli/args.js";

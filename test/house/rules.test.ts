@@ -55,37 +55,88 @@ function target(file: string, spec: string): string {
   return relative(ROOT, resolve(ROOT, dirname(file), spec));
 }
 
-t.test("nothing under core/ imports from plugins/, dsl/ or cli/", async (t) => {
+/** Import statements as written (static and dynamic), with whether they bring types only. */
+function imports(file: string): { spec: string; typeOnly: boolean }[] {
+  const text = readFileSync(join(ROOT, file), "utf8")
+    .split("\n")
+    .filter((l) => !/^\s*(\/\/|\*|\/\*)/.test(l))
+    .join("\n");
+  const found: { spec: string; typeOnly: boolean }[] = [];
+  for (const m of text.matchAll(/(?:^|\n)\s*(import|export)(\s+type\b)?[^"'\n;]*?(?:from\s*)?["']([^"']+)["']/g)) found.push({ spec: m[3]!, typeOnly: m[2] !== undefined });
+  for (const m of text.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) found.push({ spec: m[1]!, typeOnly: false });
+  return found;
+}
+
+/**
+ * The layers, and what each may import (relative imports; packages are not the layers' concern):
+ * core ← dsl ← app → plugins; cli on top. Plugins reach the kernel through core/api.js only,
+ * and another plugin only through `import type` from its api.ts.
+ */
+const LAYERS: Readonly<Record<string, readonly string[]>> = {
+  core: ["core"],
+  dsl: ["dsl", "core"],
+  app: ["app", "dsl", "core", "plugins"],
+  cli: ["cli", "app", "dsl", "core", "plugins"],
+};
+
+function layerProblems(layer: string): string[] {
   const bad: string[] = [];
-  for (const file of sources("core")) {
-    for (const spec of specifiers(file)) {
+  for (const file of sources(layer)) {
+    for (const { spec } of imports(file)) {
       if (!spec.startsWith(".")) continue;
-      const top = target(file, spec).split(sep)[0];
-      if (top !== "core") bad.push(`${file} imports ${spec}`);
+      const to = target(file, spec);
+      const top = to.split(sep)[0]!;
+      if (!LAYERS[layer]!.includes(top)) bad.push(`${file} imports ${spec} (${layer}/ may import ${LAYERS[layer]!.join(", ")})`);
+      else if (top === "plugins" && layer === "app" && !/^plugins\/[a-z0-9-]+\/(index|api)\.js$/.test(to)) bad.push(`${file} imports ${spec}: app/ takes a plugin's index.js or api.js only`);
+      else if (top === "plugins" && layer === "cli" && !/^plugins\/[a-z0-9-]+\/api\.js$/.test(to)) bad.push(`${file} imports ${spec}: cli/ reaches a plugin only through what its api.ts exports`);
     }
   }
-  t.same(bad, []);
-});
+  return bad;
+}
 
-t.test("a plugin imports the kernel only through core/api.js (the public API)", async (t) => {
+for (const layer of Object.keys(LAYERS)) {
+  t.test(`${layer}/ imports only ${LAYERS[layer]!.join(", ")}`, async (t) => {
+    t.ok(sources(layer).length > 0);
+    t.same(layerProblems(layer), []);
+  });
+}
+
+t.test("a plugin imports the kernel only through core/api.js, and another plugin only by `import type` from its api.ts", async (t) => {
   const files = sources("plugins");
   t.ok(files.length > 0);
   const bad: string[] = [];
   for (const file of files) {
     const parts = file.split(sep);
-    // plugins/index.ts lists the built-ins; each plugin lives in plugins/<name>/.
-    const own = parts.length > 2 ? join("plugins", parts[1]!) : "plugins";
-    for (const spec of specifiers(file)) {
+    if (parts.length < 3) {
+      bad.push(`${file}: every file under plugins/ belongs to a plugin's folder (the built-ins are listed in app/builtins.ts)`);
+      continue;
+    }
+    const own = join("plugins", parts[1]!);
+    for (const { spec, typeOnly } of imports(file)) {
       if (!spec.startsWith(".")) continue;
       const to = target(file, spec);
       if (to === join("core", "api.js")) continue;
-      if (own === "plugins" && to.startsWith(`plugins${sep}`) && to.endsWith(`${sep}index.js`)) continue;
-      if (own === "plugins" && to === join("core", "api.js")) continue;
-      if (own !== "plugins" && to.startsWith(own + sep)) continue;
+      if (to.startsWith(own + sep)) continue;
+      if (typeOnly && /^plugins\/[a-z0-9-]+\/api\.js$/.test(to)) continue;
       bad.push(`${file} imports ${spec}`);
     }
   }
-  t.same(bad, [], "plugins reach kernel internals or another plugin's files; use core/api.js and k.use()");
+  t.same(bad, [], "plugins reach kernel internals or another plugin's files; use core/api.js, k.use() and `import type` from the provider's api.ts");
+});
+
+t.test("a plugin that provides a service declares its type in its api.ts, merged into Services", async (t) => {
+  const bad: string[] = [];
+  for (const name of readdirSync(join(ROOT, "plugins"))) {
+    const dir = join("plugins", name);
+    if (!statSync(join(ROOT, dir)).isDirectory()) continue;
+    const files = sources(dir);
+    const provides = files.some((f) => /\bk\.provide\(/.test(readFileSync(join(ROOT, f), "utf8")));
+    const api = join(dir, "api.ts");
+    const declares = files.includes(api) && /declare module "\.\.\/\.\.\/core\/api\.js"\s*\{\s*interface Services\s*\{\s*"?[a-z-]+"?:/.test(readFileSync(join(ROOT, api), "utf8"));
+    if (provides && !declares) bad.push(`${dir} provides a service but its api.ts does not declare it in Services`);
+    if (!provides && files.includes(api) && declares) bad.push(`${dir}/api.ts declares a service the plugin never provides`);
+  }
+  t.same(bad, []);
 });
 
 t.test("an example plugin package imports only vmscn (vmscn/testing in tests), node built-ins and its own files", async (t) => {

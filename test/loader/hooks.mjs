@@ -8,7 +8,7 @@ import { transform } from "esbuild";
 // The public entry points, for code in this repository that imports vmscn by name but sits
 // outside its package (examples/vmscn-plugin-*: their own package.json, no node_modules): when
 // Node cannot find the package, the sources stand in for the build.
-const PUBLIC = { vmscn: "../../core/api.ts", "vmscn/testing": "../../dsl/testing/index.ts" };
+const PUBLIC = { vmscn: "../../core/api.ts", "vmscn/testing": "../../app/testing/index.ts" };
 
 export async function resolve(specifier, context, next) {
   if (Object.hasOwn(PUBLIC, specifier)) {

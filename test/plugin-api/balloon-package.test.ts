@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import { loadPlugin } from "../../core/plugin-host/load.js";
-import { run } from "../../dsl/pipeline.js";
+import { run } from "../../app/pipeline.js";
 import { stableStringify } from "../../core/report/json.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));

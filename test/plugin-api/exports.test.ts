@@ -34,9 +34,9 @@ t.test("package.json: the command, the two entries with their types, and nothing
   t.same(pkg.bin, { vmscn: "dist/vmscn.js" });
   t.same(Object.keys(pkg.exports).sort(), [".", "./package.json", "./testing"]);
   t.same(pkg.exports["."], { types: "./dist/types/core/api.d.ts", default: "./dist/index.js" });
-  t.same(pkg.exports["./testing"], { types: "./dist/types/dsl/testing/index.d.ts", default: "./dist/testing.js" });
+  t.same(pkg.exports["./testing"], { types: "./dist/types/app/testing/index.d.ts", default: "./dist/testing.js" });
   t.equal(pkg.types, "./dist/types/core/api.d.ts");
-  for (const e of ["./dist/index.js", "./dist/testing.js", "./dist/vmscn.js", "./dist/types/core/api.d.ts", "./dist/types/dsl/testing/index.d.ts"]) {
+  for (const e of ["./dist/index.js", "./dist/testing.js", "./dist/vmscn.js", "./dist/types/core/api.d.ts", "./dist/types/app/testing/index.d.ts"]) {
     t.ok(existsSync(join(ROOT, e)), `${e} is built`);
   }
   t.end();
@@ -57,7 +57,7 @@ t.test("`vmscn/testing` by name exports exactly what the guide lists", async (t)
 });
 
 t.test("nothing internal is reachable by name", async (t) => {
-  for (const deep of ["vmscn/dist/index.js", "vmscn/core/api.js", "vmscn/core/run/kernel.js", "vmscn/dist/chunks/x.js", "vmscn/dsl/pipeline.js", "vmscn/testing/index.js"]) {
+  for (const deep of ["vmscn/dist/index.js", "vmscn/core/api.js", "vmscn/core/run/kernel.js", "vmscn/dist/chunks/x.js", "vmscn/app/pipeline.js", "vmscn/testing/index.js"]) {
     await t.rejects(import(deep), { code: "ERR_PACKAGE_PATH_NOT_EXPORTED" }, deep);
   }
 });
@@ -77,7 +77,7 @@ t.test("each entry loads on its own in a fresh process (no loader, nothing impor
 t.test("the declarations of both entries name the public API", (t) => {
   const api = readFileSync(join(ROOT, "dist/types/core/api.d.ts"), "utf8");
   for (const name of ["definePlugin", "PluginContext", "VerbSpec", "VmscnError", "PageState", "Trap", "GuestMemory", "ChartSpec"]) t.match(api, new RegExp(`\\b${name}\\b`), name);
-  const testing = readFileSync(join(ROOT, "dist/types/dsl/testing/index.d.ts"), "utf8");
+  const testing = readFileSync(join(ROOT, "dist/types/app/testing/index.d.ts"), "utf8");
   for (const name of ["PluginTester", "PluginTesterOptions", "ValidCase", "InvalidCase", "ExpectedError", "ReportAssertion"]) t.match(testing, new RegExp(`\\b${name}\\b`), name);
   t.end();
 });

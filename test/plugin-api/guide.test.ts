@@ -61,7 +61,7 @@ t.test("every TypeScript example type-checks against the public API", (t) => {
       noEmit: true,
       skipLibCheck: true,
       experimentalDecorators: true,
-      paths: { vmscn: [join(ROOT, "core/api.ts")], "vmscn/testing": [join(ROOT, "dsl/testing/index.ts")] },
+      paths: { vmscn: [join(ROOT, "core/api.ts")], "vmscn/testing": [join(ROOT, "app/testing/index.ts")] },
     },
   );
   const host = { getCanonicalFileName: (f: string) => f, getCurrentDirectory: () => dir, getNewLine: () => "\n" };
@@ -88,7 +88,7 @@ t.test("the example package's README scenario runs and its expectations hold", a
   const readme = readFileSync(join(ROOT, "examples/vmscn-plugin-balloon/README.md"), "utf8");
   const scenario = /```\n(use plugin[\s\S]*?)```/.exec(readme)![1]!;
   const dir = t.testdir({ "s.vmscn": scenario.replace('use plugin "vmscn-plugin-balloon"', `use plugin "${join(ROOT, "examples/vmscn-plugin-balloon/src/index.ts")}"`) });
-  const { run } = await import("../../dsl/pipeline.js");
+  const { run } = await import("../../app/pipeline.js");
   const out = await run(join(dir, "s.vmscn"), {});
   t.same(out.diagnostics, []);
   t.ok(out.expects.length >= 2);

@@ -5,9 +5,9 @@ import "reflect-metadata";
 import t from "tap";
 import { AssertionError } from "node:assert";
 import { definePlugin, MS, type Plugin } from "../../core/api.js";
-import { PluginTester, TestCaseError, type TestCases } from "../../dsl/testing/index.js";
-import { checkCases } from "../../dsl/testing/cases.js";
-import { detectFramework, globalFramework, nodeTestFramework, tapFramework, underTap, type TapTest } from "../../dsl/testing/framework.js";
+import { PluginTester, TestCaseError, type TestCases } from "../../app/testing/index.js";
+import { checkCases } from "../../app/testing/cases.js";
+import { detectFramework, globalFramework, nodeTestFramework, tapFramework, underTap, type TapTest } from "../../app/testing/framework.js";
 
 /** A small plugin: `ping VM { times N }` counts pings; a VM that is not running refuses (PING001). */
 const ping = definePlugin({

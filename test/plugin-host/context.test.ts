@@ -6,7 +6,7 @@ import { definePlugin } from "../../core/plugin-host/define.js";
 import { KERNEL_CODES, VmscnError } from "../../core/errors.js";
 import { MS } from "../../core/sim/time.js";
 import type { PluginContext } from "../../core/plugin-host/context.js";
-import { builtinPlugins } from "../../plugins/index.js";
+import { builtinPlugins } from "../../app/builtins.js";
 
 const MiB = 1024 ** 2;
 

@@ -1,6 +1,6 @@
 // The kernel's fault verbs: slow and fill a datastore, exhaust a host's memory, kill a helper world.
-import { kernelCause } from "../../core/world/cause.js";
 import "reflect-metadata";
+import { kernelCause } from "../../core/world/cause.js";
 import t from "tap";
 import { createKernel } from "../../core/run/container.js";
 import { MS, SECOND } from "../../core/sim/time.js";

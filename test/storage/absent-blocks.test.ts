@@ -1,7 +1,7 @@
 // Files with absent blocks (an IO touching one waits for the plugin's fill), drain, remove,
 // dirty-block logs, and zero writes that cost no memory.
-import { Hooks } from "../../core/plugin-host/hooks.js";
 import "reflect-metadata";
+import { Hooks } from "../../core/plugin-host/hooks.js";
 import { throwsCode } from "../support/errors.js";
 import t from "tap";
 import { existsSync } from "node:fs";

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { check, run as runPipeline, type PipelineOptions } from "../../../dsl/pipeline.js";
+import { check, run as runPipeline, type PipelineOptions } from "../../../app/pipeline.js";
 
 /** The pipeline's run, with the kernel's invariants checked at the end (always on in tests). */
 export function run(path: string, opts: PipelineOptions = {}) {

@@ -10,14 +10,14 @@ import type { Report } from "../core/report/json.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import type { PluginEntry } from "../core/plugin-host/order.js";
 import type { Plugin } from "../core/plugin-host/define.js";
-import { builtinPlugins } from "../plugins/index.js";
-import type { FrontMatter } from "./ast.js";
-import { diag, hasErrors, sortDiagnostics, type Diagnostic, type Phase } from "./diagnostics.js";
-import { fileLoc, loadProgram, type LoadedProgram, type ReadFile } from "./load.js";
-import { validate } from "./validate/validate.js";
-import { compile } from "./compile.js";
-import { evaluateExpects, type ExpectResult } from "./expect.js";
-import type { Plan } from "./plan.js";
+import { builtinPlugins } from "./builtins.js";
+import type { FrontMatter } from "../dsl/ast.js";
+import { diag, hasErrors, sortDiagnostics, type Diagnostic, type Phase } from "../dsl/diagnostics.js";
+import { fileLoc, loadProgram, type LoadedProgram, type ReadFile } from "../dsl/load.js";
+import { validate } from "../dsl/validate/validate.js";
+import { compile } from "../dsl/compile.js";
+import { evaluateExpects, type ExpectResult } from "../dsl/expect.js";
+import type { Plan } from "../dsl/plan.js";
 import { estimateMemory, formatMiB } from "./limits.js";
 
 export interface PipelineOptions {

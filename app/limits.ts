@@ -3,7 +3,7 @@
 // instead of being killed by the OS halfway through.
 import { PAGE_SIZE } from "../core/config.js";
 import type { OptionValue } from "../core/plugin-host/context.js";
-import type { Plan } from "./plan.js";
+import type { Plan } from "../dsl/plan.js";
 
 /** Bytes per guest page: the page map's frame index (4) and metadata byte (1). */
 const PAGE_MAP_BYTES = 5;
