@@ -1,6 +1,7 @@
 // How much memory a scenario will need on this machine, estimated from the plan before it
 // runs, so a scenario too big for the machine is refused with the largest contributors
 // instead of being killed by the OS halfway through.
+import { formatBytesRounded } from "../core/text/bytes.js";
 import { PAGE_SIZE } from "../core/config.js";
 import type { OptionValue } from "../core/plugin-host/context.js";
 import type { Plan } from "../dsl/plan.js";
@@ -114,8 +115,9 @@ function seconds(ns: number): string {
   return `${ns / 1e9} s`;
 }
 
+/** From MiB up: a VM's memory is never quoted in KiB. */
 function gib(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${Number((bytes / 1024 ** 3).toFixed(2))} GiB` : `${Number((bytes / 1024 ** 2).toFixed(2))} MiB`;
+  return formatBytesRounded(bytes, "MiB");
 }
 
 export function formatMiB(bytes: number): string {

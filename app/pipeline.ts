@@ -69,7 +69,7 @@ export async function check(path: string, opts: PipelineOptions = {}): Promise<C
   const kernel = createKernel(runConfig(program, opts));
   const diagnostics = [...program.diagnostics, ...(await registerPlugins(program, kernel, opts))];
   const verbs = new Map(kernel.plugins.allVerbs().map((v) => [v.name, v]));
-  const v = validate(program, verbs, undefined, new Map(kernel.plugins.allHypercalls().map((h) => [h.name, h])));
+  const v = validate(program, verbs, new Map(kernel.plugins.allHypercalls().map((h) => [h.name, h])));
   diagnostics.push(...v.diagnostics);
   if (opts.seed !== undefined) v.plan.seed = opts.seed;
   if (opts.maxMemoryBytes !== undefined && !hasErrors(diagnostics)) {

@@ -1,6 +1,7 @@
 // The readable summary printed after a run: one table per kind of thing, with units.
 import type { Report } from "../core/report/json.js";
 import { formatTime } from "../core/sim/time.js";
+import { formatBytesRounded } from "../core/text/bytes.js";
 import type { SummaryTable } from "../core/report/chart.js";
 
 /** `v` in the largest of `units` (each `step` times the one before) that keeps it ≥ 1. */
@@ -14,7 +15,7 @@ function scaled(v: number, units: readonly string[], step: number): string {
 }
 
 export function formatBytes(b: number): string {
-  return scaled(b, ["B", "KiB", "MiB", "GiB", "TiB"], 1024);
+  return formatBytesRounded(b);
 }
 
 /** Disks are quoted in bytes per second (1 GB/s), links in bits (see formatRate). */

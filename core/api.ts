@@ -37,7 +37,8 @@ export { Priority, type Scheduler, type EventHandle } from "./sim/scheduler.js";
 export type { Random } from "./sim/random.js";
 
 // Memory: page states and traps, fault results, page contents.
-export { WAIT, formatBytes, type Memory, type Fault, type FaultHandler, type CowListener } from "./memory/memory.js";
+export { formatBytes } from "./text/bytes.js";
+export { WAIT, type Memory, type Fault, type FaultHandler, type CowListener } from "./memory/memory.js";
 export { PageState, STATE_MASK, Trap, TRAP_MASK, FAULT_KINDS, STATE_NAMES, type FaultKind, type PageStateValue } from "./memory/page.js";
 export { ContentKind, kindOf, compressibility, pageBytes, type ContentMix } from "./memory/content.js";
 export type { GuestMemory } from "./memory/guest.js";

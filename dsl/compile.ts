@@ -1,7 +1,7 @@
 // Compilation: the validated plan becomes kernel calls: the platform, the VMs (with their
 // workloads and scripted accesses) and the timed actions.
 import type { Kernel } from "../core/run/kernel.js";
-import type { WorkloadSpec } from "../core/workload/spec.js";
+import { emptyWorkload, type WorkloadSpec } from "../core/workload/spec.js";
 import type { Plan } from "./plan.js";
 
 export function compile(plan: Plan, k: Kernel): void {
@@ -15,7 +15,7 @@ export function compile(plan: Plan, k: Kernel): void {
     let workload: WorkloadSpec | undefined = vm.workload;
     if (scripted.length > 0 || hypercalls.length > 0) {
       // Scripted accesses and hypercalls need a workload to run on, even an otherwise idle one.
-      workload = { ...(workload ?? { activities: [], mix: { zero: 0, images: [], random: 1, compressible: [] } }), scripted, ...(hypercalls.length > 0 ? { hypercalls } : {}) };
+      workload = { ...(workload ?? emptyWorkload()), scripted, ...(hypercalls.length > 0 ? { hypercalls } : {}) };
     }
     k.createVm({ ...vm, ...(workload ? { workload } : {}) });
   }

@@ -85,7 +85,8 @@ export interface ContentMix {
   compressible: { level: number; fraction: number }[];
 }
 
-export const DEFAULT_MIX: ContentMix = { zero: 0, images: [], random: 1, compressible: [] };
+/** What a workload writes unless its `content` says otherwise: private random pages. */
+export const DEFAULT_MIX: Readonly<ContentMix> = Object.freeze({ zero: 0, images: Object.freeze([]) as unknown as ContentMix["images"], random: 1, compressible: Object.freeze([]) as unknown as ContentMix["compressible"] });
 
 /** Names of shared images to small integer ids, in order of first use (deterministic). */
 export class ImageRegistry {

@@ -1,5 +1,6 @@
 // The memory manager: machine frames per host, guest page maps per VM, the one access path
 // for guest reads and writes (with traps and fault handlers), sharing and copy-on-write.
+import { formatBytes } from "../text/bytes.js";
 import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
 import { kernelError, VmscnError } from "../errors.js";
@@ -580,14 +581,3 @@ const TRAP_BITS = Trap.Dirty | Trap.WriteProtect | Trap.AccessTrace | Trap.Write
 const TRAPS_KEPT = TRAP_BITS & ~Trap.CopyOnWrite;
 
 const STATE_FAULT: (FaultKind | undefined)[] = [undefined, undefined, "absent-restore", "absent-fetch", "remote"];
-
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1 && v % 1024 === 0) {
-    v /= 1024;
-    i++;
-  }
-  return `${v} ${units[i]}`;
-}

@@ -1,5 +1,5 @@
 // What a guest does: activities at a rate, scripted accesses at given times, a replayed trace.
-import type { ContentMix } from "../memory/content.js";
+import { DEFAULT_MIX, type ContentMix } from "../memory/content.js";
 
 export type AccessPattern =
   | { kind: "uniform" }
@@ -67,6 +67,7 @@ export interface WorkloadSpec {
   trace?: string;
 }
 
-export function emptyWorkload(mix: ContentMix): WorkloadSpec {
+/** A workload with no activity of its own (only scripted accesses or hypercalls to run). */
+export function emptyWorkload(mix: ContentMix = DEFAULT_MIX): WorkloadSpec {
   return { activities: [], mix, scripted: [] };
 }

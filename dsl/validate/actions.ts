@@ -37,13 +37,15 @@ function time(q: Quantity, ctx: ValidationContext, what: string): number | undef
   return t;
 }
 
+/**
+ * An action's time, arguments and options against its verb's schema. A well-formed action is
+ * kept for its verb's own check (registered by the plugin) and then planned.
+ */
 export function checkAction(a: ActionStmt, ctx: ValidationContext): void {
   const t = time(a.time, ctx, `the time of "${a.verb.text}"`);
   const verb = ctx.verbs.get(a.verb.text);
   if (!verb) {
-    const plugin = ctx.unloadedVerbs.get(a.verb.text);
-    if (plugin) ctx.error("VMSCN0207", `verb "${a.verb.text}" comes from plugin "${plugin}", which is not loaded`, a.verb.loc, `add use plugin "${plugin}"`);
-    else ctx.error("VMSCN0207", `no loaded plugin provides the verb "${a.verb.text}"`, a.verb.loc, hintText(a.verb.text, ctx.verbs.keys()) ?? `the verbs are ${[...ctx.verbs.keys()].join(", ")}`);
+    ctx.error("VMSCN0207", `no loaded plugin provides the verb "${a.verb.text}"`, a.verb.loc, hintText(a.verb.text, ctx.verbs.keys()) ?? `the verbs are ${[...ctx.verbs.keys()].join(", ")}`);
     return;
   }
   const before = ctx.diagnostics.length;
@@ -51,13 +53,29 @@ export function checkAction(a: ActionStmt, ctx: ValidationContext): void {
   const args = resolveArgs(a, verb, ctx, where);
   const options = resolveOptions(a, verb, ctx, where);
   if (t === undefined || !args || !options || ctx.diagnostics.length !== before) return;
-  if (verb.check) {
-    const withDefaults = { ...optionDefaults(verb.options), ...options };
-    const problems = verb.check({ args, options: withDefaults }, scenarioView(ctx));
-    for (const p of problems) ctx.error("VMSCN0222", p.message, (p.at && where.get(p.at)) || a.verb.loc, p.hint);
-    if (problems.length > 0) return;
-  }
-  ctx.plan.actions.push({ time: t, verb: verb.name, args, options, loc: a.loc });
+  ctx.actions.set(a, { time: t, verb, args, options, where, refused: false });
+}
+
+/**
+ * A verb's own check (`VerbSpec.check`), registered for the actions of that verb: what can be
+ * known before the run becomes VMSCN0222 at the argument or option concerned.
+ */
+export function verbCheck(name: string, check: NonNullable<RegisteredVerb["check"]>): (a: ActionStmt, ctx: ValidationContext) => void {
+  return (a, ctx) => {
+    const call = ctx.actions.get(a);
+    if (!call || call.verb.name !== name) return;
+    const withDefaults = { ...optionDefaults(call.verb.options), ...call.options };
+    const problems = check({ args: call.args, options: withDefaults }, scenarioView(ctx));
+    for (const p of problems) ctx.error("VMSCN0222", p.message, (p.at && call.where.get(p.at)) || a.verb.loc, p.hint);
+    if (problems.length > 0) call.refused = true;
+  };
+}
+
+/** The action goes into the plan once every check of it has passed. */
+export function planAction(a: ActionStmt, ctx: ValidationContext): void {
+  const call = ctx.actions.get(a);
+  if (!call || call.refused) return;
+  ctx.plan.actions.push({ time: call.time, verb: call.verb.name, args: call.args, options: call.options, loc: a.loc });
 }
 
 /** The platform as declared so far (validation checks declarations before actions). */

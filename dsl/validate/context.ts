@@ -1,12 +1,24 @@
 // What every check sees: the names declared in the scenario, the verbs of the loaded plugins,
 // the plan being built, and where to put diagnostics.
-import type { DatastoreDecl, HostDecl, LinkDecl, Loc, Name, VmDecl } from "../ast.js";
+import type { ActionStmt, RunStmt, DatastoreDecl, HostDecl, LinkDecl, Loc, Name, VmDecl } from "../ast.js";
 import { diag, type Diagnostic, type DslCode } from "../diagnostics.js";
-import type { RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
+import type { OptionValue, RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import { hint } from "../../core/world/cluster.js";
 import type { Plan } from "../plan.js";
 
 export type EntityKind = "host" | "vm" | "datastore";
+
+/** An action whose time, arguments and options are valid, in base units. */
+export interface CheckedAction {
+  time: number;
+  verb: RegisteredVerb;
+  args: Record<string, OptionValue>;
+  options: Record<string, OptionValue>;
+  /** Where each argument and option was written, for a problem that names one. */
+  where: Map<string, Loc>;
+  /** A check refused it: it is not planned. */
+  refused: boolean;
+}
 
 export interface Symbols {
   hosts: Map<string, HostDecl>;
@@ -24,10 +36,13 @@ export class ValidationContext {
   readonly vmPages = new Map<string, number>();
   readonly vmVcpus = new Map<string, number>();
 
+  /** The first `run` statement, once checked. */
+  run: RunStmt | undefined;
+  /** Well-formed actions, waiting for their verb's own check before they are planned. */
+  readonly actions = new Map<ActionStmt, CheckedAction>();
+
   constructor(
     readonly verbs: ReadonlyMap<string, RegisteredVerb>,
-    /** Verbs that a built-in plugin offers but that are not loaded: verb → plugin name. */
-    readonly unloadedVerbs: ReadonlyMap<string, string>,
     readonly plan: Plan,
     /** Hypercalls the loaded plugins handle, by name. */
     readonly hypercalls: ReadonlyMap<string, RegisteredHypercall> = new Map(),

@@ -1,7 +1,7 @@
 // Checks of the platform declarations: hosts, links, datastores, VMs and their workloads.
 import { dirname, resolve } from "node:path";
 import type { ContentMixNode, DatastoreDecl, HostDecl, LinkDecl, Node, PatternNode, PropertyProblem, Quantity, VmDecl, WorkloadNode } from "../ast.js";
-import type { ContentMix } from "../../core/memory/content.js";
+import { DEFAULT_MIX, type ContentMix } from "../../core/memory/content.js";
 import type { Activity, AccessPattern, DiskActivity, WorkloadSpec } from "../../core/workload/spec.js";
 import { PAGE_SIZE } from "../../core/config.js";
 import type { VmSpec } from "../../core/world/vm-spec.js";
@@ -214,7 +214,7 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
     if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined || !pattern) ok = false;
     else activities.push({ op: a.op, rate, pattern });
   }
-  const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : { zero: 0, images: [], random: 1, compressible: [] };
+  const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : DEFAULT_MIX;
   if (!mix) ok = false;
   let writeBytes: number | undefined;
   if (w.writeSize) {

@@ -8,23 +8,52 @@ import type { LoadedProgram } from "../load.js";
 import { inDimension, inRange } from "./values.js";
 import { ValidationContext } from "./context.js";
 import { checkDatastore, checkHost, checkLink, checkVm } from "./platform.js";
-import { checkAction, checkHorizon, checkHypercall, checkRun, checkScripted } from "./actions.js";
+import { checkAction, checkHorizon, checkHypercall, checkRun, checkScripted, planAction, verbCheck } from "./actions.js";
+import { ValidationRegistry, type StatementType } from "./registry.js";
 import { checkExpect } from "./expects.js";
 import type { Diagnostic } from "../diagnostics.js";
-import type { RunStmt } from "../ast.js";
-
-type Checks = { [K in Statement["type"]]?: (node: Extract<Statement, { type: K }>, ctx: ValidationContext) => void };
 
 export interface ValidationResult {
   plan: Plan;
   diagnostics: Diagnostic[];
 }
 
+/** Statement types in the order they are checked: the platform first (hosts before the VMs on them), then actions and expectations. */
+const ORDER: readonly StatementType[] = ["host", "link", "datastore", "vm", "seed", "tick", "run", "action", "scripted", "hypercall", "expect"];
+
+/** The language's checks, then each loaded verb's own check (for its actions), then planning. */
+export function validationRegistry(verbs: ReadonlyMap<string, RegisteredVerb>): ValidationRegistry {
+  const r = new ValidationRegistry();
+  r.register("host", checkHost);
+  r.register("link", checkLink);
+  r.register("datastore", checkDatastore);
+  r.register("vm", checkVm);
+  r.register("seed", (s, ctx) => {
+    const v = inDimension(s.value, "count", "the seed", ctx.diagnostics);
+    if (v !== undefined && inRange(v, s.value, "the seed", ctx.diagnostics, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) !== undefined) ctx.plan.seed = v;
+  });
+  r.register("tick", (s, ctx) => {
+    const v = inDimension(s.value, "time", "the workload tick", ctx.diagnostics);
+    if (v !== undefined && inRange(v, s.value, "the workload tick", ctx.diagnostics, { min: 1_000 }) !== undefined) ctx.plan.tickNs = Math.round(v);
+  });
+  r.register("run", (s, ctx) => {
+    checkRun(s, ctx, ctx.run);
+    ctx.run ??= s;
+  });
+  r.register("action", checkAction);
+  for (const v of verbs.values()) if (v.check) r.register("action", verbCheck(v.name, v.check), v.plugin, `check(${v.name})`);
+  r.register("action", planAction);
+  r.register("scripted", checkScripted);
+  r.register("hypercall", checkHypercall);
+  r.register("expect", checkExpect);
+  return r;
+}
+
 export function validate(
   program: LoadedProgram,
   verbs: ReadonlyMap<string, RegisteredVerb>,
-  unloadedVerbs: ReadonlyMap<string, string> = new Map(),
   hypercalls: ReadonlyMap<string, RegisteredHypercall> = new Map(),
+  registry: ValidationRegistry = validationRegistry(verbs),
 ): ValidationResult {
   const plan: Plan = {
     name: program.scenario?.name.value ?? "",
@@ -40,36 +69,10 @@ export function validate(
     until: undefined,
     expects: [],
   };
-  const ctx = new ValidationContext(verbs, unloadedVerbs, plan, hypercalls);
+  const ctx = new ValidationContext(verbs, plan, hypercalls);
   collectNames(program.statements, ctx);
-  let run: RunStmt | undefined;
-  const checks: Checks = {
-    host: checkHost,
-    link: checkLink,
-    datastore: checkDatastore,
-    vm: checkVm,
-    action: checkAction,
-    scripted: checkScripted,
-    hypercall: checkHypercall,
-    expect: checkExpect,
-    run: (r) => {
-      checkRun(r, ctx, run);
-      run ??= r;
-    },
-    seed: (s) => {
-      const v = inDimension(s.value, "count", "the seed", ctx.diagnostics);
-      if (v !== undefined && inRange(v, s.value, "the seed", ctx.diagnostics, { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true }) !== undefined) plan.seed = v;
-    },
-    tick: (s) => {
-      const v = inDimension(s.value, "time", "the workload tick", ctx.diagnostics);
-      if (v !== undefined && inRange(v, s.value, "the workload tick", ctx.diagnostics, { min: 1_000 }) !== undefined) plan.tickNs = Math.round(v);
-    },
-  };
-  // Platform first (hosts before the VMs on them), then actions and expectations.
-  const order: Statement["type"][] = ["host", "link", "datastore", "vm", "seed", "tick", "run", "action", "scripted", "hypercall", "expect"];
-  for (const type of order) {
-    const check = checks[type] as ((n: Statement, c: ValidationContext) => void) | undefined;
-    for (const s of program.statements) if (s.type === type) check?.(s, ctx);
+  for (const type of ORDER) {
+    for (const s of program.statements) if (s.type === type) registry.run(s, ctx);
   }
   checkHorizon(ctx);
   return { plan, diagnostics: ctx.diagnostics };
