@@ -33,7 +33,7 @@ t.test("the guide has a first plugin, fragments for each context member, and a P
   t.ok(blocks.length >= 12, `${blocks.length} examples`);
   t.match(blocks[0]!, /export default definePlugin\(/);
   t.ok(blocks.some((b) => b.includes('from "vmscn/testing"')));
-  for (const member of ["k.verb(", "k.onFault(", "openLog(", "k.systemWorld(", "k.slot(", "k.on(", "k.network.transfer(", "k.storage.createFile(", "k.metric(", "k.chart(", "k.table(", "k.trace.span(", "k.random(", "k.error(", "k.use<"]) {
+  for (const member of ["k.verb(", "k.onFault(", "openLog(", "k.systemWorld(", "k.slot(", "k.on(", "k.network.transfer(", "k.storage.createFile(", "k.metric(", "k.chart(", "k.table(", "k.trace.span(", "k.random(", "k.error(", "k.provide(", "k.use(", "k.cause("]) {
     t.ok(blocks.some((b) => b.includes(member)), `an example uses ${member}`);
   }
   t.end();
