@@ -4,9 +4,11 @@
 import "reflect-metadata";
 import t from "tap";
 import { AssertionError } from "node:assert";
+import { existsSync, readFileSync } from "node:fs";
 import { definePlugin, MS, type Plugin } from "../../core/api.js";
 import { PluginTester, TestCaseError, type TestCases } from "../../app/testing/index.js";
 import { checkCases } from "../../app/testing/cases.js";
+import { builtinPlugins } from "../../app/builtins.js";
 import { detectFramework, globalFramework, nodeTestFramework, tapFramework, underTap, type TapTest } from "../../app/testing/framework.js";
 
 /** A small plugin: `ping VM { times N }` counts pings; a VM that is not running refuses (PING001). */
@@ -341,4 +343,16 @@ t.test("frameworks: globals, tap, node:test, and by hand", async (t) => {
   PluginTester.it = undefined;
   t.same(names, ["by-hand", "valid", 'valid[0]: scenario "p"'], "itOnly falls back to it");
   t.equal(PluginTester.describe, undefined);
+});
+
+t.test("every built-in plugin has a PluginTester suite: plugins/<name>/tester.test.ts", async (t) => {
+  const root = new URL("../../", import.meta.url);
+  for (const plugin of builtinPlugins) {
+    const file = new URL(`plugins/${plugin.name}/tester.test.ts`, root);
+    t.ok(existsSync(file), `plugins/${plugin.name}/tester.test.ts exists`);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
+    t.match(text, `new PluginTester().run("${plugin.name}", `, `it runs PluginTester on plugin "${plugin.name}"`);
+    t.match(text, /from "\.\/index\.js"/, "on the plugin's default export");
+  }
 });
