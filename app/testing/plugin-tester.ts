@@ -4,7 +4,10 @@
 // raise exactly the errors it lists, with their codes and positions. Report assertions compare
 // figures of the finished run. Cases are registered with the running test framework.
 import { AssertionError, deepStrictEqual } from "node:assert";
+import { KERNEL_CODES } from "../../core/errors.js";
 import { checkPlugin, type Plugin } from "../../core/plugin-host/define.js";
+import { DSL_CODES } from "../../dsl/diagnostics.js";
+import { builtinPlugins } from "../builtins.js";
 import type { Report } from "../../core/report/json.js";
 import { checkCases, TestCaseError, type ExpectedError, type NormalizedCase, type ReportAssertion, type TestCases } from "./cases.js";
 import { detectFramework, type Describe, type Framework, type It } from "./framework.js";
@@ -102,6 +105,37 @@ function checkErrors(c: NormalizedCase, out: CaseOutcome): void {
   });
 }
 
+/** Codes every case may expect, whatever the plugin: the kernel's and the language's. */
+const COMMON_CODES: readonly string[] = [...Object.keys(KERNEL_CODES), ...Object.keys(DSL_CODES)];
+
+/**
+ * An invalid case may expect only codes that exist for it, as ESLint's RuleTester checks a
+ * messageId against the rule's meta.messages: the plugin's declared codes, the kernel's and the
+ * language's. A misspelt code or another plugin's fails the case before it runs, saying so.
+ */
+function checkExpectedCodes(plugin: Plugin, others: readonly Plugin[], c: NormalizedCase): void {
+  if (c.kind !== "invalid" || typeof c.errors === "number") return;
+  const own = Object.keys(plugin.codes ?? {});
+  c.errors!.forEach((e, i) => {
+    if (own.includes(e.code) || COMMON_CODES.includes(e.code)) return;
+    const owner = [...others, ...builtinPlugins].find((p) => p !== plugin && Object.prototype.hasOwnProperty.call(p.codes ?? {}, e.code));
+    const whose = owner === undefined ? "" : ` (it is plugin "${owner.name}"'s: a suite expects the codes of the plugin it tests)`;
+    const declared = own.length === 0 ? "declares no codes" : `declares ${own.join(", ")}`;
+    fail(
+      `${labelOf(c)}: errors[${i}] expects code "${e.code}", which is not one of plugin "${plugin.name}"'s codes, a kernel code (VMSCN5xxx, VMSCN6xxx) or a language diagnostic code (VMSCN0xxx)${whose}; plugin "${plugin.name}" ${declared}`,
+      e.code,
+      [...own, ...COMMON_CODES],
+    );
+  });
+}
+
+/** The case as a sentence names it: `invalid[2] (scenario "p")`, `invalid[0] ("a title")`. */
+function labelOf(c: NormalizedCase): string {
+  const scenario = /scenario\s+"([^"]*)"/.exec(c.code)?.[1];
+  const what = c.name !== undefined ? ` ("${c.name}")` : scenario !== undefined ? ` (scenario "${scenario}")` : "";
+  return `${c.kind}[${c.index}]${what}`;
+}
+
 /** A title from the case: its name, else where it is and the scenario's name. */
 function titleOf(c: NormalizedCase): string {
   if (c.name !== undefined) return c.name;
@@ -179,6 +213,7 @@ export class PluginTester {
   }
 
   private async runOne(plugin: Plugin, c: NormalizedCase): Promise<void> {
+    checkExpectedCodes(plugin, this.options.plugins, c);
     const o = this.options;
     const out = await runCase({
       code: c.code,

@@ -4,9 +4,11 @@
 import "reflect-metadata";
 import t from "tap";
 import { AssertionError } from "node:assert";
+import { existsSync, readFileSync } from "node:fs";
 import { definePlugin, MS, type Plugin } from "../../core/api.js";
 import { PluginTester, TestCaseError, type TestCases } from "../../app/testing/index.js";
 import { checkCases } from "../../app/testing/cases.js";
+import { builtinPlugins } from "../../app/builtins.js";
 import { detectFramework, globalFramework, nodeTestFramework, tapFramework, underTap, type TapTest } from "../../app/testing/framework.js";
 
 /** A small plugin: `ping VM { times N }` counts pings; a VM that is not running refuses (PING001). */
@@ -147,7 +149,7 @@ t.test("invalid cases fail with the difference", async (t) => {
   const r = await results(new PluginTester(), {
     invalid: [
       { code: bad, errors: [{ code: "PING001" }, { code: "PING001" }] },
-      { code: bad, errors: [{ code: "PING002" }] },
+      { code: bad, errors: [{ code: "VMSCN5004" }] },
       { code: bad, errors: [{ code: "PING001", line: 4 }] },
       { code: bad, errors: [{ code: "PING001", column: 9 }] },
       { code: bad, errors: [{ code: "PING001", message: "nope" }] },
@@ -161,7 +163,7 @@ t.test("invalid cases fail with the difference", async (t) => {
   });
   t.same(r, [
     'should have 2 errors but had 1:\n  PING001 3:3 VM "web" is not running',
-    'error 1 (PING001 3:3 VM "web" is not running) has code PING001, expected PING002',
+    'error 1 (PING001 3:3 VM "web" is not running) has code PING001, expected VMSCN5004',
     'error 1 (PING001 3:3 VM "web" is not running) has line 3, expected 4',
     'error 1 (PING001 3:3 VM "web" is not running) has column 3, expected 9',
     'error 1 (PING001 3:3 VM "web" is not running) has message "VM "web" is not running", expected "nope"',
@@ -172,6 +174,43 @@ t.test("invalid cases fail with the difference", async (t) => {
     'the report has no ping.web: the report has no "ping" (it has actions, datastores, files, hosts, hypercalls, kernel, links, run, scenario, schema, seed, simulatedTimeNs, ...)',
     "the run did not finish, so there is no report to check",
   ]);
+});
+
+t.test("an invalid case expects only the plugin's declared codes, kernel codes and language codes, checked before it runs", async (t) => {
+  let ran = 0;
+  const counting = definePlugin({ name: "counting", version: "1.0.0", kernel: "^1", codes: { COUNT001: "never raised" }, register() {
+    ran++;
+  } });
+  const bad = sc(`  at 1 s: ping web\n  run until 2 s`);
+  const r = await results(new PluginTester({ plugins: [counting] }), {
+    invalid: [
+      // A typo'd code (VMSCN0022 for VMSCN0222), with a title of its own.
+      { code: bad, name: "typo", errors: [{ code: "PING001" }, { code: "VMSCN0022", line: 3 }] },
+      // Another plugin's code: a built-in one's, and one of the plugins registered beside it.
+      { code: bad, errors: [{ code: "VMSCN7501" }] },
+      { code: bad, errors: [{ code: "COUNT001" }] },
+      // Known codes run (and fail here on the difference, not on the code).
+      { code: bad, errors: [{ code: "VMSCN5004" }] },
+      { code: bad, errors: [{ code: "VMSCN0222" }] },
+      { code: bad, errors: [{ code: "VMSCN6006" }, { code: "VMSCN0301" }] },
+    ],
+  });
+  const unknown = (label: string, i: number, code: string, whose = "") =>
+    `${label}: errors[${i}] expects code "${code}", which is not one of plugin "ping"'s codes, a kernel code (VMSCN5xxx, VMSCN6xxx) or a language diagnostic code (VMSCN0xxx)${whose}; plugin "ping" declares PING001`;
+  t.same(r, [
+    unknown('invalid[0] ("typo")', 1, "VMSCN0022"),
+    unknown('invalid[1] (scenario "p")', 0, "VMSCN7501", ' (it is plugin "tps"\'s: a suite expects the codes of the plugin it tests)'),
+    unknown('invalid[2] (scenario "p")', 0, "COUNT001", ' (it is plugin "counting"\'s: a suite expects the codes of the plugin it tests)'),
+    'error 1 (PING001 3:3 VM "web" is not running) has code PING001, expected VMSCN5004',
+    'error 1 (PING001 3:3 VM "web" is not running) has code PING001, expected VMSCN0222',
+    'should have 2 errors but had 1:\n  PING001 3:3 VM "web" is not running',
+  ]);
+  t.equal(ran, 3, "the three cases with unknown codes did not run");
+  // A plugin without codes says so (ping, not registered here, is no owner to name); a count of errors is not checked; neither are valid cases.
+  const quiet = definePlugin({ name: "quiet", version: "1.0.0", kernel: "^1", register() {} });
+  const q = await record(new PluginTester(), quiet, { invalid: [{ code: sc(`  at 1 s: ping web`, "q"), errors: [{ code: "PING001" }] }, { code: sc(`  at 1 s: ping wbe`, "q"), errors: 1 }] });
+  t.equal(await outcome(q[0]!), `invalid[0] (scenario "q"): errors[0] expects code "PING001", which is not one of plugin "quiet"'s codes, a kernel code (VMSCN5xxx, VMSCN6xxx) or a language diagnostic code (VMSCN0xxx); plugin "quiet" declares no codes`);
+  t.equal(await outcome(q[1]!), undefined);
 });
 
 t.test("options: other plugins, files to import, cwd", async (t) => {
@@ -304,4 +343,16 @@ t.test("frameworks: globals, tap, node:test, and by hand", async (t) => {
   PluginTester.it = undefined;
   t.same(names, ["by-hand", "valid", 'valid[0]: scenario "p"'], "itOnly falls back to it");
   t.equal(PluginTester.describe, undefined);
+});
+
+t.test("every built-in plugin has a PluginTester suite: plugins/<name>/tester.test.ts", async (t) => {
+  const root = new URL("../../", import.meta.url);
+  for (const plugin of builtinPlugins) {
+    const file = new URL(`plugins/${plugin.name}/tester.test.ts`, root);
+    t.ok(existsSync(file), `plugins/${plugin.name}/tester.test.ts exists`);
+    if (!existsSync(file)) continue;
+    const text = readFileSync(file, "utf8");
+    t.match(text, `new PluginTester().run("${plugin.name}", `, `it runs PluginTester on plugin "${plugin.name}"`);
+    t.match(text, /from "\.\/index\.js"/, "on the plugin's default export");
+  }
 });
