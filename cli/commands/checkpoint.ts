@@ -2,106 +2,18 @@
 // its header, the two parts of its IO blocks, its maps; with --verify every IO block is read,
 // checked and decoded. A file that is not a valid checkpoint is refused with the restore's
 // code, naming the file and the offset.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { PAGE_SIZE } from "../../core/config.js";
-import { pageBytes } from "../../core/memory/content.js";
-import { FormatError, HEADER_SIZE, ZERO_BLOCK, BACKGROUND_WRITER, decodeHeader, decodeMaps, parseIoBlock, type Header, type Maps } from "../../plugins/lazy-checkpoint/format.js";
-import { CODEC_BY_ID } from "../../plugins/lazy-checkpoint/shared.js";
-import { CodecError, makeCodec, type CodecName } from "../../plugins/compression/codecs.js";
+import { compressionService } from "../../app/checkpoint-inspect.js";
+import type { CompressionService } from "../../plugins/compression/api.js";
+import { FormatError, NO_BLOCK, ZERO_BLOCK, codecLabel, inspectCheckpoint, type Inspection } from "../../plugins/lazy-checkpoint/api.js";
 import { parseArgs, UsageError } from "../args.js";
 import { formatBytes } from "../summary.js";
 
+// Reading the file is the plugin's: the command describes what it read.
+export { inspectCheckpoint, writerName, type Inspection } from "../../plugins/lazy-checkpoint/api.js";
+
 export const CHECKPOINT_USAGE = "vmscn checkpoint inspect FILE [--maps] [--verify] [--json]";
 
-function readAt(fd: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, length - done, offset + done);
-    if (n === 0) return out.subarray(0, done);
-    done += n;
-  }
-  return out;
-}
-
-export interface Inspection {
-  file: string;
-  size: number;
-  header: Header;
-  /** IO block indices of each part, in order. */
-  firstPart: number[];
-  secondPart: number[];
-  zeroBlocks: number;
-  maps: Maps;
-  verified?: { ioBlocks: number; memoryBlocks: number; pages: number };
-}
-
-/** Reads and checks a checkpoint file; throws FormatError (code, offset) when it is not a valid one. */
-export function inspectCheckpoint(file: string, verify: boolean): Inspection {
-  const fd = openSync(file, "r");
-  try {
-    const size = fstatSync(fd).size;
-    const header = decodeHeader(readAt(fd, 0, HEADER_SIZE), size);
-    const maps = decodeMaps(readAt(fd, header.memIoOffset, header.fileLength - header.memIoOffset), header);
-    const parts = [...maps.parts];
-    let zeroBlocks = 0;
-    for (let b = 0; b < header.memoryBlocks; b++) if (maps.memIo[b] === ZERO_BLOCK) zeroBlocks++;
-    const out: Inspection = { file, size, header, firstPart: parts.slice(0, header.firstPart), secondPart: parts.slice(header.firstPart), zeroBlocks, maps };
-    if (verify) out.verified = verifyBlocks(fd, header, maps);
-    return out;
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Every IO block parsed and CRC-checked, every memory block decoded and its pages' bytes compared with their contents. */
-function verifyBlocks(fd: number, h: Header, m: Maps): { ioBlocks: number; memoryBlocks: number; pages: number } {
-  const codec = h.compressed ? makeCodec(CODEC_BY_ID[h.codec] as CodecName, h.codec === 1 ? h.level : undefined) : null;
-  const ref = new Uint8Array(PAGE_SIZE);
-  let blocks = 0;
-  let pages = 0;
-  for (let io = 0; io < h.ioBlocks; io++) {
-    const offset = h.ioAreaOffset + io * h.ioBlockSize;
-    const view = parseIoBlock(readAt(fd, offset, h.ioBlockSize), offset, h, io);
-    for (const r of view.records) {
-      if (m.memIo[r.mb] !== offset) throw new FormatError("VMSCN7301", `IO block ${io} holds memory block ${r.mb}, which the memory-IO map places elsewhere`, offset + r.at);
-      const count = Math.min(h.pagesPerBlock, h.guestPages - r.mb * h.pagesPerBlock);
-      let bytes = r.body;
-      if (codec && !r.raw) {
-        let nonZero = 0;
-        for (let i = 0; i < count; i++) if ((r.zeroMask & (1 << i)) === 0) nonZero++;
-        try {
-          bytes = codec.decompress(r.body, nonZero * PAGE_SIZE);
-        } catch (err) {
-          if (!(err instanceof CodecError)) throw err;
-          throw new FormatError("VMSCN7301", `memory block ${r.mb}'s body does not decompress (${err.message})`, offset + r.bodyAt);
-        }
-      }
-      let n = 0;
-      for (let i = 0; i < count; i++) {
-        const zero = (r.zeroMask & (1 << i)) !== 0;
-        if (h.compressed && zero) continue;
-        const at = h.compressed ? n++ * PAGE_SIZE : i * PAGE_SIZE;
-        const c = r.identities[i]!;
-        if (c !== 0) pageBytes(c, ref, 0);
-        else ref.fill(0);
-        const page = bytes.subarray(at, at + PAGE_SIZE);
-        for (let j = 0; j < PAGE_SIZE; j++) if (page[j] !== ref[j]) throw new FormatError("VMSCN7301", `memory block ${r.mb}'s page ${i} does not hold its content's bytes`, offset + r.bodyAt + (h.compressed ? 0 : at + j));
-        pages++;
-      }
-      blocks++;
-    }
-  }
-  return { ioBlocks: h.ioBlocks, memoryBlocks: blocks, pages };
-}
-
-function codecName(h: Header): string {
-  if (!h.compressed) return "none";
-  const n = CODEC_BY_ID[h.codec] ?? `#${h.codec}`;
-  return n === "zlib" ? `zlib level ${h.level}` : n;
-}
-
-function describe(x: Inspection, withMaps: boolean): string {
+function describe(x: Inspection, withMaps: boolean, compression: CompressionService): string {
   const h = x.header;
   const P = h.pagesPerBlock;
   const lines = [
@@ -109,7 +21,7 @@ function describe(x: Inspection, withMaps: boolean): string {
     `  format         version ${h.version}, complete${h.compressed ? ", compressed" : ""}`,
     `  VM             ${h.vmName} on host ${h.hostName}, ${h.vcpus} vCPU${h.vcpus === 1 ? "" : "s"}, ${h.guestPages} pages (${formatBytes(h.guestPages * h.pageSize)}), checkpoint at ${h.savedAt / 1e9} s`,
     `  geometry       ${h.pageSize}-byte pages, ${P} pages per memory block, ${h.blocksPerIo} memory blocks per IO block (IO blocks of ${h.ioBlockSize} bytes)`,
-    `  codec          ${codecName(h)}`,
+    `  codec          ${codecLabel(h, compression)}`,
     `  pages          ${h.contentPages} with contents, ${h.zeroPages} zero (${h.untouchedPages} untouched)`,
     `  memory blocks  ${h.memoryBlocks}: ${h.memoryBlocks - x.zeroBlocks} in IO blocks, ${x.zeroBlocks} zero or untouched (encoded up front)`,
     `  device state   ${h.deviceLength} bytes at offset ${h.deviceOffset}`,
@@ -133,7 +45,7 @@ function describe(x: Inspection, withMaps: boolean): string {
         const ids: number[] = [];
         for (let j = 0; j < h.blocksPerIo; j++) {
           const mb = x.maps.ioMem[io * h.blocksPerIo + j]!;
-          if (mb !== 0xffffffff) ids.push(mb);
+          if (mb !== NO_BLOCK) ids.push(mb);
         }
         lines.push(`  io${io}  ${ids.join(", ")}`);
       }
@@ -153,13 +65,8 @@ function asJson(x: Inspection): unknown {
   return {
     ...rest,
     memoryIoMap: Array.from(maps.memIo, (o) => (o === ZERO_BLOCK ? null : o)),
-    ioMemoryMap: x.header.compressed ? null : Array.from({ length: x.header.ioBlocks }, (_, io) => Array.from(maps.ioMem.subarray(io * x.header.blocksPerIo, (io + 1) * x.header.blocksPerIo)).filter((m) => m !== 0xffffffff)),
+    ioMemoryMap: x.header.compressed ? null : Array.from({ length: x.header.ioBlocks }, (_, io) => Array.from(maps.ioMem.subarray(io * x.header.blocksPerIo, (io + 1) * x.header.blocksPerIo)).filter((m) => m !== NO_BLOCK)),
   };
-}
-
-/** Writers of IO blocks as the header names them: "vCPU 0", "background thread 1". */
-export function writerName(w: number): string {
-  return w >= BACKGROUND_WRITER ? `background thread ${w - BACKGROUND_WRITER}` : `vCPU ${w}`;
 }
 
 export async function checkpointCommand(argv: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<number> {
@@ -168,9 +75,10 @@ export async function checkpointCommand(argv: string[], out: (s: string) => void
   const args = parseArgs(rest, [], ["maps", "verify", "json"]);
   if (args.positionals.length !== 1) throw new UsageError(`checkpoint inspect takes one file\nusage: ${CHECKPOINT_USAGE}`);
   const file = args.positionals[0]!;
+  const compression = await compressionService();
   let x: Inspection;
   try {
-    x = inspectCheckpoint(file, args.flags.has("verify"));
+    x = inspectCheckpoint(file, args.flags.has("verify"), compression);
   } catch (e) {
     if (e instanceof FormatError) {
       err(`vmscn: error ${e.code}: checkpoint file "${file}" is refused at offset ${e.offset}: ${e.message}`);
@@ -183,6 +91,6 @@ export async function checkpointCommand(argv: string[], out: (s: string) => void
     }
     throw e;
   }
-  out(args.flags.has("json") ? JSON.stringify(asJson(x), null, 2) : describe(x, args.flags.has("maps")));
+  out(args.flags.has("json") ? JSON.stringify(asJson(x), null, 2) : describe(x, args.flags.has("maps"), compression));
   return 0;
 }

@@ -5,12 +5,12 @@
 // compression plugin's service. See README.md and docs/checkpoint-format.md.
 import { existsSync } from "node:fs";
 import { basename, resolve, sep } from "node:path";
-import { VmscnError, definePlugin, kernelError, type PluginContext, type VerbCall, type World } from "../../core/api.js";
+import { VmscnError, definePlugin, kernelError, type PluginContext, type World } from "../../core/api.js";
 import { checkpointReport, restoreReport } from "./report.js";
 import { CHECKPOINT_ARGS, CHECKPOINT_OPTIONS, RESTORE_ARGS, RESTORE_OPTIONS, checkCheckpoint, checkRestore, defaultDatastore, parseCheckpoint, parseRestore, type CheckpointOptions } from "./options.js";
-import { Restore } from "./restore.js";
-import { Save } from "./save.js";
-import type { CheckpointFile, CompressionService } from "./shared.js";
+import { Restore } from "./restore/restore.js";
+import { Save } from "./save/save.js";
+import { PLUGIN, type CheckpointFile } from "./shared.js";
 import { FileStore, MemoryStore } from "./store.js";
 
 export const CHECKPOINT_CODES = {
@@ -26,7 +26,7 @@ export const CHECKPOINT_CODES = {
 } as const;
 
 export default definePlugin({
-  name: "lazy-checkpoint",
+  name: PLUGIN,
   version: "1.0.0",
   kernel: "^1",
   requires: ["compression"],
@@ -57,8 +57,8 @@ export default definePlugin({
         let failed: string | undefined;
         const one = (): void => {
           n++;
-          const s = beginSave(world, ds, o, n, call, (end) => {
-            if (end.status === "failed") failed ??= k.error(end.failureCode!, end.failure!).describe();
+          const s = beginSave(world, ds, o, n, (end) => {
+            if (end.state === "failed") failed ??= k.error(end.failureCode!, end.failure!).describe();
             if (n >= o.count) call.done(failed ? { failed } : undefined);
           });
           s.start();
@@ -69,7 +69,7 @@ export default definePlugin({
           const tick = (): void => {
             if (n >= o.count) return;
             const cur = busy.get(world);
-            if (cur instanceof Save && !cur.done) {
+            if (cur instanceof Save && !cur.ended) {
               k.after(1_000_000, tick, "checkpoint timer");
               return;
             }
@@ -89,10 +89,10 @@ export default definePlugin({
       },
     });
 
-    function beginSave(world: World, ds: string, o: CheckpointOptions, n: number, call: VerbCall, onEnd: (s: Save) => void): Save {
+    function beginSave(world: World, ds: string, o: CheckpointOptions, n: number, onEnd: (s: Save) => void): Save {
       if (world.state === "stopped") throw k.error("VMSCN5004", `cannot checkpoint VM "${world.name}": it is stopped`, world.label);
       const cur = busy.get(world);
-      if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
+      if (cur && !cur.ended) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
       // A save copies the pages on the VM's host: pages still on their way (a migration's
       // post-copy, a lazy restore) or read from another host (RDMA) would change under it.
       const c = world.memory!.census();
@@ -105,10 +105,10 @@ export default definePlugin({
       const file = openForSave(ds, name, capacity, id);
       seq = id;
       const session = o.compression === "none" ? null : svc.session(`checkpoint:${world.name}`, svc.codec(o.compression, o.level));
-      const s = new Save(k, world, o, file, session, call, id, (end) => {
+      const s = new Save(k, world, o, file, session, id, (end) => {
         byGuest.delete(end.guest);
         // A failed save never replaced the file it would have: a complete one of the same name stays.
-        if (end.status === "failed" && previous && !previous.failed) files.set(file.key, previous);
+        if (end.state === "failed" && previous && !previous.failed) files.set(file.key, previous);
         onEnd(end);
       });
       busy.set(world, s);
@@ -157,7 +157,7 @@ export default definePlugin({
 
     function readers(f: CheckpointFile): number {
       let n = 0;
-      for (const r of restores.values()) if (r.file === f && !r.done) n++;
+      for (const r of restores.values()) if (r.file === f && !r.ended) n++;
       return n;
     }
 
@@ -174,7 +174,7 @@ export default definePlugin({
           throw k.error("VMSCN5004", `cannot restore VM "${world.name}": it is ${world.state} (a restore needs it created or suspended${world.state === "running" ? "; suspend it first" : ""})`, world.label);
         }
         const cur = busy.get(world);
-        if (cur && !cur.done) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
+        if (cur && !cur.ended) throw k.error("VMSCN7308", `VM "${world.name}" has a checkpoint ${cur instanceof Save ? "save" : "restore"} under way (file "${cur.file.key}")`, world.label);
         const ds = datastoreFor(k, world, o.datastore);
         // One operation on a VM's memory at a time: a migration under way refuses the restore
         // (VMSCN5011), and a migration asked for while pages are still absent is refused.
@@ -182,10 +182,10 @@ export default definePlugin({
         let r: Restore;
         try {
           const file = openForRestore(ds, o.file ?? `${world.name}.ckpt`, o.path);
-          r = new Restore(k, world, o, file, svc, call, ++seq, (end) => {
+          r = new Restore(k, world, o, file, svc, ++seq, (end) => {
             release();
             byGuest.delete(end.guest);
-            call.done(end.status === "failed" ? { failed: k.error(end.failureCode!, end.failure!).describe() } : undefined);
+            call.done(end.state === "failed" ? { failed: k.error(end.failureCode!, end.failure!).describe() } : undefined);
           });
         } catch (err) {
           release();
@@ -230,9 +230,7 @@ export default definePlugin({
     // vCPU save threads and accessed-bit sampling.
     const onTrace = (f: { guest: unknown; page: number; vcpu: number; kind: string }): number => {
       const s = byGuest.get(f.guest);
-      if (!(s instanceof Save)) return 0;
-      if (s.status === "sampling") return f.kind === "access-trace" ? s.sample(f.page) : 0;
-      return s.fault(f.page, f.vcpu);
+      return s instanceof Save ? s.fault(f.page, f.vcpu, f.kind) : 0;
     };
     k.onFault("access-trace", onTrace);
     k.onFault("write-trace", onTrace);
@@ -242,16 +240,18 @@ export default definePlugin({
       return r instanceof Restore ? r.fault(f.page, f.vcpu) : 0;
     });
 
-    k.on("state-changed", (w, _from, to) => {
+    // A world a save or restore depends on stopped or moved: each tells its own doing from
+    // anyone else's by the cause.
+    k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped") return;
-      for (const x of [...busy.values()]) if (!x.done) x.worldChanged(w, "stopped");
+      for (const x of [...busy.values()]) if (!x.ended) x.worldChanged(w, "stopped", cause);
     });
-    k.on("destroyed", (w) => {
-      for (const x of [...busy.values()]) if (!x.done) x.worldChanged(w, "stopped");
+    k.on("destroyed", (w, cause) => {
+      for (const x of [...busy.values()]) if (!x.ended) x.worldChanged(w, "stopped", cause);
     });
-    k.on("moved", (w) => {
+    k.on("moved", (w, _from, _to, cause) => {
       const x = busy.get(w);
-      if (x && !x.done) x.worldChanged(w, "moved");
+      if (x && !x.ended) x.worldChanged(w, "moved", cause);
     });
     k.on("simulation-end", () => {
       for (const f of files.values()) f.store.close();
@@ -271,7 +271,7 @@ export default definePlugin({
         columns: [{ name: "vm" }, { name: "file" }, { name: "status" }, { name: "downtime", unit: "ns" }, { name: "total time", unit: "ns" }, { name: "file size", unit: "B" }, { name: "vCPU blocks" }, { name: "background blocks" }],
         rows: [...saves.entries()].map(([vm, { last: s }]) => {
           const r = checkpointReport(s, k.scheduler.now);
-          return [vm, s.file.key, s.status, (r["downtime"] as number | null) ?? null, r["total-time"] as number, s.fileLength, s.c.vcpuBlocks, s.c.backgroundBlocks];
+          return [vm, s.file.key, s.state, (r["downtime"] as number | null) ?? null, r["total-time"] as number, s.fileLength, s.c.vcpuBlocks, s.c.backgroundBlocks];
         }),
       },
       {
@@ -279,7 +279,7 @@ export default definePlugin({
         columns: [{ name: "vm" }, { name: "file" }, { name: "status" }, { name: "time to resume", unit: "ns" }, { name: "faults" }, { name: "IO reads" }, { name: "fully restored", unit: "ns" }],
         rows: [...restores.entries()].map(([vm, r]) => {
           const x = restoreReport(r, k.scheduler.now);
-          return [vm, r.file.key, r.status, (x["time-to-resume"] as number | null) ?? null, r.c.faults, r.c.ioReads, (x["total-time"] as number | null) ?? null];
+          return [vm, r.file.key, r.state, (x["time-to-resume"] as number | null) ?? null, r.c.faults, r.c.ioReads, (x["total-time"] as number | null) ?? null];
         }),
       },
     ].filter((t) => t.rows.length > 0));

@@ -2,8 +2,8 @@
 // in ns, sizes in bytes). See README.md for every field.
 import { PAGE_SIZE } from "../../core/api.js";
 import { ZERO_BLOCK } from "./format.js";
-import type { Restore } from "./restore.js";
-import type { Save } from "./save.js";
+import type { Restore } from "./restore/restore.js";
+import type { Save } from "./save/save.js";
 
 /** How many entries of the maps the report shows (`vmscn checkpoint inspect` lists them all). */
 export const MAP_SAMPLE = 16;
@@ -28,7 +28,7 @@ export function checkpointReport(s: Save, now: number): Record<string, unknown> 
   }
   const pagesBytes = s.pages * PAGE_SIZE;
   return {
-    status: s.status,
+    status: s.state,
     ...(s.failure ? { failure: s.failure, "failure-code": s.failureCode } : {}),
     file: s.file.key,
     path: s.file.store.path,
@@ -69,13 +69,13 @@ export function restoreReport(r: Restore, now: number): Record<string, unknown> 
   const c = r.c;
   const h = r.header;
   return {
-    status: r.status,
+    status: r.state,
     ...(r.failure ? { failure: r.failure, "failure-code": r.failureCode } : {}),
     file: r.file.key,
     path: r.file.store.path,
     "start-time": r.startedAt,
     "time-to-resume": r.resumedAt === undefined ? null : r.resumedAt - r.startedAt,
-    "total-time": r.completedAt === undefined || r.status === "failed" ? null : r.completedAt - r.startedAt,
+    "total-time": r.completedAt === undefined || r.state === "failed" ? null : r.completedAt - r.startedAt,
     "elapsed": (r.completedAt ?? now) - r.startedAt,
     faults: c.faults,
     "fault-waits": c.faultWaits,

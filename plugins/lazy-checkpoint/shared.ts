@@ -1,41 +1,31 @@
-// Pieces the save and the restore share: the compression service's shape (reached through
-// k.use("compression"), never by import), modelled costs, the throttle, checkpoint files of the run.
-import type { PluginContext, SimFile, World } from "../../core/api.js";
+// Pieces the save and the restore share: codecs by the ids files carry (from the compression
+// service, k.use("compression")), modelled costs, the throttle, checkpoint files of the run.
+import type { PluginContext, SimFile } from "../../core/api.js";
+import type { Codec, CompressionService } from "../compression/api.js";
+import type { Header } from "./format.js";
 import type { ByteStore } from "./store.js";
 
-// ---- the compression service, as this plugin uses it (plugins/compression/README.md) -------
+/** The plugin's name: the cause of the changes it makes to worlds names it. */
+export const PLUGIN = "lazy-checkpoint";
 
-export interface Codec {
-  readonly name: string;
-  readonly id: number;
-  readonly level: number;
+/** A step of a save's or a restore's states: one its table does not allow is this plugin's bug. */
+export function step<S extends string>(table: Readonly<Record<S, readonly S[]>>, from: S, to: S, what: string): S {
+  if (!table[from].includes(to)) throw new Error(`${what} cannot go from ${from} to ${to}`);
+  return to;
 }
 
-export interface EncodedBlock {
-  zeroMask: number;
-  untouchedMask: number;
-  raw: boolean;
-  body: Uint8Array;
-  rawBytes: number;
-  cpuNs: number;
+// ---- codecs, from the compression service (plugins/compression/README.md) -------------------
+
+/** The codec a file's header names by its id (docs/checkpoint-format.md), undefined when unknown. */
+export function codecName(svc: CompressionService, id: number): string | undefined {
+  return svc.codecNames.find((n) => svc.codec(n).id === id);
 }
 
-export interface CompressionSession {
-  readonly codec: Codec;
-  readonly stats: { bytesIn: number; bytesOut: number; compressNs: number; decompressNs: number; zeroPages: number; untouchedPages: number; pages: number };
-  encodeBlock(identities: Float64Array, from: number, count: number, untouchedMask: number): EncodedBlock;
-  decodeBlock(zeroMask: number, count: number, raw: boolean, body: Uint8Array): { bytes: Uint8Array; cpuNs: number };
+/** The codec a compressed file's blocks decode with: zlib at the file's level, the others as they are. */
+export function fileCodec(svc: CompressionService, h: Pick<Header, "codec" | "level">): Codec {
+  const name = codecName(svc, h.codec)!;
+  return svc.codec(name, name === "zlib" ? h.level : undefined);
 }
-
-export interface CompressionService {
-  readonly codecNames: readonly string[];
-  codec(name: string, level?: number): Codec;
-  session(name: string, codec: Codec): CompressionSession;
-  timeOn(world: World, cpuNs: number): number;
-}
-
-/** Codec ids of the file format (docs/checkpoint-format.md), the compression plugin's. */
-export const CODEC_BY_ID: Readonly<Record<number, string>> = { 1: "zlib", 2: "snappy" };
 
 // ---- modelled costs (README.md, "Model") -----------------------------------------------------
 
