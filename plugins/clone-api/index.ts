@@ -21,8 +21,10 @@ export const CODES = {
   VMSCN7209: "a named worker VM cannot receive a runtime image (it is the parent, or it was started)",
 } as const;
 
+const NAME = "clone-api";
+
 export default definePlugin({
-  name: "clone-api",
+  name: NAME,
   version: "1.0.0",
   kernel: "^1",
   description: "expedited VM launch on a next host: the VMM API VM clone command, with eager or on-demand memory",
@@ -90,12 +92,15 @@ export default definePlugin({
       return c ? c.fault(f.page, f.vcpu) : 0;
     });
 
-    k.on("state-changed", (w, _from, to) => {
+    k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped") return;
       const capture = state.capturing.get(w);
-      const clone = state.clones.get(w.name);
-      const server = state.captures.find((c) => c.server === w);
-      if (w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
+      // The plugin's own stops (a failed clone, a fetcher done, an image dropped) lose nothing;
+      // anyone else's (a crash, `kill`, `stop`) may cost a clone its source or its fetcher.
+      const lost = cause.by !== NAME;
+      const clone = lost ? state.clones.get(w.name) : undefined;
+      const server = lost ? state.captures.find((c) => c.server === w) : undefined;
+      if (lost && w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
       if (!capture && !(clone && clone.world === w && !clone.finished) && !server) return;
       // On an event of its own: a host crash stops every world first and says why after.
       k.after(0, () => {

@@ -20,8 +20,10 @@ export const CODES = {
 /** The figures this plugin models rather than computes (README, "Capture and load costs"). */
 const MODELLED = ["capsule-bytes", "capture-time", "load-time"];
 
+const NAME = "hypercall-fork";
+
 export default definePlugin({
-  name: "hypercall-fork",
+  name: NAME,
   version: "1.0.0",
   kernel: "^1",
   requires: ["clone-api"],
@@ -80,8 +82,9 @@ export default definePlugin({
       },
     });
 
-    k.on("state-changed", (w, _from, to) => {
-      if (to !== "stopped") return;
+    k.on("state-changed", (w, _from, to, cause) => {
+      // The plugin's own stop (a child that failed) is no news; anyone else's may fail a child.
+      if (to !== "stopped" || cause.by === NAME) return;
       const c = children.get(w.name);
       // On an event of its own: a host crash stops every world first and says why after.
       if (c && c.world === w && c.status !== "running" && c.status !== "failed") k.after(0, () => c.fork.childStopped(c), "stopped");
