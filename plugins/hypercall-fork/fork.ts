@@ -6,19 +6,14 @@
 // mapping and restores CPU and device state, and puts it on the run queue. Workers placed on
 // next hosts are clones, launched through clone-api's VM clone command from the same capture.
 import { PAGE_SIZE, PageState, STATE_MASK, formatTime, type Host, type PluginContext, type World } from "../../core/api.js";
-import type { Capture, Clone, CloneApi, LaunchOptions, Presumption } from "../clone-api/api.js";
+import type { Capture, Clone, CloneApi, LaunchOptions, Origin as LaunchOrigin } from "../clone-api/api.js";
+import { CHILD_CODES } from "./check.js";
 import type { Placement } from "./options.js";
 
-export type Origin = "fork" | "fork-hypercall";
+/** How a fork was asked for: the verb, or a guest's hypercall. */
+export type Origin = Exclude<LaunchOrigin, "clone">;
 
 export type ChildStatus = "capturing" | "loading" | "running" | "failed";
-
-/** The code a child's placement raises for each presumption that can fail on the parent's own host. */
-const CHILD_CODES: Partial<Record<Presumption, string>> = {
-  "vm-interface": "VMSCN7102",
-  "guest-configuration": "VMSCN7103",
-  usage: "VMSCN7104",
-};
 
 export interface ForkRequest {
   parent: World;

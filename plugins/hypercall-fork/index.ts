@@ -93,7 +93,7 @@ export default definePlugin({
     k.metric("fork", () => {
       const out: Record<string, unknown> = {};
       for (const f of forks) for (const c of f.children) out[c.name] = childReport(k, c);
-      for (const [name, { last, count }] of byParent) out[name] = { role: "parent", requests: count, ...fanOutReport(k, last) };
+      for (const [name, { last, count }] of byParent) out[name] = { role: "parent", requests: count, ...fanOutReport(k, api, last) };
       for (const [name, r] of refusals) {
         const base = (out[name] as Record<string, unknown> | undefined) ?? { role: "parent", status: "refused" };
         out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
@@ -196,7 +196,7 @@ function childReport(k: PluginContext, c: Child): Record<string, unknown> {
   };
 }
 
-function fanOutReport(k: PluginContext, f: Fork): Record<string, unknown> {
+function fanOutReport(k: PluginContext, api: CloneApi, f: Fork): Record<string, unknown> {
   return {
     workers: f.workers,
     children: f.children.length,
@@ -206,15 +206,10 @@ function fanOutReport(k: PluginContext, f: Fork): Record<string, unknown> {
     running: f.running,
     failed: f.failed,
     "all-running-time": f.allRunningAt === undefined ? null : f.allRunningAt - f.requestedAt,
-    "cold-launch": coldOf(k, f),
+    "cold-launch": api.coldLaunchNs(f.parent),
     "capture-time": f.capture.cost.total,
     "capsule-bytes": f.capture.layout.bytes,
     "parent-cow-breaks": f.parent.memory!.cowBreaks,
     "memory-saved": forkMemorySaved(k, f),
   };
-}
-
-function coldOf(k: PluginContext, f: Fork): number {
-  const info = k.vmInfo(f.parent);
-  return info ? info.bootNs + (info.spec.initNs ?? 0) + (info.spec.appLaunchNs ?? 0) : 0;
 }
