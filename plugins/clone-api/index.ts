@@ -97,12 +97,13 @@ export default definePlugin({
       const capture = state.capturing.get(w);
       // The plugin's own stops (a failed clone, a fetcher done, an image dropped) lose nothing;
       // anyone else's (a crash, `kill`, `stop`) may cost a clone its source or its fetcher.
-      const lost = cause.by !== NAME;
-      const clone = lost ? state.clones.get(w.name) : undefined;
-      const server = lost ? state.captures.find((c) => c.server === w) : undefined;
-      if (lost && w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
+      const own = cause.by === NAME;
+      const clone = own ? undefined : state.clones.get(w.name);
+      const server = own ? undefined : state.captures.find((c) => c.server === w);
+      if (!own && w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
       if (!capture && !(clone && clone.world === w && !clone.finished) && !server) return;
-      // On an event of its own: a host crash stops every world first and says why after.
+      // On an event of its own: a crash stops every world of the host before it records why
+      // (`failure`) and fails the host's transfers; the failure here comes after all that.
       k.after(0, () => {
         capture?.fail(w.failure ?? `VM "${w.name}" stopped during the capture`);
         if (clone?.world === w) clone.worldStopped();

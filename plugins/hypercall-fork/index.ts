@@ -86,7 +86,8 @@ export default definePlugin({
       // The plugin's own stop (a child that failed) is no news; anyone else's may fail a child.
       if (to !== "stopped" || cause.by === NAME) return;
       const c = children.get(w.name);
-      // On an event of its own: a host crash stops every world first and says why after.
+      // On an event of its own: a crash stops every world of the host before it records why
+      // (`failure`) and fails the host's transfers; the failure here comes after all that.
       if (c && c.world === w && c.status !== "running" && c.status !== "failed") k.after(0, () => c.fork.childStopped(c), "stopped");
     });
 
