@@ -1,7 +1,7 @@
 // What clone-api offers other plugins: `k.use("clone-api")` is typed by the `Services` entry
 // below (the fork hypercall's plugin launches its next-host workers through it). Consumers
 // `import type` from this file and from nowhere else here.
-import type { Host, OptionSpec, OptionValue, ScenarioView, World } from "../../core/api.js";
+import type { Host, OptionSpec, OptionValue, ScenarioView, VerbProblem, World } from "../../core/api.js";
 import type { CapsuleLayout } from "./capsule.js";
 import type { Capture, CaptureListener } from "./capture.js";
 import type { Clone, CloneListener, Origin } from "./clone.js";
@@ -38,6 +38,8 @@ export interface CloneApi {
   declaredViolation(s: ScenarioView, parent: string, host: string, worker?: string): Violation | null;
   /** Nodes left on a host as the scenario declares its VMs. */
   declaredFreeNodes(s: ScenarioView, host: string): number;
+  /** A broken presumption refused at validation, naming the code the run would raise (a clone's, unless `codes` names another). */
+  presumptionProblem(v: Violation, at: string, codes?: Partial<Record<Presumption, string>>): VerbProblem;
 }
 
 declare module "../../core/api.js" {

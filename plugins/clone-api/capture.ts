@@ -119,9 +119,9 @@ export class Capture {
     }
     if (this.server) {
       const s = this.server;
-      // Cleared first: its stop is the plugin's doing, not a lost image.
       this.server = null;
-      if (this.k.cluster.hasWorld(s.name)) this.k.cluster.destroy(s);
+      // The plugin's own doing (its cause says so): no one loses the image.
+      if (this.k.cluster.hasWorld(s.name)) this.k.cluster.destroy(s, this.k.cause("image-dropped"));
     }
   }
 }

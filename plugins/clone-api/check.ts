@@ -8,7 +8,6 @@ import { DEFAULT_VMM_INTERFACE, PAGE_SIZE, formatBytes, type OptionValue, type S
 import { PRESUMPTION_CODES, type Presumption, type Violation } from "./placement.js";
 
 type HostView = ScenarioView["hosts"] extends ReadonlyMap<string, infer H> ? H : never;
-type VmView = ScenarioView["vms"] extends ReadonlyMap<string, infer V> ? V : never;
 
 const vmmOf = (h: HostView): string => h.vmm ?? DEFAULT_VMM_INTERFACE;
 const hypercallsOf = (h: HostView): string => h.hypercalls ?? DEFAULT_VMM_INTERFACE;

@@ -52,7 +52,6 @@ export class Clone implements ImageDependent {
   private readonly inflight = new Set<Transfer>();
   private pager: World | null = null;
   private bgCursor = 0;
-  private closing = false;
   readonly src: Host;
 
   constructor(
@@ -196,9 +195,7 @@ export class Clone implements ImageDependent {
     // Stopped at this very instant (its host crashed): the stop's own event fails it next.
     if (this.world.state === "stopped") return;
     const k = this.k;
-    this.closing = true;
-    k.cluster.setState(this.world, "running");
-    this.closing = false;
+    k.cluster.setState(this.world, "running", k.cause("load"));
     this.runningAt = k.scheduler.now;
     k.trace.span("clone launch", "launch", { host: this.dest.name, world: this.name }, this.requestedAt, this.runningAt, { parent: this.parent.name });
     if (this.o.memory === "on-demand" && this.remaining > 0) {
@@ -372,13 +369,11 @@ export class Clone implements ImageDependent {
     for (const tr of [...this.inflight]) k.network.end(tr, "cancelled");
     this.inflight.clear();
     this.setReserved(0);
-    this.closing = true;
     const coded = k.error("VMSCN7208", `clone "${this.name}" of "${this.parent.name}" failed: ${reason}`, this.world.label).describe();
     if (this.world.state !== "stopped") {
       this.world.failure = coded;
-      k.cluster.setState(this.world, "stopped");
+      k.cluster.setState(this.world, "stopped", k.cause("clone-failed"));
     } else this.world.failure ??= coded;
-    this.closing = false;
     const g = this.world.memory!;
     k.memory.releaseAll(g);
     this.env.track(g, null);
@@ -398,9 +393,7 @@ export class Clone implements ImageDependent {
     if (!this.pager) return;
     const p = this.pager;
     this.pager = null;
-    this.closing = true;
-    if (this.k.cluster.hasWorld(p.name)) this.k.cluster.destroy(p);
-    this.closing = false;
+    if (this.k.cluster.hasWorld(p.name)) this.k.cluster.destroy(p, this.k.cause("fetcher-done"));
   }
 
   private releaseImage(): void {
@@ -414,9 +407,9 @@ export class Clone implements ImageDependent {
     this.reserved = pages;
   }
 
-  /** The background fetcher was killed (`kill`): demand fetches go on, background paging stops. */
+  /** The background fetcher was killed (`kill`) or its host crashed: demand fetches go on, background paging stops. */
   pagerStopped(w: World): void {
-    if (this.pager !== w || this.closing) return;
+    if (this.pager !== w) return;
     this.pager = null;
     this.c.pagerKilled = true;
   }

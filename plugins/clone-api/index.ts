@@ -21,8 +21,10 @@ export const CODES = {
   VMSCN7209: "a named worker VM cannot receive a runtime image (it is the parent, or it was started)",
 } as const;
 
+const NAME = "clone-api";
+
 export default definePlugin({
-  name: "clone-api",
+  name: NAME,
   version: "1.0.0",
   kernel: "^1",
   description: "expedited VM launch on a next host: the VMM API VM clone command, with eager or on-demand memory",
@@ -90,14 +92,18 @@ export default definePlugin({
       return c ? c.fault(f.page, f.vcpu) : 0;
     });
 
-    k.on("state-changed", (w, _from, to) => {
+    k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped") return;
       const capture = state.capturing.get(w);
-      const clone = state.clones.get(w.name);
-      const server = state.captures.find((c) => c.server === w);
-      if (w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
+      // The plugin's own stops (a failed clone, a fetcher done, an image dropped) lose nothing;
+      // anyone else's (a crash, `kill`, `stop`) may cost a clone its source or its fetcher.
+      const own = cause.by === NAME;
+      const clone = own ? undefined : state.clones.get(w.name);
+      const server = own ? undefined : state.captures.find((c) => c.server === w);
+      if (!own && w.kind === "system" && w.serves) state.clones.get(w.serves.name)?.pagerStopped(w);
       if (!capture && !(clone && clone.world === w && !clone.finished) && !server) return;
-      // On an event of its own: a host crash stops every world first and says why after.
+      // On an event of its own: a crash stops every world of the host before it records why
+      // (`failure`) and fails the host's transfers; the failure here comes after all that.
       k.after(0, () => {
         capture?.fail(w.failure ?? `VM "${w.name}" stopped during the capture`);
         if (clone?.world === w) clone.worldStopped();

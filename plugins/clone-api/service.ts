@@ -2,9 +2,9 @@
 // image, placing and launching clones on next hosts, the cluster presumptions, node and VMM
 // bookkeeping. The fork hypercall's plugin (hypercall-fork) launches its next-host workers
 // through it, so a clone is the same whether a `clone` command or a fork placed it.
-import { PAGE_SIZE, type Host, type OptionSpec, type OptionValue, type PluginContext, type ScenarioView, type World } from "../../core/api.js";
+import { PAGE_SIZE, type Host, type PluginContext, type World } from "../../core/api.js";
 import { capsuleLayout, loadCost, type CapsuleLayout } from "./capsule.js";
-import { declaredFreeNodes, declaredViolation } from "./check.js";
+import { declaredFreeNodes, declaredViolation, presumptionProblem } from "./check.js";
 import { Capture, type CaptureListener } from "./capture.js";
 import { Clone, type CloneListener, type Origin } from "./clone.js";
 import { LAUNCH_OPTIONS, parseLaunchOptions, type LaunchOptions } from "./options.js";
@@ -43,6 +43,7 @@ export class CloneState {
       loadCost,
       declaredViolation,
       declaredFreeNodes,
+      presumptionProblem,
     };
   }
 

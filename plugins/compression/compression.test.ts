@@ -6,8 +6,9 @@ import { createKernel } from "../../core/run/container.js";
 import { pageBytes, privatePage } from "../../core/memory/content.js";
 import { definePlugin, type PluginContext } from "../../core/api.js";
 import plugin from "./index.js";
-import { CODEC_IDS, CodecError, codecNameOf, makeCodec, levelRange, SNAPPY_COMPRESS_NS_PER_BYTE, ZLIB_COMPRESS_NS_PER_BYTE } from "./codecs.js";
-import { Session, Xbzrle, XBZRLE_HEADER_BYTES, type CompressionService } from "./service.js";
+import { CODEC_IDS, codecNameOf, makeCodec, levelRange, SNAPPY_COMPRESS_NS_PER_BYTE, ZLIB_COMPRESS_NS_PER_BYTE } from "./codecs.js";
+import type { CompressionService } from "./api.js";
+import { Session, Xbzrle, XBZRLE_HEADER_BYTES } from "./service.js";
 import { changeRuns, encodedLength, MAX_RUNS, ulebLength, xbzrleDecode, xbzrleEncode } from "./xbzrle.js";
 
 const PAGE = 4096;

@@ -4,7 +4,8 @@
 // and XBZRLE delta encoding for migration. Its report section adds up what every user did.
 import { definePlugin, type PluginContext, type World } from "../../core/api.js";
 import { CODEC_NAMES, levelRange, makeCodec, type Codec } from "./codecs.js";
-import { Session, Xbzrle, type CompressionService, type SessionStats, type XbzrleCache, type XbzrleOptions } from "./service.js";
+import type { CompressionService, SessionStats, XbzrleCache, XbzrleOptions } from "./api.js";
+import { Session, Xbzrle } from "./service.js";
 
 export const COMPRESSION_CODES = {
   VMSCN7401: "unknown compression codec",

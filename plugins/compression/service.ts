@@ -2,11 +2,9 @@
 // block encoding with zero and untouched pages encoded up front (the checkpoint document's
 // figure 3), whole-page compression and XBZRLE delta encoding for migration, and the figures
 // every user of it adds up to (the report's `compression` section). See README.md.
-import { PAGE_SIZE, pageBytes, type World } from "../../core/api.js";
-import { CODEC_NAMES, CodecError, makeCodec, type Codec, type CodecName } from "./codecs.js";
-import type { CompressionService, CompressionSession, EncodedBlock, SessionStats, XbzrleCache, XbzrleOptions, XbzrleResult, XbzrleStats } from "./api.js";
-
-export type { CompressionService, CompressionSession, EncodedBlock, SessionStats, XbzrleCache, XbzrleOptions, XbzrleResult, XbzrleStats };
+import { PAGE_SIZE, pageBytes } from "../../core/api.js";
+import type { CompressionSession, EncodedBlock, SessionStats, XbzrleCache, XbzrleOptions, XbzrleResult, XbzrleStats } from "./api.js";
+import { CodecError, type Codec } from "./codecs.js";
 import { changeRuns, encodedLength, MAX_RUNS } from "./xbzrle.js";
 
 /** Copying or comparing a byte in memory: 0.1 ns (10 GB/s), for XBZRLE's compare and cache update. */
@@ -177,5 +175,3 @@ export class Xbzrle implements XbzrleCache {
 
 /** An XBZRLE page on the wire: a flag byte and a 16-bit length before the encoding (QEMU). */
 export const XBZRLE_HEADER_BYTES = 3;
-
-export { CODEC_NAMES, CodecError };

@@ -3,29 +3,14 @@
 // host has free nodes (as the scenario declares its VMs), a declared worker or a named host
 // that breaks a cluster presumption. Placement by policy on next hosts depends on the run.
 import type { OptionValue, ScenarioView, VerbProblem } from "../../core/api.js";
-import type { CloneApi, Presumption, Violation } from "../clone-api/api.js";
+import type { CloneApi, Presumption } from "../clone-api/api.js";
 
-const CHILD_CODES: Record<Presumption, string> = {
-  "vmm-api": "VMSCN7202",
-  "hypercall-interface": "VMSCN7203",
+/** The code a child raises for each presumption that can fail on its parent's own host (clones raise clone-api's). */
+export const CHILD_CODES: Partial<Record<Presumption, string>> = {
   "vm-interface": "VMSCN7102",
   "guest-configuration": "VMSCN7103",
   usage: "VMSCN7104",
 };
-
-const CLONE_CODES: Record<Presumption, string> = {
-  "vmm-api": "VMSCN7202",
-  "hypercall-interface": "VMSCN7203",
-  "vm-interface": "VMSCN7204",
-  "guest-configuration": "VMSCN7205",
-  usage: "VMSCN7206",
-};
-
-const HINT = "the document's cluster presumes one VMM API and hypercall interface, one VM interface, one guest configuration and one usage";
-
-function problem(v: Violation, at: string, codes: Record<Presumption, string>): VerbProblem {
-  return { message: `${v.message} (${codes[v.presumption]})`, at, hint: HINT };
-}
 
 export function checkFork(api: CloneApi) {
   return (call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] => {
@@ -43,14 +28,14 @@ export function checkFork(api: CloneApi) {
       if (n !== 1) problems.push({ message: `a declared worker VM receives one image; children is ${n}`, at: "children" });
       if (problems.length > 0 || !w) return problems;
       const v = api.declaredViolation(s, parentName, w.host, workerName);
-      return v ? [problem(v, "worker", w.host === parent.host ? CHILD_CODES : CLONE_CODES)] : [];
+      return v ? [api.presumptionProblem(v, "worker", w.host === parent.host ? CHILD_CODES : undefined)] : [];
     }
     const placement = call.options["placement"] ?? "same-host";
     const hostName = named ?? (placement === "same-host" ? parent.host : undefined);
     if (hostName === undefined) return [];
     const at = named !== undefined ? "host" : "placement";
     const v = api.declaredViolation(s, parentName, hostName);
-    if (v) return [problem(v, at, hostName === parent.host ? CHILD_CODES : CLONE_CODES)];
+    if (v) return [api.presumptionProblem(v, at, hostName === parent.host ? CHILD_CODES : undefined)];
     const free = api.declaredFreeNodes(s, hostName);
     if (n > free) {
       const code = hostName === parent.host ? "VMSCN7101" : "VMSCN7201";

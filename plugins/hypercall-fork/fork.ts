@@ -6,19 +6,14 @@
 // mapping and restores CPU and device state, and puts it on the run queue. Workers placed on
 // next hosts are clones, launched through clone-api's VM clone command from the same capture.
 import { PAGE_SIZE, PageState, STATE_MASK, formatTime, type Host, type PluginContext, type World } from "../../core/api.js";
-import type { Capture, Clone, CloneApi, LaunchOptions, Presumption } from "../clone-api/api.js";
+import type { Capture, Clone, CloneApi, LaunchOptions, Origin as LaunchOrigin } from "../clone-api/api.js";
+import { CHILD_CODES } from "./check.js";
 import type { Placement } from "./options.js";
 
-export type Origin = "fork" | "fork-hypercall";
+/** How a fork was asked for: the verb, or a guest's hypercall. */
+export type Origin = Exclude<LaunchOrigin, "clone">;
 
 export type ChildStatus = "capturing" | "loading" | "running" | "failed";
-
-/** The code a child's placement raises for each presumption that can fail on the parent's own host. */
-const CHILD_CODES: Partial<Record<Presumption, string>> = {
-  "vm-interface": "VMSCN7102",
-  "guest-configuration": "VMSCN7103",
-  usage: "VMSCN7104",
-};
 
 export interface ForkRequest {
   parent: World;
@@ -39,7 +34,6 @@ export class Child {
   /** Frames the child shared with its parent when it was loaded. */
   framesShared = 0;
   loadNs = 0;
-  closing = false;
 
   constructor(
     readonly fork: Fork,
@@ -164,9 +158,7 @@ export class Fork {
     if (c.status !== "loading") return;
     // Stopped at this very instant (its host crashed): the stop's own event fails it next.
     if (c.world.state === "stopped") return;
-    c.closing = true;
-    this.k.cluster.setState(c.world, "running");
-    c.closing = false;
+    this.k.cluster.setState(c.world, "running", this.k.cause("load"));
     c.status = "running";
     c.runningAt = this.k.scheduler.now;
     this.k.trace.span("child launch", "launch", { host: c.world.host.name, world: c.name }, this.requestedAt, c.runningAt, { parent: this.parent.name });
@@ -179,7 +171,7 @@ export class Fork {
 
   /** The child's world stopped (its host crashed, or a `stop`) before it ran. */
   childStopped(c: Child): void {
-    if (c.closing || c.status === "running" || c.status === "failed") return;
+    if (c.status === "running" || c.status === "failed") return;
     this.failChild(c, c.world.failure ?? `it was stopped at ${formatTime(this.k.scheduler.now)}`);
   }
 
@@ -188,12 +180,10 @@ export class Fork {
     const k = this.k;
     c.status = "failed";
     c.failure = reason;
-    c.closing = true;
     if (c.world.state !== "stopped") {
       c.world.failure = k.error("VMSCN7106", `child VM "${c.name}" of "${this.parent.name}" failed before it ran: ${reason}`, c.world.label).describe();
-      k.cluster.setState(c.world, "stopped");
+      k.cluster.setState(c.world, "stopped", k.cause("child-failed"));
     }
-    c.closing = false;
     // A child that never ran gives its mappings back (the shared frames stay the parent's).
     k.memory.releaseAll(c.world.memory!);
     k.trace.instant("child failed", "launch", { host: c.world.host.name, world: c.name }, k.scheduler.now, { reason });

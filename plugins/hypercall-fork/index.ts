@@ -20,8 +20,10 @@ export const CODES = {
 /** The figures this plugin models rather than computes (README, "Capture and load costs"). */
 const MODELLED = ["capsule-bytes", "capture-time", "load-time"];
 
+const NAME = "hypercall-fork";
+
 export default definePlugin({
-  name: "hypercall-fork",
+  name: NAME,
   version: "1.0.0",
   kernel: "^1",
   requires: ["clone-api"],
@@ -80,17 +82,19 @@ export default definePlugin({
       },
     });
 
-    k.on("state-changed", (w, _from, to) => {
-      if (to !== "stopped") return;
+    k.on("state-changed", (w, _from, to, cause) => {
+      // The plugin's own stop (a child that failed) is no news; anyone else's may fail a child.
+      if (to !== "stopped" || cause.by === NAME) return;
       const c = children.get(w.name);
-      // On an event of its own: a host crash stops every world first and says why after.
+      // On an event of its own: a crash stops every world of the host before it records why
+      // (`failure`) and fails the host's transfers; the failure here comes after all that.
       if (c && c.world === w && c.status !== "running" && c.status !== "failed") k.after(0, () => c.fork.childStopped(c), "stopped");
     });
 
     k.metric("fork", () => {
       const out: Record<string, unknown> = {};
       for (const f of forks) for (const c of f.children) out[c.name] = childReport(k, c);
-      for (const [name, { last, count }] of byParent) out[name] = { role: "parent", requests: count, ...fanOutReport(k, last) };
+      for (const [name, { last, count }] of byParent) out[name] = { role: "parent", requests: count, ...fanOutReport(k, api, last) };
       for (const [name, r] of refusals) {
         const base = (out[name] as Record<string, unknown> | undefined) ?? { role: "parent", status: "refused" };
         out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
@@ -193,7 +197,7 @@ function childReport(k: PluginContext, c: Child): Record<string, unknown> {
   };
 }
 
-function fanOutReport(k: PluginContext, f: Fork): Record<string, unknown> {
+function fanOutReport(k: PluginContext, api: CloneApi, f: Fork): Record<string, unknown> {
   return {
     workers: f.workers,
     children: f.children.length,
@@ -203,15 +207,10 @@ function fanOutReport(k: PluginContext, f: Fork): Record<string, unknown> {
     running: f.running,
     failed: f.failed,
     "all-running-time": f.allRunningAt === undefined ? null : f.allRunningAt - f.requestedAt,
-    "cold-launch": coldOf(k, f),
+    "cold-launch": api.coldLaunchNs(f.parent),
     "capture-time": f.capture.cost.total,
     "capsule-bytes": f.capture.layout.bytes,
     "parent-cow-breaks": f.parent.memory!.cowBreaks,
     "memory-saved": forkMemorySaved(k, f),
   };
-}
-
-function coldOf(k: PluginContext, f: Fork): number {
-  const info = k.vmInfo(f.parent);
-  return info ? info.bootNs + (info.spec.initNs ?? 0) + (info.spec.appLaunchNs ?? 0) : 0;
 }

@@ -51,14 +51,13 @@ export default definePlugin({
     k.on("destroyed", (w) => hosts.get(w.host)?.removeWorld(w));
     // The scanner stops without `tps off` when its host crashes (the memory and the trees go
     // with it) or when it is killed (scanning stops; merged pages stay merged, as after tps off).
-    k.on("state-changed", (w, _from, to) => {
+    k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped" || w.kind !== "system") return;
       for (const ksm of hosts.values()) {
         if (!ksm.on || ksm.scanner !== w) continue;
         const at = formatTime(k.scheduler.now);
-        // (kill marks its world before stopping it; a crash stops the host's worlds first.)
-        if (w.failure?.startsWith("killed") === true) ksm.killed(`the scanner "${w.name}" was killed at ${at}`);
-        else ksm.crashed(`host "${w.host.name}" crashed at ${at}`);
+        if (cause.by === "kernel" && cause.reason === "crash") ksm.crashed(`host "${w.host.name}" crashed at ${at}`);
+        else ksm.killed(`the scanner "${w.name}" was killed at ${at}`);
       }
     });
     k.on("simulation-end", () => {

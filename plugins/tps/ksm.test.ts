@@ -5,7 +5,9 @@ import t from "tap";
 import { createKernel } from "../../core/run/container.js";
 import { definePlugin, PageState, type GuestMemory, type PluginContext } from "../../core/api.js";
 import type { Kernel } from "../../core/run/kernel.js";
-import { HostKsm, Item, type KsmSettings } from "./ksm.js";
+import { HostKsm } from "./ksm.js";
+import { Item } from "./items.js";
+import type { KsmSettings } from "./options.js";
 
 const MiB = 1024 ** 2;
 const SETTINGS: KsmSettings = { pagesToScan: 100, sleepNs: 20_000_000, scope: "across-vms", zeroPages: "merge", remotePages: "local" };

@@ -1,74 +1,27 @@
-// One host's transparent page sharing, after the document and Linux KSM: a scanner visits
-// guest pages a batch at a time; a page that is already in the stable tree (a shared frame
-// with the same contents) is merged at once; otherwise its checksum must be unchanged since
-// the previous full scan (else it is volatile), and it is looked up in the unstable tree of
-// this scan: a match is compared in full and both pages are merged into one frame (a new
-// stable node), no match inserts the page. Merged pages are mapped copy-on-write; the kernel
-// copies a shared page for a writer (a COW break) and the node loses that page.
+// One host's transparent page sharing, after the document and Linux KSM (mm/ksm.c): the
+// scanner (ksm_do_scan) visits guest pages a batch at a time; a page that is already in the
+// stable tree (a shared frame with the same contents) is merged at once; otherwise its
+// checksum must be unchanged since the previous full scan (else it is volatile), and it is
+// looked up in the unstable tree of this scan: a match is compared in full and both pages are
+// merged into one frame (a new stable node), no match inserts the page (cmp_and_merge_page).
+// Merged pages are mapped copy-on-write; the kernel copies a shared page for a writer (a COW
+// break) and the node loses that page.
 //
-// State lives in typed arrays: per scanned guest one byte of item state, a checksum and a
-// node id per page; per stable node its frame, key, salt, mapper count and one mapping (the
-// rep) through which new pages are merged.
+// This file is the scanner and the unstable tree; the stable tree is stable.ts, the per-page
+// items items.ts, the counters counters.ts, the tables' hashing table.ts.
 import { PAGE_SIZE, PageState, STATE_MASK, type GuestMemory, type Host, type MachineMemory, type PluginContext, type Transfer, type World } from "../../core/api.js";
+import type { KsmCounters } from "./api.js";
+import { SavedSeries, ScanCounts } from "./counters.js";
+import { Item, setItem, type Entry } from "./items.js";
+import type { KsmSettings } from "./options.js";
+import { StableTree } from "./stable.js";
 import { KeyTable, checksum } from "./table.js";
-
-/** What the scanner knows of a page (Linux's rmap_item and its flags). */
-export const Item = {
-  /** Never scanned (or not a candidate: a zero page kept as it is). */
-  None: 0,
-  /** Scanned, in no tree: new, or changed since the last scan. */
-  Volatile: 1,
-  /** In this scan's unstable tree. */
-  Unstable: 2,
-  /** Merged into a stable node. */
-  Stable: 3,
-  /** Merged with the zero page (use-zero-pages): unmapped, reading as zeros. */
-  Zero: 4,
-  /** Waiting for an RDMA read that compares it with a remote page in full. */
-  Pending: 5,
-} as const;
-
-export interface KsmSettings {
-  pagesToScan: number;
-  sleepNs: number;
-  /** Share within a VM only (ESXi's salting) or across the host's VMs (KSM). */
-  scope: "within-vm" | "across-vms";
-  /** Zero pages: merged like any page (KSM default), with the zero page (use_zero_pages), or left alone. */
-  zeroPages: "merge" | "use-zero-pages" | "keep";
-  /** A page mapped to another host's frame that equals a local one: it moves to the local frame, the local page moves to the remote frame, or neither. */
-  remotePages: "local" | "remote" | "ignore";
-}
-
-export interface KsmCounters {
-  pages_shared: number;
-  pages_sharing: number;
-  pages_unshared: number;
-  pages_volatile: number;
-  full_scans: number;
-  ksm_zero_pages: number;
-  pages_scanned: number;
-  cow_breaks: number;
-  memory_saved: number;
-  remote_pages_merged: number;
-  pages_mapped_remote: number;
-  remote_compares: number;
-  remote_compare_bytes: number;
-}
 
 /** Where a page is mapped: the host of its frame, the frame, its contents. */
 interface Spot {
   host: number;
   frame: number;
   content: number;
-}
-
-interface Entry {
-  id: number;
-  world: World;
-  guest: GuestMemory;
-  state: Uint8Array;
-  sum: Uint32Array;
-  node: Int32Array;
 }
 
 /** Host CPU time the scanner spends per page (hash and lookup), modelled: its world's CPU demand. */
@@ -92,36 +45,14 @@ export class HostKsm {
   private nextEntry = 1;
   private cursor = 0;
   private cursorPage = 0;
-  // Stable nodes.
-  private nodeFrame = new Int32Array(64);
-  private nodeKey = new Float64Array(64);
-  private nodeSalt = new Int32Array(64);
-  private nodeMappers = new Int32Array(64);
-  private nodeRepEntry = new Int32Array(64);
-  private nodeRepPage = new Int32Array(64);
-  private nodeOpen = new Uint8Array(64);
-  private nodeHigh = 0;
-  private readonly freeNodes: number[] = [];
-  private liveNodes = 0;
-  private readonly stable = new KeyTable();
+  private readonly counts = new ScanCounts();
+  private readonly stable: StableTree;
+  /** This scan's unshared pages by (contents, salt): KSM's unstable tree. */
   private readonly unstable = new KeyTable();
-  /** Items in each state. */
-  private readonly counts = new Int32Array(6);
-  private fullScans = 0;
-  private pagesScanned = 0;
-  private cowBreaks = 0;
-  private remoteMerged = 0;
-  private mappedRemote = 0;
-  private remoteCompares = 0;
   private readonly compares = new Set<Transfer>();
-  /** The rep entry of the node stableNode last returned. */
-  private rep: Entry | null = null;
   /** Reused by the unstable-tree lookup (no allocation per page). */
   private readonly spot: Spot = { host: 0, frame: 0, content: 0 };
-  /** Memory saved over time (ns, bytes), for the chart; thinned to stay small. */
-  readonly savedSeries: { x: number[]; y: number[] } = { x: [], y: [] };
-  private sampleEvery = 100_000_000;
-  private nextSample = 0;
+  readonly savedSeries = new SavedSeries();
 
   constructor(
     private readonly k: PluginContext,
@@ -132,6 +63,7 @@ export class HostKsm {
   ) {
     this.settings = settings;
     this.machine = k.memory.machine(host.id);
+    this.stable = new StableTree(k, this.machine, this.counts.items, (id) => this.byId[id]);
   }
 
   // ---- on, off, worlds ---------------------------------------------------------------------
@@ -204,9 +136,8 @@ export class HostKsm {
     for (let p = 0; p < st.length; p++) {
       const s = st[p]!;
       if (s === Item.None) continue;
-      if (s === Item.Stable) this.removeFromNode(e, p);
-      this.counts[st[p]!]!--;
-      st[p] = Item.None;
+      if (s === Item.Stable) this.stable.remove(e, p);
+      this.setState(e, p, Item.None);
     }
     const i = this.entries.indexOf(e);
     this.entries.splice(i, 1);
@@ -248,14 +179,14 @@ export class HostKsm {
       }
     }
     const done = budget - left;
-    this.pagesScanned += done;
+    this.counts.pagesScanned += done;
     return done;
   }
 
   private endFullScan(): void {
     this.cursor = 0;
     this.cursorPage = 0;
-    this.fullScans++;
+    this.counts.fullScans++;
     // The unstable tree lives for one scan (its pages are not write-protected).
     this.unstable.clear();
   }
@@ -279,9 +210,10 @@ export class HostKsm {
     const content = this.machine.content;
     const state = e.state;
     const node = e.node;
-    const nodeFrame = this.nodeFrame;
-    const nodeKey = this.nodeKey;
-    const nodeOpen = this.nodeOpen;
+    const tree = this.stable;
+    const nodeFrame = tree.frame;
+    const nodeKey = tree.key;
+    const nodeOpen = tree.open;
     let left = budget;
     let p = this.cursorPage;
     const end = g.pages;
@@ -295,21 +227,21 @@ export class HostKsm {
           const n = node[p]!;
           // Already merged and unchanged: nothing to do (KSM: "page already merged").
           if (nodeFrame[n] === f && nodeKey[n] === c) {
-            if (nodeOpen[n] === 0) this.rejoin(e, p, n);
+            if (nodeOpen[n] === 0) tree.rejoin(e, p, n);
             continue;
           }
-          this.removeFromNode(e, p);
+          this.stable.remove(e, p);
         }
         this.visit(e, p, c, f, -1);
       } else if (m === PageState.Remote) {
         left--;
         const f = frame[p]!;
         const h = g.remoteHost![p]!;
-        if (state[p] === Item.Stable) this.removeFromNode(e, p);
+        if (state[p] === Item.Stable) this.stable.remove(e, p);
         this.visit(e, p, this.k.memory.machine(h).content[f]!, f, h);
       } else if (state[p] !== Item.None && !(state[p] === Item.Zero && m === PageState.Unbacked)) {
         // Unmapped, or absent (restored later, fetched later): no longer a candidate.
-        if (state[p] === Item.Stable) this.removeFromNode(e, p);
+        if (state[p] === Item.Stable) this.stable.remove(e, p);
         this.setState(e, p, Item.None);
       }
     }
@@ -334,10 +266,10 @@ export class HostKsm {
     const remote = remoteHost >= 0;
     // 1. The stable tree first, as KSM does: a page equal to a shared frame merges at once.
     if (!(c === 0 && s.zeroPages === "use-zero-pages")) {
-      const n = this.stableNode(c, salt);
+      const n = this.stable.search(c, salt);
       if (n >= 0) {
         if (!remote) {
-          this.mergeInto(n, e, p);
+          this.stable.merge(n, e, p);
           return;
         }
         if (s.remotePages === "local") {
@@ -391,18 +323,18 @@ export class HostKsm {
       if (remote) return;
       // (The tree entry stays: its page is in a node now, so the entry is stale.)
       this.setState(te!, tp, Item.Volatile);
-      const n = this.newNode(f, c, salt, te!, tp);
-      this.addItem(n, te!, tp);
-      this.addItem(n, e, p);
+      const n = this.stable.insert(f, c, salt, te!, tp);
+      this.stable.append(n, te!, tp);
+      this.stable.append(n, e, p);
       return;
     }
     if (!remote && !candRemote) {
       // Merge: this page maps the tree page's frame; its own frame is freed.
       this.setState(te!, tp, Item.Volatile);
       this.k.memory.share(te!.guest, tp, e.guest, p);
-      const n = this.newNode(cand.frame, c, salt, te!, tp);
-      this.addItem(n, te!, tp);
-      this.addItem(n, e, p);
+      const n = this.stable.insert(cand.frame, c, salt, te!, tp);
+      this.stable.append(n, te!, tp);
+      this.stable.append(n, e, p);
       return;
     }
     if (remote && candRemote) return; // neither is local: nothing to gain here
@@ -436,7 +368,7 @@ export class HostKsm {
     }
     this.setState(e, p, Item.Pending);
     this.compares.add(tr);
-    this.remoteCompares++;
+    this.counts.remoteCompares++;
   }
 
   private compared(tr: Transfer, e: Entry, p: number, before: { host: number; frame: number; content: number } | null, cand: { e: Entry; p: number; host: number; frame: number } | undefined): void {
@@ -448,15 +380,15 @@ export class HostKsm {
     if (before === null || !this.on || at === null || at.host !== before.host || at.frame !== before.frame || at.content !== before.content) return;
     const c = at.content;
     const salt = this.salt(e);
-    const n = this.stableNode(c, salt);
+    const n = this.stable.search(c, salt);
     const remote = at.host !== this.host.id;
     if (n >= 0) {
       // A node for these contents appeared meanwhile: a local page joins it; a remote one too
       // when remote pages move onto local frames.
-      if (!remote) this.mergeInto(n, e, p);
+      if (!remote) this.stable.merge(n, e, p);
       else if (this.settings.remotePages === "local") {
-        this.mergeInto(n, e, p);
-        this.remoteMerged++;
+        this.stable.merge(n, e, p);
+        this.counts.remoteMerged++;
         this.remapped(e.guest, p, at.host, this.host.id);
       }
       return;
@@ -472,15 +404,15 @@ export class HostKsm {
     if (this.settings.remotePages === "local") {
       // The remotely mapped page moves onto the local frame (the document's first choice).
       this.k.memory.share(local.guest, lp, far.guest, fp);
-      const node = this.newNode(local.guest.frame[lp]!, c, salt, local, lp);
-      this.addItem(node, local, lp);
-      this.addItem(node, far, fp);
-      this.remoteMerged++;
+      const node = this.stable.insert(local.guest.frame[lp]!, c, salt, local, lp);
+      this.stable.append(node, local, lp);
+      this.stable.append(node, far, fp);
+      this.counts.remoteMerged++;
       this.remapped(far.guest, fp, farHost, this.host.id);
     } else if (this.settings.remotePages === "remote") {
       // The local page moves onto the remote frame ("alternatively the mapping for VM3 may be altered").
       this.k.memory.share(far.guest, fp, local.guest, lp);
-      this.mappedRemote++;
+      this.counts.mappedRemote++;
       this.remapped(local.guest, lp, this.host.id, farHost);
     }
   }
@@ -512,164 +444,27 @@ export class HostKsm {
     return this.withinVm ? e.world.id + 1 : 0;
   }
 
-  // ---- stable nodes --------------------------------------------------------------------------
-
-  /** The open node for (content, salt) whose rep still maps its frame, or -1 (a stale node is closed). */
-  private stableNode(c: number, salt: number): number {
-    if (this.stable.size === 0) return -1;
-    const slot = this.stable.find(c, salt);
-    if (slot < 0) return -1;
-    const n = this.stable.val(slot);
-    const re = this.entry(this.nodeRepEntry[n]!);
-    const rp = this.nodeRepPage[n]!;
-    const f = this.nodeFrame[n]!;
-    if (re !== undefined && re.state[rp] === Item.Stable && re.node[rp] === n && (re.guest.meta[rp]! & STATE_MASK) === PageState.Present && re.guest.frame[rp] === f && this.machine.content[f] === c) {
-      this.rep = re;
-      return n;
-    }
-    this.closeNode(n);
-    return -1;
-  }
-
-  private newNode(frame: number, key: number, salt: number, rep: Entry, repPage: number): number {
-    let n = this.freeNodes.pop();
-    if (n === undefined) {
-      n = this.nodeHigh++;
-      if (n >= this.nodeFrame.length) this.growNodes();
-    }
-    this.nodeFrame[n] = frame;
-    this.nodeKey[n] = key;
-    this.nodeSalt[n] = salt;
-    this.nodeMappers[n] = 0;
-    this.nodeRepEntry[n] = rep.id;
-    this.nodeRepPage[n] = repPage;
-    this.nodeOpen[n] = 1;
-    this.stable.insert(key, salt, n);
-    this.liveNodes++;
-    return n;
-  }
-
-  private growNodes(): void {
-    const cap = this.nodeFrame.length * 2;
-    const grow = <T extends Int32Array | Float64Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(cap);
-      b.set(a as never);
-      return b;
-    };
-    this.nodeFrame = grow(this.nodeFrame, (n) => new Int32Array(n));
-    this.nodeKey = grow(this.nodeKey, (n) => new Float64Array(n));
-    this.nodeSalt = grow(this.nodeSalt, (n) => new Int32Array(n));
-    this.nodeMappers = grow(this.nodeMappers, (n) => new Int32Array(n));
-    this.nodeRepEntry = grow(this.nodeRepEntry, (n) => new Int32Array(n));
-    this.nodeRepPage = grow(this.nodeRepPage, (n) => new Int32Array(n));
-    this.nodeOpen = grow(this.nodeOpen, (n) => new Uint8Array(n));
-  }
-
-  /** Page p maps the node's frame (through the node's rep mapping, just validated by stableNode) and joins the node. */
-  private mergeInto(n: number, e: Entry, p: number): void {
-    this.k.memory.share(this.rep!.guest, this.nodeRepPage[n]!, e.guest, p);
-    this.addItem(n, e, p);
-  }
-
-  private addItem(n: number, e: Entry, p: number): void {
-    e.node[p] = n;
-    this.setState(e, p, Item.Stable);
-    this.nodeMappers[n]!++;
-  }
-
-  private removeFromNode(e: Entry, p: number): void {
-    const n = e.node[p]!;
-    this.setState(e, p, Item.Volatile);
-    if (this.nodeRepEntry[n] === e.id && this.nodeRepPage[n] === p) this.closeNode(n);
-    if (--this.nodeMappers[n]! === 0) {
-      this.closeNode(n);
-      this.liveNodes--;
-      this.freeNodes.push(n);
-    }
-  }
-
-  /** The node can take no new pages until one of its pages is scanned again (its rep is gone). */
-  private closeNode(n: number): void {
-    if (this.nodeOpen[n] === 0) return;
-    this.nodeOpen[n] = 0;
-    const key = this.nodeKey[n]!;
-    const slot = this.stable.find(key, this.nodeSalt[n]!);
-    this.stable.removeAt(slot);
-  }
-
-  /** A merged page of a closed node: it moves to the open node for its contents, or reopens its own. */
-  private rejoin(e: Entry, p: number, n: number): void {
-    const key = this.nodeKey[n]!;
-    const salt = this.nodeSalt[n]!;
-    const m = this.stableNode(key, salt);
-    if (m >= 0) {
-      this.removeFromNode(e, p);
-      this.mergeInto(m, e, p);
-      return;
-    }
-    this.nodeRepEntry[n] = e.id;
-    this.nodeRepPage[n] = p;
-    this.nodeOpen[n] = 1;
-    this.stable.insert(key, salt, n);
-  }
-
   /** The kernel copied a shared page for a writer: a merged page leaves its node. */
   cowBreak(g: GuestMemory, page: number, oldFrame: number): void {
     const e = this.byGuest.get(g);
-    if (e === undefined || e.state[page] !== Item.Stable || this.nodeFrame[e.node[page]!] !== oldFrame) return;
-    this.cowBreaks++;
-    this.removeFromNode(e, page);
+    if (e === undefined || e.state[page] !== Item.Stable || this.stable.frame[e.node[page]!] !== oldFrame) return;
+    this.counts.cowBreaks++;
+    this.stable.remove(e, page);
     e.sum[page] = 0;
   }
 
   private setState(e: Entry, p: number, s: number): void {
-    const old = e.state[p]!;
-    if (old === s) return;
-    if (old !== Item.None) this.counts[old]!--;
-    if (s !== Item.None) this.counts[s]!++;
-    e.state[p] = s;
+    setItem(this.counts.items, e, p, s);
   }
 
   // ---- figures -------------------------------------------------------------------------------
 
   counters(): KsmCounters {
-    const c = this.counts;
-    const sharing = c[Item.Stable]! - this.liveNodes;
-    return {
-      pages_shared: this.liveNodes,
-      pages_sharing: sharing,
-      pages_unshared: c[Item.Unstable]!,
-      pages_volatile: c[Item.Volatile]! + c[Item.Pending]!,
-      full_scans: this.fullScans,
-      ksm_zero_pages: c[Item.Zero]!,
-      pages_scanned: this.pagesScanned,
-      cow_breaks: this.cowBreaks,
-      memory_saved: (sharing + c[Item.Zero]!) * PAGE_SIZE,
-      remote_pages_merged: this.remoteMerged,
-      pages_mapped_remote: this.mappedRemote,
-      remote_compares: this.remoteCompares,
-      remote_compare_bytes: this.remoteCompares * PAGE_SIZE,
-    };
+    return this.counts.counters(this.stable.live);
   }
 
-  /** Appends (now, memory saved) to the series at most every sampleEvery ns (always when `force`). */
+  /** Appends (now, memory saved) to the chart's series at most every so often (always when `force`). */
   sample(force: boolean): void {
-    const now = this.k.scheduler.now;
-    if (!force && now < this.nextSample) return;
-    const s = this.savedSeries;
-    const saved = this.counters().memory_saved;
-    if (s.x.length > 0 && s.x[s.x.length - 1] === now) {
-      s.y[s.y.length - 1] = saved;
-      return;
-    }
-    s.x.push(now);
-    s.y.push(saved);
-    this.nextSample = now + this.sampleEvery;
-    if (s.x.length > 2000) {
-      // Thin out: keep every other point and sample half as often.
-      s.x.splice(0, s.x.length, ...s.x.filter((_, i) => i % 2 === 0));
-      s.y.splice(0, s.y.length, ...s.y.filter((_, i) => i % 2 === 0));
-      this.sampleEvery *= 2;
-    }
+    this.savedSeries.sample(this.k.scheduler.now, force, () => this.counters().memory_saved);
   }
 }

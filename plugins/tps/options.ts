@@ -1,7 +1,18 @@
 // The `tps` verb: `tps on HOST { ... }` starts (or re-configures) a host's page-sharing
 // scanner, `tps off HOST` stops it (merged pages stay merged, as KSM's run = 0).
 import type { ArgSpec, OptionSpec, VerbCall } from "../../core/api.js";
-import type { KsmSettings } from "./ksm.js";
+
+/** A host's scanner settings (KSM's sysfs knobs, and the document's choices for remote pages). */
+export interface KsmSettings {
+  pagesToScan: number;
+  sleepNs: number;
+  /** Share within a VM only (ESXi's salting) or across the host's VMs (KSM). */
+  scope: "within-vm" | "across-vms";
+  /** Zero pages: merged like any page (KSM default), with the zero page (use_zero_pages), or left alone. */
+  zeroPages: "merge" | "use-zero-pages" | "keep";
+  /** A page mapped to another host's frame that equals a local one: it moves to the local frame, the local page moves to the remote frame, or neither. */
+  remotePages: "local" | "remote" | "ignore";
+}
 
 export const TPS_ARGS: ArgSpec[] = [
   { name: "state", kind: "word", values: ["on", "off"], description: "on: start (or re-configure) the host's scanner; off: stop it (merged pages stay merged)" },
