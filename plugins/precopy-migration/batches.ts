@@ -104,7 +104,7 @@ export class Batches {
         // Something else took the destination's memory meanwhile (the exhaust fault, another
         // tenant): the page has nowhere to go.
         const err = m.k.error("VMSCN5002", `host "${m.dest.name}" ran out of memory while page ${p} of VM "${m.world.name}" arrived`);
-        m.k.after(0, () => m.end.transferFailed(err), "migration pages");
+        m.k.after(0, () => m.outcome.transferFailed(err), "migration pages");
         return false;
       }
       if (c === 0) {

@@ -96,7 +96,7 @@ export class Migration implements MigrationView {
   readonly precopy: PreCopy;
   readonly switchOver = new SwitchOver(this);
   readonly postcopy = new PostCopy(this);
-  readonly end = new Outcome(this);
+  readonly outcome = new Outcome(this);
   /** Releases the switch-over's hold on the VM's suspension (none before the switch-over). */
   private release: (() => void) | null = null;
 
@@ -125,7 +125,7 @@ export class Migration implements MigrationView {
       get done() {
         return m.done;
       },
-      failed: (err) => this.end.transferFailed(err),
+      failed: (err) => this.outcome.transferFailed(err),
     });
     this.deferral = new Deferral(hooks, world.memory!.pages);
     this.src = world.host;
@@ -133,8 +133,8 @@ export class Migration implements MigrationView {
     this.pages = this.srcGuest.pages;
     this.disk = diskPlans.length === 0 ? null : new DiskMigration(k, world, this.src, dest, diskPlans, {
       send: (bytes, initiator, label, onDone) => this.net.send(bytes, initiator, label, onDone),
-      failed: (err) => this.end.transferFailed(err),
-      settled: () => this.end.maybeComplete(),
+      failed: (err) => this.outcome.transferFailed(err),
+      settled: () => this.outcome.maybeComplete(),
       get done() {
         return m.done;
       },
@@ -154,12 +154,15 @@ export class Migration implements MigrationView {
   start(): void {
     // Steps 1-4: the request, the destination daemon, the destination VM waiting for state.
     this.setup.run(() => {
-      // Step 7: pre-copy rounds until a rule fires (none with pure demand paging); then steps
-      // 5, 6, 8-11, and 12, 13 while the destination still needs the source.
-      const afterResume = (needed: boolean): void => (needed ? this.postcopy.run() : this.end.complete());
-      if (this.o.mode === "demand-paging") this.switchOver.run("demand-paging", null, afterResume);
-      else this.precopy.run((reason, left) => this.switchOver.run(reason, left, afterResume));
+      // Step 7: pre-copy, round after round, until a rule fires (no round with pure demand paging).
+      if (this.o.mode === "demand-paging") this.switch("demand-paging", null);
+      else this.precopy.run((reason, left) => this.switch(reason, left));
     });
+  }
+
+  /** Steps 5, 6, 8-11; then 12, 13 while the destination still needs the source, else the end. */
+  private switch(reason: string, left: Int32Array | null): void {
+    this.switchOver.run(reason, left, (needed) => (needed ? this.postcopy.run() : this.outcome.complete()));
   }
 
   get state(): State {

@@ -112,6 +112,6 @@ export class PostCopy {
         m.k.memory.wake(m.dst, w[j]!);
       }
     }
-    m.end.maybeComplete();
+    m.outcome.maybeComplete();
   }
 }
