@@ -16,7 +16,7 @@ export class PreCopy {
   /** The last round's guest writes per dirtied page (XBZRLE's model of a delta). */
   writesPerPage = 1;
   private readonly conv: ConvergeParams;
-  private converged: Converged = () => {};
+  private converged!: Converged;
   // The current round: when it began, its disk pass's bytes, its throttle, the guest's writes then.
   private roundStart = 0;
   private diskRoundBytes = 0;

@@ -10,7 +10,7 @@ import type { Migration } from "./migration.js";
 
 export class SwitchOver {
   /** After the resume: whether the destination still needs the source (pages or blocks left). */
-  private resumed: (needed: boolean) => void = () => {};
+  private resumed!: (needed: boolean) => void;
 
   constructor(private readonly m: Migration) {}
 
