@@ -5,13 +5,12 @@
 // they were sent; at switch-over the blocks still dirty are sent while the VM is suspended
 // (stop-and-copy), or left absent in the destination's file and fetched after resume: on
 // demand when a guest IO touches one (the kernel parks the IO until the block is filled) and
-// by the background thread. The migration drives this class through DiskPort.
+// by the background thread (disk-postcopy.ts). The migration drives this class through DiskPort.
 import { type AbsentBlocks, type DiskDirtyLog, type Host, type IoRequest, type PluginContext, type SimFile, VmscnError, type World } from "../../core/api.js";
+import { DiskPostCopy } from "./disk-postcopy.js";
+import { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES } from "./wire.js";
 
-/** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
-export const DISK_BLOCK_BYTES = 1024 * 1024;
-/** Each block on the wire carries a header (offset and flags), as a page does. */
-export const DISK_BLOCK_HEADER_BYTES = 8;
+export { DISK_BLOCK_BYTES, DISK_BLOCK_HEADER_BYTES };
 
 /** A disk the destination cannot reach, to be copied onto `datastore` as file `name`. */
 export interface DiskCopyPlan {
@@ -51,7 +50,7 @@ export interface DiskPass {
 
 type Phase = "setup" | "bulk" | "precopy" | "downtime" | "postcopy" | "ended";
 
-interface Disk {
+export interface Disk {
   plan: DiskCopyPlan;
   source: SimFile;
   target: SimFile | null;
@@ -84,17 +83,16 @@ export class DiskMigration {
   private blocksLeftAtEnd = 0;
   /** IOs of the copy itself in flight (cancelled when it stops). */
   private readonly ios = new Set<IoRequest>();
-  /** Fetches after resume under way (demand and background). */
-  private fetches = 0;
-  private background = false;
+  /** After the resume: fetches on demand and in the background. */
+  private readonly post = new DiskPostCopy(this);
 
   constructor(
-    private readonly k: PluginContext,
+    readonly k: PluginContext,
     readonly world: World,
     readonly src: Host,
     readonly dest: Host,
     plans: readonly DiskCopyPlan[],
-    private readonly port: DiskPort,
+    readonly port: DiskPort,
     readonly o: DiskOptions,
   ) {
     this.disks = plans.map((plan) => {
@@ -213,31 +211,11 @@ export class DiskMigration {
   /**
    * Steps 10, 11 for the disks: the VM now uses the destination's files. Blocks never sent or
    * dirty since are absent there: a guest IO touching one waits for its fetch; with
-   * `background` the background thread pulls them in order. The source's files are kept.
+   * `background` the background thread pulls them in order (disk-postcopy.ts). The source's
+   * files are kept.
    */
   resume(background: boolean): void {
-    const info = this.k.vmInfo(this.world);
-    for (const d of this.disks) {
-      const at = info ? info.disks.indexOf(d.source) : -1;
-      if (info && at >= 0) info.disks[at] = d.target!;
-    }
-    const left: Int32Array[] = this.disks.map((d) => {
-      const out: number[] = [];
-      for (let b = 0; b < d.blocks; b++) if (d.sent[b] === 0 || d.log?.isDirty(b) === true) out.push(b);
-      return Int32Array.from(out);
-    });
-    this.closeLogs();
-    this.background = background;
-    let any = false;
-    this.disks.forEach((d, i) => {
-      if (left[i]!.length === 0) return;
-      any = true;
-      d.fetching = new Uint8Array(d.blocks);
-      d.absent = d.target!.markAbsent(DISK_BLOCK_BYTES, left[i]!, (b) => this.demand(d, b));
-    });
-    if (!any) return this.finish();
-    this.phase = "postcopy";
-    if (background) this.disks.forEach((d) => this.pumpBackground(d));
+    this.post.resume(background);
   }
 
   /** After resume: absent blocks left on the destination (0 once the copy ended). */
@@ -362,9 +340,9 @@ export class DiskMigration {
 
   private normalBytes = 0;
 
-  // ---- moving one block ------------------------------------------------------------------
+  // ---- moving one block (disk-postcopy.ts uses these too) ---------------------------------
 
-  private blockLength(d: Disk, b: number): number {
+  blockLength(d: Disk, b: number): number {
     return Math.min(DISK_BLOCK_BYTES, d.source.size - b * DISK_BLOCK_BYTES);
   }
 
@@ -418,14 +396,14 @@ export class DiskMigration {
    * The block's bytes as its read completes, or null when they are all zeros (a never-written
    * disk: no memory for them, and a hole on the destination).
    */
-  private contents(d: Disk, b: number): Uint8Array | null {
+  contents(d: Disk, b: number): Uint8Array | null {
     const off = b * DISK_BLOCK_BYTES;
     const len = this.blockLength(d, b);
     return d.source.isZeroRange(off, len) ? null : d.source.peek(off, len);
   }
 
   /** Wire bytes of a block of `len` bytes, counted: its header, plus its bytes unless it is zeros and `zero-blocks` is on. */
-  private count(zeros: boolean, len: number, phase: "precopy" | "downtime" | "postcopy"): number {
+  count(zeros: boolean, len: number, phase: "precopy" | "downtime" | "postcopy"): number {
     const marker = this.o.zeroBlocks && zeros;
     const wire = DISK_BLOCK_HEADER_BYTES + (marker ? 0 : len);
     if (marker) this.c.duplicate++;
@@ -441,7 +419,7 @@ export class DiskMigration {
   }
 
   /** Issues an IO of the copy, tracked for cancellation; a refusal (host down, no space) fails the migration. */
-  private io(issue: () => IoRequest): void {
+  io(issue: () => IoRequest): void {
     if (this.phase === "ended" || this.port.done) return;
     let io: IoRequest;
     try {
@@ -457,67 +435,18 @@ export class DiskMigration {
   }
 
   /** A failure reported on its own event, so the code that caused it finishes first. */
-  private later(err: VmscnError): void {
+  later(err: VmscnError): void {
     this.k.after(0, () => {
       if (this.phase !== "ended" && !this.port.done) this.port.failed(err);
     }, "migration disk");
   }
 
-  private closeLogs(): void {
-    for (const d of this.disks) {
-      d.log?.close();
-    }
-  }
-
-  // ---- after resume: on demand and in the background -------------------------------------
-
-  /** The kernel's fetch hook: a guest IO needs absent block `b`; one fetch per block serves every IO waiting for it. */
-  private demand(d: Disk, b: number): void {
-    if (d.fetching![b] === 1 || this.phase !== "postcopy") return;
-    this.c.requests++;
-    // The request crosses to the source (one way), then the block comes back.
-    const oneWay = this.k.network.route(this.dest.name, this.src.name).latency;
-    this.fetch(d, b, oneWay, () => {});
-  }
-
-  /** The background thread: pulls the disk's absent blocks in order, one at a time. */
-  private pumpBackground(d: Disk): void {
-    if (this.phase !== "postcopy" || !d.absent) return;
-    let b = d.bg;
-    while (b < d.blocks && (!d.absent.isAbsent(b) || d.fetching![b] === 1)) b++;
-    d.bg = b + 1;
-    if (b >= d.blocks) return;
-    this.c.backgroundBlocks++;
-    this.fetch(d, b, 0, () => this.pumpBackground(d));
-  }
-
-  /** Brings block `b` from the source: `delay` ns for the request, a read there, the transfer, the fill here. */
-  private fetch(d: Disk, b: number, delay: number, then: () => void): void {
-    d.fetching![b] = 1;
-    this.fetches++;
-    const off = b * DISK_BLOCK_BYTES;
-    this.k.after(delay, () => {
-      this.io(() =>
-        d.source.read(this.src.name, off, this.blockLength(d, b), () => {
-          const bytes = this.contents(d, b);
-          const wire = this.count(bytes === null, this.blockLength(d, b), "postcopy");
-          this.port.send(wire, "destination", `migrate ${this.world.name} disk ${d.source.name} block ${b}`, () => {
-            this.io(() =>
-              d.absent!.fill(this.dest.name, b, bytes, () => {
-                d.fetching![b] = 0;
-                this.fetches--;
-                if (this.pending === 0 && this.fetches === 0) this.finish();
-                else then();
-              }, (err) => this.later(err)),
-            );
-          });
-        }, (err) => this.later(err), { data: false }),
-      );
-    }, "disk fetch");
+  closeLogs(): void {
+    for (const d of this.disks) d.log?.close();
   }
 
   /** Every block is on the destination. */
-  private finish(): void {
+  finish(): void {
     this.phase = "ended";
     this.leftAtEnd = 0;
     this.endNs = this.k.scheduler.now;
@@ -530,5 +459,4 @@ export class DiskMigration {
     const n = this.pending;
     return n === 0 ? "" : `${n} disk block${n === 1 ? "" : "s"}`;
   }
-
 }

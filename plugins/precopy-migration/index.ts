@@ -75,9 +75,12 @@ export default definePlugin({
       return m ? m.fault(f.page, f.vcpu) : 0;
     });
 
-    k.on("state-changed", (w, _from, to) => {
-      if (to !== "stopped") return;
-      for (const m of [...active.values()]) m.worldStopped(w);
+    // A world of a migration stopped: a failure unless this plugin stopped it itself (a helper
+    // that is done, the destination VM it stops); a host crash shows here first, as its worlds
+    // stop (cause "crash"), before its transfers fail.
+    k.on("state-changed", (w, _from, to, cause) => {
+      if (to !== "stopped" || cause.by === k.pluginName) return;
+      for (const m of [...active.values()]) m.outcome.worldStopped(w);
     });
 
     k.metric("migration", () => {

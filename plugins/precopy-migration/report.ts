@@ -2,14 +2,15 @@
 // sizes in bytes), plus what the document asks for: rounds, network page faults, and how
 // long the VM depended on the source.
 import { PAGE_SIZE } from "../../core/api.js";
-import { RATE_BUCKET_NS, type Migration } from "./migration.js";
+import { RATE_BUCKET_NS } from "./connection.js";
+import type { Migration } from "./migration.js";
 
 /**
  * The migration's bytes on the wire (pages, device state, disk blocks) per 10 ms, as B/s:
  * x is each bucket's start (ns), every bucket from the first to the last one with traffic.
  */
 export function rateSeries(m: Migration): { x: number[]; y: number[] } {
-  const keys = [...m.rateBuckets.keys()];
+  const keys = [...m.net.rateBuckets.keys()];
   if (keys.length === 0) return { x: [], y: [] };
   const first = Math.min(...keys);
   const last = Math.max(...keys);
@@ -17,7 +18,7 @@ export function rateSeries(m: Migration): { x: number[]; y: number[] } {
   const y: number[] = [];
   for (let i = first; i <= last; i++) {
     x.push(i * RATE_BUCKET_NS);
-    y.push(((m.rateBuckets.get(i) ?? 0) * 1e9) / RATE_BUCKET_NS);
+    y.push(((m.net.rateBuckets.get(i) ?? 0) * 1e9) / RATE_BUCKET_NS);
   }
   return { x, y };
 }

@@ -1,4 +1,4 @@
-// What crosses the wire for one guest page, counted as QEMU counts it: every page carries an
+// What crosses the wire for one guest page, counted as QEMU counts it (a disk block: below): every page carries an
 // 8-byte header (offset and flags); a zero page is only that header plus one fill byte
 // (RAM_SAVE_FLAG_ZERO, counted in `duplicate`), any other page the header plus 4096 bytes.
 import { PAGE_SIZE } from "../../core/api.js";
@@ -13,3 +13,8 @@ export const NORMAL_PAGE_BYTES = PAGE_HEADER_BYTES + PAGE_SIZE;
 export function wireBytes(content: number): number {
   return content === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
 }
+
+/** Disk blocks are copied this many bytes at a time (QEMU's block migration uses 1 MiB). */
+export const DISK_BLOCK_BYTES = 1024 * 1024;
+/** Each block on the wire carries a header (offset and flags), as a page does. */
+export const DISK_BLOCK_HEADER_BYTES = 8;

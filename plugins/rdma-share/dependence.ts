@@ -5,7 +5,7 @@
 // background copier may bring the pages over in batches. An RDMA responder system world on
 // each source host stands for the remote end: if the host crashes while pages still map its
 // frames, the VM fails with the reason; if the source becomes unreachable, the same.
-import { PAGE_SIZE, PageState, STATE_MASK, VmscnError, WAIT, formatTime, type GuestMemory, type Host, type PluginContext, type Transfer, type World } from "../../core/api.js";
+import { PAGE_SIZE, PageState, STATE_MASK, VmscnError, WAIT, formatTime, type Cause, type GuestMemory, type Host, type PluginContext, type Transfer, type World } from "../../core/api.js";
 
 export interface DependenceOptions {
   remoteCow: "on-write" | "on-access";
@@ -47,8 +47,12 @@ export class Dependence {
   /** Set when the background copier was killed: no more batches. */
   copierKilled: string | undefined;
   private bgCursor = 0;
-  /** Set while this plugin stops its own worlds, so their state changes are not crashes. */
-  closing = false;
+  /**
+   * This period's own changes — its VM stopped when it fails, its helpers ended — so that its
+   * handlers tell them from a crash or a kill (the signal's cause is one of these objects).
+   */
+  private readonly failing: Cause;
+  private readonly ending: Cause;
 
   constructor(
     private readonly k: PluginContext,
@@ -60,6 +64,8 @@ export class Dependence {
   ) {
     this.startedAt = k.scheduler.now;
     this.copying = new Uint8Array(guest.pages);
+    this.failing = k.cause("remote pages lost");
+    this.ending = k.cause("period over");
   }
 
   get pages(): number {
@@ -109,12 +115,17 @@ export class Dependence {
     if (this.remote.size === 0) this.finish("local", false);
   }
 
+  /** Whether this period made the change itself. */
+  did(cause: Cause): boolean {
+    return cause === this.failing || cause === this.ending;
+  }
+
   /**
-   * A helper world of this period stopped without us: a responder's host crashed (or the
-   * responder was killed: the remote end is gone either way, the VM fails); the copier was
-   * killed (background copying stops; reads and copies on demand go on).
+   * A helper world of this period stopped without us: a responder's host crashed (cause
+   * "crash") or the responder was killed ("kill") — the remote end is gone either way, the VM
+   * fails; the copier was killed (background copying stops; reads and copies on demand go on).
    */
-  worldStopped(w: World): void {
+  worldStopped(w: World, cause: Cause): void {
     const at = formatTime(this.k.scheduler.now);
     if (w === this.copier) {
       this.copier = null;
@@ -125,8 +136,7 @@ export class Dependence {
       if (r !== w) continue;
       const host = this.k.cluster.hosts[hostId]!;
       const pages = `${this.remote.get(hostId) ?? 0} of its pages`;
-      // (kill marks its world before stopping it; a crash stops the host's worlds first.)
-      if (w.failure?.startsWith("killed") === true) this.fail("VMSCN7604", `the RDMA responder "${w.name}" on host "${host.name}" was killed at ${at} while VM "${this.world.name}" still mapped ${pages} there`);
+      if (cause.reason === "kill") this.fail("VMSCN7604", `the RDMA responder "${w.name}" on host "${host.name}" was killed at ${at} while VM "${this.world.name}" still mapped ${pages} there`);
       else this.fail("VMSCN7603", `host "${host.name}" crashed at ${at} while VM "${this.world.name}" still mapped ${pages} there (remote-shared since ${formatTime(this.startedAt)})`);
       return;
     }
@@ -313,9 +323,7 @@ export class Dependence {
     if (!this.active) return;
     const k = this.k;
     this.world.failure = k.error(code, reason, this.world.label).describe();
-    this.closing = true;
-    if (this.world.state !== "stopped") k.cluster.setState(this.world, "stopped");
-    this.closing = false;
+    if (this.world.state !== "stopped") k.cluster.setState(this.world, "stopped", this.failing);
     if (k.memory.liveGuests().includes(this.guest)) k.memory.releaseAll(this.guest);
     this.finish(this.world.failure, true);
   }
@@ -346,9 +354,7 @@ export class Dependence {
 
   private stopWorld(w: World | undefined): void {
     if (!w) return;
-    this.closing = true;
-    if (this.k.cluster.hasWorld(w.name) && this.k.cluster.world(w.name) === w) this.k.cluster.destroy(w);
-    this.closing = false;
+    if (this.k.cluster.hasWorld(w.name) && this.k.cluster.world(w.name) === w) this.k.cluster.destroy(w, this.ending);
   }
 
   /** Remote pages per host id now, counted from the page map (tests and invariant checks). */

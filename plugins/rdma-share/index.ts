@@ -168,16 +168,18 @@ export default definePlugin({
       }
     });
 
-    k.on("state-changed", (w, _from, to) => {
+    // A period's helper or VM stopped: a crash, a kill, a stop; what a period did itself (it
+    // failed and stopped its VM, it ended its helpers) is not news to it.
+    k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped") return;
       for (const d of [...deps.values()]) {
-        if (!d.active || d.closing) continue;
-        if (w.kind === "system") d.worldStopped(w);
+        if (!d.active || d.did(cause)) continue;
+        if (w.kind === "system") d.worldStopped(w, cause);
         else if (d.world === w) d.vmGone(w.failure ?? `VM "${w.name}" stopped at ${formatTime(k.scheduler.now)}`);
       }
     });
-    k.on("destroyed", (w) => {
-      for (const d of [...deps.values()]) if (d.world === w && d.active && !d.closing) d.vmGone(`VM "${w.name}" was destroyed at ${formatTime(k.scheduler.now)}`);
+    k.on("destroyed", (w, cause) => {
+      for (const d of [...deps.values()]) if (d.world === w && d.active && !d.did(cause)) d.vmGone(`VM "${w.name}" was destroyed at ${formatTime(k.scheduler.now)}`);
     });
 
     // A period still under way at the end shows in the trace up to the end.

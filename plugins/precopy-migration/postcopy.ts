@@ -1,0 +1,117 @@
+// Steps 12, 13: the VM runs on the destination while pages are still on the source. A vCPU
+// touching one takes a network page fault: the request crosses to the source (one way) and the
+// page comes back, the vCPU parked meanwhile; vCPUs faulting on one page share its fetch. With
+// `background`, a background paging thread (a system world on the destination) also pulls the
+// pages left, in order, a batch at a time. The sender on the source serves both.
+import { PageState, STATE_MASK, WAIT } from "../../core/api.js";
+import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
+import type { Migration } from "./migration.js";
+
+export class PostCopy {
+  /** Per page: a fetch is under way (1), one fetch serving every vCPU that faults on the page. */
+  private fetching: Uint8Array | null = null;
+  /** vCPUs parked per page, with when each faulted: vcpu, time, vcpu, time, ... */
+  readonly waiters = new Map<number, number[]>();
+  private bgCursor = 0;
+
+  constructor(private readonly m: Migration) {}
+
+  /** The source serves the pages left (its sender idle, no CPU demand); the background thread starts. */
+  run(): void {
+    const m = this.m;
+    const k = m.k;
+    k.cluster.setDemand(m.sender, 0);
+    m.enter("postcopy");
+    this.fetching = new Uint8Array(m.pages);
+    if (!m.o.background) return;
+    m.pager = k.systemWorld(`${m.world.name}.background-pager#${m.seq}`, m.dest, m.world);
+    k.cluster.setState(m.pager, "running");
+    this.pumpBackground();
+  }
+
+  /** A network page fault on the destination: one fetch per page, every faulting vCPU waits on it. */
+  fault(page: number, vcpu: number): number {
+    const m = this.m;
+    if ((m.dst.meta[page]! & STATE_MASK) !== PageState.AbsentFetch || m.state !== "postcopy") return 0;
+    m.c.faults++;
+    let w = this.waiters.get(page);
+    if (!w) this.waiters.set(page, (w = []));
+    w.push(vcpu, m.k.scheduler.now);
+    if (this.fetching![page] === 1) return WAIT;
+    this.fetching![page] = 1;
+    m.c.postcopyRequests++;
+    // The request crosses to the source (one way), then the page comes back.
+    const oneWay = m.k.network.route(m.dest.name, m.src.name).latency;
+    m.k.after(oneWay, () => {
+      if (m.state !== "postcopy") return;
+      const c = m.k.memory.peek(m.srcGuest, page);
+      const bytes = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      this.count(c, bytes);
+      m.net.send(bytes, "destination", `migrate ${m.world.name} page ${page}`, () => this.land(Int32Array.of(page), Float64Array.of(c), 1));
+    }, "demand paging");
+    return WAIT;
+  }
+
+  /** The background paging thread: pulls the pages still absent, in order, a batch at a time. */
+  private pumpBackground(): void {
+    const m = this.m;
+    if (m.state !== "postcopy") return;
+    const meta = m.dst.meta;
+    const fetching = this.fetching!;
+    const pages = new Int32Array(m.o.batch);
+    let n = 0;
+    while (this.bgCursor < m.pages && n < pages.length) {
+      const p = this.bgCursor++;
+      if ((meta[p]! & STATE_MASK) === PageState.AbsentFetch && fetching[p] === 0) {
+        fetching[p] = 1;
+        pages[n++] = p;
+      }
+    }
+    // Nothing left to pull; demand fetches under way finish the job.
+    if (n === 0) return m.k.cluster.setState(m.pager!, "stopped", m.k.cause("paged-in"));
+    const contents = new Float64Array(n);
+    let bytes = 0;
+    for (let i = 0; i < n; i++) {
+      const c = m.k.memory.peek(m.srcGuest, pages[i]!);
+      contents[i] = c;
+      const b = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      this.count(c, b);
+      bytes += b;
+    }
+    m.c.backgroundPages += n;
+    m.net.send(bytes, "destination", `migrate ${m.world.name} background`, () => {
+      this.land(pages, contents, n);
+      this.pumpBackground();
+    });
+  }
+
+  /** Pages moved after resume go whole (QEMU's compression and XBZRLE do not work in post-copy). */
+  private count(c: number, bytes: number): void {
+    const m = this.m;
+    if (c === 0) m.c.duplicate++;
+    else m.c.normal++;
+    m.c.transferred += bytes;
+    m.c.postcopyBytes += bytes;
+  }
+
+  /** Fetched pages land; the vCPUs waiting on them go on; the last one completes the migration. */
+  private land(pages: Int32Array, contents: Float64Array, n: number): void {
+    const m = this.m;
+    if (m.state !== "postcopy") return;
+    const now = m.k.scheduler.now;
+    if (!m.batches.place(pages, contents, n)) return;
+    for (let i = 0; i < n; i++) {
+      const p = pages[i]!;
+      this.fetching![p] = 0;
+      m.remainingPost--;
+      const w = this.waiters.get(p);
+      if (!w) continue;
+      this.waiters.delete(p);
+      for (let j = 0; j < w.length; j += 2) {
+        m.c.stallNs += now - w[j + 1]!;
+        m.k.memory.wake(m.dst, w[j]!);
+      }
+    }
+    m.outcome.maybeComplete();
+  }
+}
