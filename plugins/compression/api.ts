@@ -5,10 +5,6 @@ import type { Codec, CodecName } from "./codecs.js";
 
 export type { Codec, CodecName };
 
-// The command (cli/, `vmscn checkpoint inspect`) decodes a checkpoint file's blocks itself and
-// reaches a plugin only through its api.ts; plugins take nothing but types from here.
-export { CodecError, makeCodec } from "./codecs.js";
-
 /** What one user of the service did (a checkpoint save or restore, a migration's sender). */
 export interface SessionStats {
   codec: string;

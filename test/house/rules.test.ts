@@ -174,3 +174,22 @@ t.test("nothing that runs in a simulation reads the wall clock or Math.random", 
   }
   t.same(bad, []);
 });
+
+t.test("no file under plugins/ is over 500 lines: a plugin is cut by phase, a file has one job", async (t) => {
+  const bad: string[] = [];
+  for (const file of sources("plugins")) {
+    const lines = readFileSync(join(ROOT, file), "utf8").split("\n").length - 1;
+    if (lines > 500) bad.push(`${file}: ${lines} lines`);
+  }
+  t.same(bad, []);
+});
+
+t.test("a plugin tells its own changes from the kernel's by the signal's cause, not by a flag set around the call", async (t) => {
+  const bad: string[] = [];
+  for (const file of sources("plugins")) {
+    readFileSync(join(ROOT, file), "utf8").split("\n").forEach((line, i) => {
+      if (/\bclosing\s*=\s*(true|false)\b/.test(line)) bad.push(`${file}:${i + 1}: ${line.trim()}`);
+    });
+  }
+  t.same(bad, []);
+});
