@@ -1,7 +1,7 @@
 // The validation registry (Langium's ValidationRegistry): checks keyed by statement type, run
 // over each statement in registration order. The language registers its checks; each loaded
 // plugin's verb `check` is registered for the actions of its verb. A plugin's check that
-// throws is not a crash of `vmscn check` but a VMSCN6006 diagnostic at the statement, naming
+// throws is not a crash of `vmscn check` but a VMSCN6006 diagnostic at the verb, naming
 // the plugin and the hook (Langium's wrapValidationException).
 import type { Loc, Statement } from "../ast.js";
 import type { Diagnostic } from "../diagnostics.js";
@@ -40,7 +40,7 @@ export class ValidationRegistry {
       try {
         e.check(node, ctx);
       } catch (thrown) {
-        ctx.diagnostics.push(checkFailure(e.owner, e.hook, thrown, node.loc));
+        ctx.diagnostics.push(checkFailure(e.owner, e.hook, thrown, subject(node)));
       }
     }
   }
@@ -49,6 +49,13 @@ export class ValidationRegistry {
   owners(type: StatementType): string[] {
     return (this.byType.get(type) ?? []).map((e) => `${e.owner}:${e.hook}`);
   }
+}
+
+/** Where a failed check points: an action's verb, a hypercall's name, else the statement. */
+function subject(node: Statement): Loc {
+  if (node.type === "action") return node.verb.loc;
+  if (node.type === "hypercall") return node.name.loc;
+  return node.loc;
 }
 
 /** A plugin's check that threw, as a diagnostic at the statement it was checking. */

@@ -78,7 +78,7 @@ t.test("a check that throws is a diagnostic at the action, naming the plugin and
   const d = out.diagnostics.filter((x) => x.severity === "error");
   t.equal(d.length, 1);
   t.equal(d[0]!.code, "VMSCN6006");
-  t.match(d[0]!.loc, { line: 9, column: 3 });
+  t.match(d[0]!.loc, { line: 9, column: 11 }, "at the verb");
   t.match(d[0]!.message, /^plugin "thrower" failed in hook "check\(boom\)": cannot read properties of undefined \(check\); the check could not run$/);
 });
 
@@ -87,7 +87,7 @@ t.test("the command: a throwing check exits 2 with a positioned diagnostic; a ru
   const cli = (args: string[]) => spawnSync(process.execPath, [join(ROOT, "dist/vmscn.js"), ...args, "--plugin", plugin], { encoding: "utf8" });
   const c = cli(["check", scenario("check")]);
   t.equal(c.status, 2);
-  t.match(c.stdout + c.stderr, /check\.vmscn:9:3 error VMSCN6006: plugin "thrower" failed in hook "check\(boom\)"/);
+  t.match(c.stdout + c.stderr, /check\.vmscn:9:11 error VMSCN6006: plugin "thrower" failed in hook "check\(boom\)"/);
   t.notMatch(c.stdout + c.stderr, /internal error|at .*\.ts:\d+/, "no stack trace");
   const r = cli(["run", scenario("transfer")]);
   t.equal(r.status, 3);
