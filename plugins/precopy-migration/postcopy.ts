@@ -16,13 +16,21 @@ export class PostCopy {
 
   constructor(private readonly m: Migration) {}
 
+  /**
+   * Entered before the VM resumes on the destination (QEMU is postcopy-active before the
+   * destination runs): a vCPU whose first access after the resume touches a page still on the
+   * source (a write queued during the downtime) takes a network page fault, not a crash.
+   */
+  prepare(): void {
+    this.m.enter("postcopy");
+    this.fetching = new Uint8Array(this.m.pages);
+  }
+
   /** The source serves the pages left (its sender idle, no CPU demand); the background thread starts. */
   run(): void {
     const m = this.m;
     const k = m.k;
     k.cluster.setDemand(m.sender, 0);
-    m.enter("postcopy");
-    this.fetching = new Uint8Array(m.pages);
     if (!m.o.background) return;
     m.pager = k.systemWorld(`${m.world.name}.background-pager#${m.seq}`, m.dest, m.world);
     k.cluster.setState(m.pager, "running");

@@ -77,10 +77,11 @@ export class SwitchOver {
     m.dst.cowBreaks += m.srcGuest.cowBreaks;
     m.world.memory = m.dst;
     k.cluster.move(m.world, m.dest);
+    const needed = m.remainingPost > 0 || (m.disk?.pending ?? 0) > 0;
+    if (needed) m.postcopy.prepare();
     m.releaseSuspended();
     m.resumeAt = k.scheduler.now;
     k.trace.span("downtime", "migration", { host: m.dest.name, world: m.world.name }, m.suspendAt!, m.resumeAt, { reason: m.switchReason });
-    const needed = m.remainingPost > 0 || (m.disk?.pending ?? 0) > 0;
     // The source stays needed while pages or blocks are left there: its sender serves them.
     k.cluster.setState(m.sender, needed ? "running" : "stopped", k.cause("switched-over"));
     this.resumed(needed);
