@@ -22,8 +22,8 @@ export class Connection {
   /** Bytes on the wire per 10 ms bucket (spread evenly over each transfer's lifetime), for the chart. */
   readonly rateBuckets = new Map<number, number>();
   private readonly inflight = new Set<Transfer>();
-  /** The `bandwidth` cap, shared by all of the migration's transfers. */
-  private readonly limit: RateLimit | null;
+  /** The `bandwidth` cap, shared by all of the migration's transfers (until it is lifted). */
+  private limit: RateLimit | null;
 
   constructor(
     private readonly k: PluginContext,
@@ -48,6 +48,15 @@ export class Connection {
       return;
     }
     this.inflight.add(tr);
+  }
+
+  /**
+   * The cap no longer applies to what is sent from now on (QEMU's migration_completion sets
+   * the rate limit to INT64_MAX before the last pages and the device state); what is on the
+   * wire already keeps it.
+   */
+  liftCap(): void {
+    this.limit = null;
   }
 
   /** The migration ended: what is on the wire is cancelled. */

@@ -25,6 +25,7 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "throttle-initial": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.2, description: "auto-converge: the first throttle" },
   "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
   "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
+  "switch-over-bandwidth": { type: "enum", values: ["unlimited", "capped"], description: "the switch-over and what follows it: unlimited (QEMU's migration_completion and postcopy_start lift the cap, so the pages left and the device state go at link speed; the default with converge qemu) or capped (the default otherwise)" },
   disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
   // The disk copy (disk.ts); no `default` in the spec (see above).
   "disk-threshold": { type: "integer", min: 0, description: "a copied disk: pre-copy ends only once at most this many 1 MiB blocks are dirty (default 8), unless memory's rule gives up" },
@@ -59,6 +60,8 @@ export interface MigrateOptions {
   threshold: number;
   maxRounds: number;
   downtimeLimitNs: number;
+  /** From the switch-over on, the `bandwidth` cap no longer applies (QEMU's rule). */
+  liftCapAtSwitchOver: boolean;
   /** Pages left at switch-over are sent while suspended (else fetched after resume). */
   stopAndCopy: boolean;
   demandPaging: boolean;
@@ -105,6 +108,7 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     threshold: Number(o["threshold"] ?? 512),
     maxRounds: Number(o["max-rounds"] ?? 30),
     downtimeLimitNs: Number(o["downtime-limit"] ?? 300_000_000),
+    liftCapAtSwitchOver: (o["switch-over-bandwidth"] ?? (converge === "qemu" ? "unlimited" : "capped")) === "unlimited",
     stopAndCopy,
     demandPaging: !stopAndCopy,
     background: after.includes("background"),

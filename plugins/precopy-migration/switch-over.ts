@@ -22,6 +22,7 @@ export class SwitchOver {
     m.suspendAt = m.k.scheduler.now;
     m.holdSuspended();
     m.enter("switch-over");
+    if (m.o.liftCapAtSwitchOver) m.net.liftCap();
     m.log?.close();
     m.log = null;
     if (m.disk === null) return this.leaveMemory(left);
