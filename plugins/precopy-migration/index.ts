@@ -6,6 +6,7 @@ import { Migration, type DiskCopyPlan } from "./migration.js";
 import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
 import { migrationReport, rateSeries } from "./report.js";
+import { cancellable } from "./state.js";
 import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./api.js";
 import { PageCoder } from "./coding.js";
 import type { CompressionService } from "../compression/api.js";
@@ -67,6 +68,22 @@ export default definePlugin({
         byVm.set(m.world.name, m);
         m.start();
         m.hooks.started?.(m);
+      },
+    });
+
+    k.verb("migrate-cancel", {
+      description: "cancels a VM's migration before it runs on the destination (QEMU's migrate_cancel): the VM runs on the source, the destination's copy is dropped",
+      args: [{ name: "vm", kind: "vm", description: "the VM whose migration is cancelled" }],
+      options: {},
+      run(call) {
+        const vm = k.cluster.world(String(call.args["vm"]));
+        const m = active.get(vm);
+        if (m === undefined) throw k.error("VMSCN5011", `cannot cancel the migration of VM "${vm.name}": none is under way`, vm.label);
+        if (!cancellable(m.state)) {
+          // QEMU cannot cancel a post-copy either: the destination holds the newest pages.
+          throw k.error("VMSCN5011", `cannot cancel the migration of VM "${vm.name}": it is in post-copy (the VM runs on "${m.dest.name}" with ${m.remainingPost} pages still on "${m.src.name}"), and the source no longer has its newest pages`, vm.label);
+        }
+        m.outcome.cancel();
       },
     });
 

@@ -221,6 +221,7 @@ export class Migration implements MigrationView {
       case "completed":
         return 0;
       case "failed":
+      case "cancelled":
         return this.resumeAt !== undefined ? this.remainingPost : this.pass.left + (this.log?.count ?? 0);
     }
   }

@@ -76,6 +76,29 @@ export class Outcome {
 
   /** Before the resume: nothing is lost, the VM stays (or goes back to running) on the source. */
   private abort(reason: string): void {
+    this.undo();
+    this.fail(reason);
+  }
+
+  /**
+   * QEMU's migrate_cancel, before the VM runs on the destination: what is on the wire is
+   * cancelled, the destination's copy dropped, the throttle removed, and the VM runs on (or,
+   * stopped for the switch-over, runs again) on the source. The state is `cancelled`.
+   */
+  cancel(): void {
+    const m = this.m;
+    this.undo();
+    m.enter("cancelled");
+    const at = (m.completedAt = m.k.scheduler.now);
+    this.unthrottle();
+    this.stopWorlds();
+    m.k.trace.instant("migration cancelled", "migration", { world: m.world.name }, at);
+    m.finished();
+    m.call.done({ failed: `migration of "${m.world.name}" to "${m.dest.name}" was cancelled at ${formatTime(at)} (migrate-cancel); the VM runs on "${m.src.name}"` });
+  }
+
+  /** Everything a migration did before the resume, undone: the VM keeps its source copy. */
+  private undo(): void {
     const m = this.m;
     m.net.cancel();
     m.log?.close();
@@ -84,7 +107,6 @@ export class Outcome {
     m.disk?.abort();
     m.k.memory.dropGuest(m.dst);
     m.releaseSuspended();
-    this.fail(reason);
   }
 
   /** The document: the destination VM dies if the source goes while it still depends on it. */

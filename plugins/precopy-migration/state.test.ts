@@ -2,7 +2,7 @@
 // (VMSCN5014, which stops the run), and each state has its QEMU status.
 import t from "tap";
 import { VmscnError, classify } from "../../core/api.js";
-import { STATUS, ended, transition, type State } from "./state.js";
+import { STATUS, cancellable, ended, transition, type State } from "./state.js";
 
 const walk = (path: State[]): State => path.slice(1).reduce((from, to) => transition("web", from, to, 0, "web@a"), path[0]!);
 
@@ -45,5 +45,16 @@ t.test("QEMU's status of each state", async (t) => {
     ["postcopy", "postcopy-active"],
     ["completed", "completed"],
     ["failed", "failed"],
+    ["cancelled", "cancelled"],
   ]);
+});
+
+t.test("a cancel (QEMU's migrate_cancel) ends any state before the VM runs on the destination, and no other", async (t) => {
+  for (const s of ["setup", "precopy", "switch-over", "stop-and-copy", "device-state"] as const) {
+    t.ok(cancellable(s), s);
+    t.equal(transition("web", s, "cancelled", 0, "web@a"), "cancelled", s);
+  }
+  for (const s of ["postcopy", "completed", "failed", "cancelled"] as const) t.notOk(cancellable(s), s);
+  t.ok(ended("cancelled"));
+  t.throws(() => transition("web", "postcopy", "cancelled", 0, "web@a"), { code: "VMSCN5014" });
 });

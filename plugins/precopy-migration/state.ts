@@ -2,21 +2,23 @@
 // (step 7, round after round), the switch-over while the VM is suspended (step 5; the pages
 // left sent now, stop-and-copy; the non-memory state, steps 6, 8, 9), then the resume (steps
 // 10, 11) ends it, or post-copy runs on the destination until the last page is paged in
-// (steps 12, 13). A failure can end any state that is not an end already.
+// (steps 12, 13). A failure can end any state that is not an end already; a cancel (QEMU's
+// migrate_cancel) any state before the VM runs on the destination.
 import { kernelError } from "../../core/api.js";
 
-export type State = "setup" | "precopy" | "switch-over" | "stop-and-copy" | "device-state" | "postcopy" | "completed" | "failed";
+export type State = "setup" | "precopy" | "switch-over" | "stop-and-copy" | "device-state" | "postcopy" | "completed" | "failed" | "cancelled";
 
 /** Where each state may go. With `with demand-paging`, pre-copy ends at once (no round). */
 const NEXT: Readonly<Record<State, readonly State[]>> = {
-  setup: ["precopy", "failed"],
-  precopy: ["switch-over", "failed"],
-  "switch-over": ["stop-and-copy", "device-state", "failed"],
-  "stop-and-copy": ["device-state", "failed"],
-  "device-state": ["postcopy", "completed", "failed"],
+  setup: ["precopy", "failed", "cancelled"],
+  precopy: ["switch-over", "failed", "cancelled"],
+  "switch-over": ["stop-and-copy", "device-state", "failed", "cancelled"],
+  "stop-and-copy": ["device-state", "failed", "cancelled"],
+  "device-state": ["postcopy", "completed", "failed", "cancelled"],
   postcopy: ["completed", "failed"],
   completed: [],
   failed: [],
+  cancelled: [],
 };
 
 /** QEMU's `query-migrate` status of each state (the report's `status`). */
@@ -29,6 +31,7 @@ export const STATUS = {
   postcopy: "postcopy-active",
   completed: "completed",
   failed: "failed",
+  cancelled: "cancelled",
 } as const satisfies Record<State, string>;
 
 export type Status = (typeof STATUS)[State];
@@ -41,7 +44,12 @@ export function transition(vm: string, from: State, to: State, now: number, wher
   return to;
 }
 
+/** Whether the migration can still be cancelled: not ended, and the VM not yet running on the destination. */
+export function cancellable(s: State): boolean {
+  return NEXT[s].includes("cancelled");
+}
+
 /** Whether the migration has ended. */
 export function ended(s: State): boolean {
-  return s === "completed" || s === "failed";
+  return s === "completed" || s === "failed" || s === "cancelled";
 }
