@@ -205,6 +205,11 @@ t.test("auto-converge: throttle steps, no-progress deferred, removed at the end 
   k.act(1 * MS, "migrate", { vm: "fl", host: "c" }, { bandwidth: 16_416_000, threshold: 64, "auto-converge": true });
   let during = -1;
   k.scheduler.at(2 * SECOND, () => { during = fl.throttle; });
+  // QEMU throttles the source's vCPUs only: the VM resumes on the destination unthrottled.
+  const atResume: number[] = [];
+  k.cluster.signals.stateChanged.connect((w, _from, to) => {
+    if (w === ac && to === "running" && w.host.name === "b") atResume.push(w.throttle);
+  });
   k.act(2 * SECOND, "link", { link: "a<->c", state: "down" });
   k.run(5 * SECOND);
   const m = section(k, "ac");
@@ -213,6 +218,7 @@ t.test("auto-converge: throttle steps, no-progress deferred, removed at the end 
   t.equal(m["max-throttle"], 0.95);
   t.equal(m["cpu-throttle"], 0);
   t.equal(ac.throttle, 0, "removed when the migration completed");
+  t.same(atResume, [0], "and already when the VM resumed on the destination");
   const f = section(k, "fl");
   t.equal(f.status, "failed");
   t.ok(during > 0, "throttled while pre-copy ran");

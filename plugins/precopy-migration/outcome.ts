@@ -148,8 +148,12 @@ export class Outcome {
     m.call.done({ failed: `${this.code} at ${formatTime(at)}: migration of "${m.world.name}" to "${m.dest.name}" failed: ${reason}` });
   }
 
-  /** The migration ended: the VM runs at full speed again. */
-  private unthrottle(): void {
+  /**
+   * The VM runs at full speed again: when the migration ends, and already when the VM resumes
+   * on the destination — QEMU throttles only the source's vCPUs (cpu_throttle_set() on the
+   * source; the destination's VM is never throttled).
+   */
+  unthrottle(): void {
     const m = this.m;
     if (m.throttle === 0) return;
     m.throttle = 0;

@@ -80,6 +80,7 @@ export class SwitchOver {
     k.cluster.move(m.world, m.dest);
     const needed = m.remainingPost > 0 || (m.disk?.pending ?? 0) > 0;
     if (needed) m.postcopy.prepare();
+    m.outcome.unthrottle();
     m.releaseSuspended();
     m.resumeAt = k.scheduler.now;
     k.trace.span("downtime", "migration", { host: m.dest.name, world: m.world.name }, m.suspendAt!, m.resumeAt, { reason: m.switchReason });
