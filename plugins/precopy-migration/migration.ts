@@ -10,7 +10,7 @@ import type { MigrationHooks, MigrationView } from "./api.js";
 import type { PageCoder } from "./coding.js";
 import type { CompressionService } from "../compression/api.js";
 import { DiskMigration, type DiskCopyPlan } from "./disk.js";
-import { STATUS, ended, transition, type State, type Status } from "./state.js";
+import { ended, statusOf, transition, type State, type Status } from "./state.js";
 import { Connection } from "./connection.js";
 import { Batches, Pass } from "./batches.js";
 import { Deferral } from "./deferral.js";
@@ -171,7 +171,7 @@ export class Migration implements MigrationView {
 
   /** QEMU's name for where the migration stands. */
   get status(): Status {
-    return STATUS[this.s];
+    return statusOf(this.s, this.o.demandPaging);
   }
 
   get done(): boolean {

@@ -2,7 +2,7 @@
 // (VMSCN5014, which stops the run), and each state has its QEMU status.
 import t from "tap";
 import { VmscnError, classify } from "../../core/api.js";
-import { STATUS, cancellable, ended, transition, type State } from "./state.js";
+import { STATUS, cancellable, ended, statusOf, transition, type State } from "./state.js";
 
 const walk = (path: State[]): State => path.slice(1).reduce((from, to) => transition("web", from, to, 0, "web@a"), path[0]!);
 
@@ -39,9 +39,9 @@ t.test("QEMU's status of each state", async (t) => {
   t.same(Object.entries(STATUS), [
     ["setup", "setup"],
     ["precopy", "active"],
-    ["switch-over", "device"],
-    ["stop-and-copy", "device"],
-    ["device-state", "device"],
+    ["switch-over", "active"],
+    ["stop-and-copy", "active"],
+    ["device-state", "active"],
     ["postcopy", "postcopy-active"],
     ["completed", "completed"],
     ["failed", "failed"],
@@ -57,4 +57,14 @@ t.test("a cancel (QEMU's migrate_cancel) ends any state before the VM runs on th
   for (const s of ["postcopy", "completed", "failed", "cancelled"] as const) t.notOk(cancellable(s), s);
   t.ok(ended("cancelled"));
   t.throws(() => transition("web", "postcopy", "cancelled", 0, "web@a"), { code: "VMSCN5014" });
+});
+
+t.test("QEMU's status through the switch-over: active before a completion, postcopy-active before a post-copy", async (t) => {
+  for (const s of ["switch-over", "stop-and-copy", "device-state"] as const) {
+    t.equal(statusOf(s, false), "active", s);
+    t.equal(statusOf(s, true), "postcopy-active", s);
+  }
+  t.equal(statusOf("precopy", true), "active", "pre-copy itself is active either way");
+  t.equal(statusOf("setup", true), "setup");
+  t.equal(statusOf("completed", true), "completed");
 });

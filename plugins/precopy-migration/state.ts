@@ -21,13 +21,18 @@ const NEXT: Readonly<Record<State, readonly State[]>> = {
   cancelled: [],
 };
 
-/** QEMU's `query-migrate` status of each state (the report's `status`). */
+/**
+ * QEMU's `query-migrate` status of each state (the report's `status`). QEMU 7.2 stays `active`
+ * through a pre-copy's downtime (`migration_completion()`: `migration_maybe_pause()` moves to
+ * `device` only with `pause-before-switchover`), and is `postcopy-active` from the switch of a
+ * post-copy on (`postcopy_start()`): `statusOf` tells the switch-over's states apart by that.
+ */
 export const STATUS = {
   setup: "setup",
   precopy: "active",
-  "switch-over": "device",
-  "stop-and-copy": "device",
-  "device-state": "device",
+  "switch-over": "active",
+  "stop-and-copy": "active",
+  "device-state": "active",
   postcopy: "postcopy-active",
   completed: "completed",
   failed: "failed",
@@ -35,6 +40,12 @@ export const STATUS = {
 } as const satisfies Record<State, string>;
 
 export type Status = (typeof STATUS)[State];
+
+/** The status in `state` of a migration that goes on to post-copy after its switch-over (or not). */
+export function statusOf(state: State, postcopy: boolean): Status {
+  const s = STATUS[state];
+  return postcopy && s === "active" && state !== "precopy" ? "postcopy-active" : s;
+}
 
 /** Checks a transition: a migration that goes where its steps do not lead is a bug (VMSCN5014). */
 export function transition(vm: string, from: State, to: State, now: number, where: string): State {
