@@ -46,6 +46,7 @@ t.test("compression and XBZRLE options that would do nothing, at the option", as
     ["VMSCN0222", 8, 50, "decompress-threads needs a codec (compress zlib or compress snappy)"],
   ]);
   t.same(await problems("at 1 s: migrate web to b { xbzrle-cache-size 1 MiB }"), [["VMSCN0222", 8, 30, "xbzrle-cache-size needs xbzrle"]]);
+  t.same(await problems("at 1 s: migrate web to b { xbzrle  xbzrle-cache-size 3 MiB }"), [["VMSCN0222", 8, 38, "xbzrle-cache-size must be a power of two (QEMU refuses 3145728 B)"]]);
   t.same(await problems("at 1 s: migrate web to b with demand-paging { xbzrle }"), [["VMSCN0222", 8, 49, "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied"]]);
   t.same(await problems("at 1 s: migrate web to b with demand-paging { compress zlib }"), [["VMSCN0222", 8, 49, "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied"]]);
   t.same(await problems("at 1 s: migrate web to b { compress zlib  compress-level 9  compress-threads 4  decompress-threads 4  xbzrle  xbzrle-cache-size 1 MiB }"), []);

@@ -49,8 +49,15 @@ function checkCoding(args: Record<string, OptionValue>, o: Record<string, Option
     for (const name of ["compress-threads", "decompress-threads"]) if (o[name] !== undefined) out.push({ message: `${name} needs a codec (compress zlib or compress snappy)`, at: name });
   }
   if (o["xbzrle-cache-size"] !== undefined && o["xbzrle"] !== true) out.push({ message: "xbzrle-cache-size needs xbzrle", at: "xbzrle-cache-size", hint: "add xbzrle" });
+  // QEMU refuses the parameter otherwise (migrate_params_check: "a power of two no less than the target page size").
+  const cache = o["xbzrle-cache-size"];
+  if (typeof cache === "number" && !isPowerOfTwo(cache)) out.push({ message: `xbzrle-cache-size must be a power of two (QEMU refuses ${cache} B)`, at: "xbzrle-cache-size", hint: `use ${2 ** Math.floor(Math.log2(cache))} B or ${2 ** Math.ceil(Math.log2(cache))} B` });
   if (args["mode"] === "demand-paging" && (compress !== "none" || o["xbzrle"] === true)) {
     out.push({ message: "compress and xbzrle code pre-copied pages, and with demand-paging no page is pre-copied", at: compress !== "none" ? "compress" : "xbzrle", hint: "use with precopy" });
   }
   return out;
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return Number.isInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 }

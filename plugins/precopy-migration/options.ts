@@ -39,7 +39,7 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "compress-threads": { type: "integer", min: 1, max: 256, description: "cores the source compresses with (default 8, QEMU's compress-threads)" },
   "decompress-threads": { type: "integer", min: 1, max: 256, description: "cores the destination decompresses with (default 2, QEMU's decompress-threads)" },
   xbzrle: { type: "boolean", description: "from round 2, send a page sent before as the XBZRLE delta against its cached copy (QEMU's xbzrle capability; default off)" },
-  "xbzrle-cache-size": { type: "quantity", dimension: "bytes", min: 4096, description: "the XBZRLE cache (default 64 MiB, QEMU's xbzrle-cache-size); rounded down to a power of two pages" },
+  "xbzrle-cache-size": { type: "quantity", dimension: "bytes", min: 4096, description: "the XBZRLE cache (default 64 MiB, QEMU's xbzrle-cache-size): a power of two, as QEMU requires" },
 };
 
 /** QEMU's defaults for the compression and XBZRLE parameters. */
