@@ -14,7 +14,8 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, description: "cap on the migration's rate, all its transfers together (default: none, the link decides; 128 MiB/s with converge qemu)" },
   converge: { type: "enum", values: ["threshold", "qemu", "xen"], default: "threshold", description: "when pre-copy stops: threshold (the document's rule), qemu (downtime-limit), xen (29 iterations, < 50 dirty, > 3× memory)" },
   threshold: { type: "integer", min: 0, default: 512, description: "pages left under which pre-copy stops (converge threshold)" },
-  "max-rounds": { type: "integer", min: 1, max: 10000, default: 30, description: "pre-copy rounds at most, the first included" },
+  // No `default` in the spec: its default depends on the rule (parseOptions).
+  "max-rounds": { type: "integer", min: 1, max: 10000, description: "pre-copy rounds at most, the first included (default 30; none with converge qemu, which has no round limit: a migration that never converges stays active)" },
   "downtime-limit": { type: "quantity", dimension: "time", min: 0, default: 300_000_000, description: "the downtime QEMU's rule aims for (converge qemu)" },
   after: { type: "list", values: AFTER_VALUES, default: ["stop-and-copy"], description: "what moves the pages left at switch-over: stop-and-copy (while suspended), demand-paging (network page faults after resume), background (a paging thread after resume)" },
   transport: { type: "enum", values: ["tcp", "rdma"], default: "tcp", description: "tcp (costs host CPU) or rdma (both hosts need RDMA NICs)" },
@@ -106,7 +107,8 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     bandwidth,
     converge,
     threshold: Number(o["threshold"] ?? 512),
-    maxRounds: Number(o["max-rounds"] ?? 30),
+    // QEMU 7.2's migration_iteration_run() has no iteration cap and no give-up rule.
+    maxRounds: o["max-rounds"] !== undefined ? Number(o["max-rounds"]) : converge === "qemu" ? Infinity : 30,
     downtimeLimitNs: Number(o["downtime-limit"] ?? 300_000_000),
     liftCapAtSwitchOver: (o["switch-over-bandwidth"] ?? (converge === "qemu" ? "unlimited" : "capped")) === "unlimited",
     stopAndCopy,
