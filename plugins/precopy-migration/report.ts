@@ -61,6 +61,8 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
       "precopy-bytes": c.precopyBytes,
       "downtime-bytes": c.downtimeBytes,
       "postcopy-bytes": c.postcopyBytes,
+      // QEMU's target page size (populate_ram_info: ram.page-size), in bytes.
+      "page-size": PAGE_SIZE,
     },
     // QEMU's `compression` and `xbzrle-cache` sections (only when on, so other reports are unchanged).
     ...(m.coder?.coder.figures ? { compression: { ...m.coder.coder.figures } } : {}),
