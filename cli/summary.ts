@@ -14,6 +14,7 @@ function scaled(v: number, units: readonly string[], step: number): string {
   return `${Number(v.toFixed(2))} ${units[i]}`;
 }
 
+/** Bytes rounded to two decimals in binary units: `1.5 GiB` (one argument, safe as a callback). */
 export function formatBytes(b: number): string {
   return formatBytesRounded(b);
 }

@@ -55,17 +55,21 @@ export class Hooks {
   wrap<A extends unknown[], R>(plugin: string, hook: string, fn: (...args: A) => R, world?: (...args: A) => string | undefined, kind: HookKind = {}): (...args: A) => R {
     if (plugin === KERNEL) return fn;
     const self = this;
-    return function (this: unknown, ...args: A): R {
+    // `arguments` handed straight to apply is not materialised by V8: a fault handler runs on
+    // the guest access path, so the wrapper allocates nothing on success.
+    return function (this: unknown): R {
       const prev = self.owner;
       self.owner = plugin;
       try {
-        return fn.apply(this, args);
+        // eslint-disable-next-line prefer-rest-params
+        return fn.apply(this, arguments as unknown as A);
       } catch (thrown) {
-        throw self.failure(plugin, hook, world?.(...args), thrown, kind);
+        // eslint-disable-next-line prefer-rest-params
+        throw self.failure(plugin, hook, world?.(...(Array.from(arguments) as A)), thrown, kind);
       } finally {
         self.owner = prev;
       }
-    };
+    } as (...args: A) => R;
   }
 
   /**

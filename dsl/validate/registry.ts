@@ -44,11 +44,6 @@ export class ValidationRegistry {
       }
     }
   }
-
-  /** The owners of the checks of a statement type, in order (for tests and `vmscn plugins`). */
-  owners(type: StatementType): string[] {
-    return (this.byType.get(type) ?? []).map((e) => `${e.owner}:${e.hook}`);
-  }
 }
 
 /** Where a failed check points: an action's verb, a hypercall's name, else the statement. */
