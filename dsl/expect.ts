@@ -107,12 +107,17 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
   const head = e.head.text;
   let node: unknown;
   let where: string;
+  // The section read and the keys below it, to find the field's unit in the report's units table.
+  let section: string | null = null;
+  const keys: string[] = [];
   if (e.arg) {
     const key = e.arg.kind === "word" ? e.arg.text : e.arg.value;
-    const section = SECTION_OF[head] ?? head;
+    section = SECTION_OF[head] ?? head;
     const table = report[section];
     if (table === undefined || table === null || typeof table !== "object") throw new Missing(`${head}(${key}): the report has no "${section}" section${SECTION_OF[head] ? "" : " (is the plugin that writes it loaded, and did it run?)"}`);
-    node = (table as Record<string, unknown>)[linkKey(section, key, table as Record<string, unknown>)];
+    const entry = linkKey(section, key, table as Record<string, unknown>);
+    keys.push(entry);
+    node = Object.hasOwn(table, entry) ? (table as Record<string, unknown>)[entry] : undefined;
     where = `${head}(${key})`;
     if (node === undefined) throw new Missing(`${where}: the report's "${section}" section has no entry "${key}"`);
   } else if (e.path.length > 0 && names.vms.has(head)) {
@@ -127,8 +132,9 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
   } else if (e.path.length === 0 && (names.vms.has(head) || names.hosts.has(head) || names.datastores.has(head) || names.links.has(head))) {
     return { v: head };
   } else {
-    node = report[head];
+    node = Object.hasOwn(report, head) ? report[head] : undefined;
     where = head;
+    section = head;
     if (node === undefined) throw new Missing(`"${head}" is neither a declared name nor a section of the report`);
   }
   for (const p of e.path) {
@@ -138,10 +144,28 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
     }
     node = (node as Record<string, unknown>)[p.text];
     where += `.${p.text}`;
+    keys.push(p.text);
   }
-  if (typeof node === "number" || typeof node === "string" || typeof node === "boolean") return { v: node };
+  if (typeof node === "number") {
+    // A figure the report gives in another unit than the base one (QEMU's ms) compares in base units.
+    const unit = section === null ? undefined : unitOf(report, section, keys);
+    return unit === undefined ? { v: node } : { v: node * UNITS[unit]!.factor, unit };
+  }
+  if (typeof node === "string" || typeof node === "boolean") return { v: node };
   if (node === null) throw new Missing(`${where} has no value in this run (null)`);
   throw new TypeMismatch(`${where} is a group of values, not one value: add a field, such as ${where}.${Object.keys(node as object)[0] ?? "x"}`);
+}
+
+/** The unit the report's `units` table gives the field `keys` of `section` (`*` matches one key). */
+function unitOf(report: Record<string, unknown>, section: string, keys: readonly string[]): string | undefined {
+  const table = report["units"];
+  if (table === null || typeof table !== "object" || !Object.hasOwn(table, section)) return undefined;
+  const patterns = (table as Record<string, Record<string, string>>)[section]!;
+  for (const [pattern, unit] of Object.entries(patterns)) {
+    const parts = pattern.split(".");
+    if (parts.length === keys.length && parts.every((p, i) => p === "*" || p === keys[i]) && unit in UNITS) return unit;
+  }
+  return undefined;
 }
 
 /** `link(b<->a)` finds the link named `a<->b`. */

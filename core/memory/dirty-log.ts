@@ -65,6 +65,21 @@ export class DirtyLog {
     return out;
   }
 
+  /**
+   * Forgets one page's mark and write-protects it again (KVM_CLEAR_DIRTY_LOG on one page): a
+   * write since the last read that the sender is about to send anyway. False if unmarked.
+   */
+  clearPage(page: number): boolean {
+    const w = page >>> 5;
+    const b = 1 << (page & 31);
+    const v = this.bits[w]!;
+    if ((v & b) === 0) return false;
+    this.bits[w] = v & ~b;
+    this.count--;
+    this.guest.meta[page] = this.guest.meta[page]! | Trap.Dirty;
+    return true;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -48,6 +48,8 @@ export interface TransferOptions {
   limit?: RateLimit;
   /** Names the transfer in error messages. */
   label?: string;
+  /** Called on the event at which the last byte left the sender (before the route's latency): a streaming sender sends its next message then. */
+  onSent?: (time: number) => void;
   /** Called on the event at which the last byte arrived (drained + route latency). */
   onDone?: (time: number) => void;
   /** Called on an event when a link on the route goes down or an end crashes. Without it, the error is thrown from that event. */
@@ -200,6 +202,7 @@ export class Transfer {
   /** @internal */ flow: Flow | null = null;
   /** @internal */ timer: EventHandle | null = null;
   /** @internal */ moved = 0;
+  /** @internal */ onSent: ((time: number) => void) | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -402,6 +405,7 @@ export class Network {
       this,
       now,
     );
+    tr.onSent = this.hooks.adopt(opts.onSent, "transfer onSent");
     let resources: readonly number[] = rr.resources;
     if (opts.limit !== undefined) {
       const l = opts.limit;
@@ -597,6 +601,13 @@ export class Network {
     tr.moved = tr.bytes;
     tr.flow = null;
     tr.state = "delivering";
+    // On its own event: the fair-share solver is mid-update here.
+    const sent = tr.onSent;
+    if (sent !== undefined) {
+      this.scheduler.after(0, () => {
+        if (tr.state === "delivering" || tr.state === "done") sent(this.scheduler.now);
+      });
+    }
     tr.timer = this.scheduler.after(latency, () => {
       tr.timer = null;
       tr.state = "done";

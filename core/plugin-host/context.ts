@@ -159,8 +159,12 @@ export interface PluginContext {
   onFault(kind: FaultKind, handler: FaultHandler): void;
   onCowBreak(listener: CowListener): void;
   on<S extends KernelSignal>(signal: S, handler: SignalHandlers[S]): void;
-  /** A group of figures in the report, computed at the end of the run. */
-  metric(group: string, provider: () => unknown): void;
+  /**
+   * A group of figures in the report, computed at the end of the run. Figures are in base units
+   * (ns, B, B/s) unless `units` says otherwise for a path below the group (`{ "*.downtime": "ms" }`,
+   * `*` one key): the report lists them, and expectations convert them.
+   */
+  metric(group: string, provider: () => unknown, options?: { units?: Readonly<Record<string, string>> }): void;
   /** Charts for `--html` (for example pages left per pre-copy round), made at the end of the run. */
   chart(provider: () => ChartSpec | readonly ChartSpec[]): void;
   /** Tables for the readable summary `vmscn run` prints (one row per migration, say), made at the end. */

@@ -108,8 +108,8 @@ export class Context implements PluginContext {
     }
   }
 
-  metric(group: string, provider: () => unknown): void {
-    this.host.metrics.group(group, this.hooks.wrap(this.pluginName, `metric(${group})`, provider), this.pluginName);
+  metric(group: string, provider: () => unknown, options?: { units?: Readonly<Record<string, string>> }): void {
+    this.host.metrics.group(group, this.hooks.wrap(this.pluginName, `metric(${group})`, provider), this.pluginName, options?.units);
   }
 
   chart(provider: () => ChartSpec | readonly ChartSpec[]): void {

@@ -3,6 +3,7 @@
 import { injectable } from "tsyringe";
 import { kernelError } from "../errors.js";
 import { formatTime } from "../sim/time.js";
+import { UNITS } from "../units.js";
 import type { ChartSpec, SummaryTable } from "./chart.js";
 
 export interface MetricGroup {
@@ -10,6 +11,11 @@ export interface MetricGroup {
   /** The plugin that registered it; undefined for the kernel. */
   readonly owner: string | undefined;
   readonly provider: () => unknown;
+  /**
+   * Units of the group's fields that are not in base units (ns, B, B/s): path patterns below
+   * the group, a `*` standing for one key (`"*.downtime": "ms"`). Expectations convert them.
+   */
+  readonly units?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -90,7 +96,8 @@ export class Metrics {
    * Registers a group of figures, computed by `provider` when the report is built. A second
    * group with the same name is VMSCN6008, naming both owners.
    */
-  group(name: string, provider: () => unknown, owner?: string): void {
+  group(name: string, provider: () => unknown, owner?: string, units?: Readonly<Record<string, string>>): void {
+    if (name === "units") throw kernelError("VMSCN6008", `metric group "units" would hide the report's table of units; rename the group`, { where: owner });
     const first = this.byName.get(name);
     if (first !== undefined) {
       throw kernelError(
@@ -99,7 +106,10 @@ export class Metrics {
         { where: owner },
       );
     }
-    this.byName.set(name, { name, owner, provider });
+    for (const [path, unit] of Object.entries(units ?? {})) {
+      if (!(unit in UNITS)) throw kernelError("VMSCN6008", `metric group "${name}" declares field "${path}" in unit "${unit}", which vmscn does not know`, { where: owner });
+    }
+    this.byName.set(name, { name, owner, provider, ...(units === undefined ? {} : { units }) });
   }
 
   /** The groups in registration order. */
@@ -117,6 +127,17 @@ export class Metrics {
       const value = g.provider();
       // A plugin's group with nothing to say (no migration in this run) is left out.
       if (g.owner === undefined || !isEmpty(value)) out[g.name] = value;
+    }
+    return out;
+  }
+
+  /** The declared units of the groups in `collected` (null-prototype tables), or null when none declares any. */
+  units(collected: Readonly<Record<string, unknown>>): Record<string, Record<string, string>> | null {
+    let out: Record<string, Record<string, string>> | null = null;
+    for (const g of this.byName.values()) {
+      if (g.units === undefined || !(g.name in collected)) continue;
+      out ??= Object.create(null) as Record<string, Record<string, string>>;
+      out[g.name] = Object.assign(Object.create(null) as Record<string, string>, g.units);
     }
     return out;
   }

@@ -376,13 +376,20 @@ export class Kernel {
 
   // ---- report ----------------------------------------------------------------------------
 
+  /** The kernel's sections, the plugins' groups, and the units of the figures not in base units. */
+  private sections(): Record<string, unknown> {
+    const groups = this.metrics.collect();
+    const units = this.metrics.units(groups);
+    return { ...kernelSections(this), ...groups, ...(units === null ? {} : { units }) };
+  }
+
   report(scenario: string): Report {
     const now = this.scheduler.now;
     return buildReport({
       scenario,
       seed: this.config.seed,
       simulatedTimeNs: now,
-      sections: { ...kernelSections(this), ...this.metrics.collect() },
+      sections: this.sections(),
     });
   }
 }

@@ -7,15 +7,33 @@ import { PageState, STATE_MASK, type World } from "../../core/api.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { Migration } from "./migration.js";
 
+/** Where the sender takes its pages from: a list (a round, the stop-and-copy) or QEMU's bitmap scan. */
+export interface PageSource {
+  readonly stage: "round" | "stop-and-copy";
+  /** Pages still to send (0: the source is exhausted). */
+  readonly left: number;
+  /** Bytes the source's pages put on the wire, and the pages it sent (deferred ones are skipped). */
+  bytes: number;
+  sent: number;
+  /** Pages sent before may go as XBZRLE deltas (after the first round, or QEMU's first wrap). */
+  readonly delta: boolean;
+  /** The next page to send, taken off the source; -1 when there is none. */
+  next(): number;
+}
+
 /** One pass over a list of pages (null: every page): a pre-copy round, or the stop-and-copy. */
-export class Pass {
+export class Pass implements PageSource {
   cursor = 0;
   readonly n: number;
-  /** Bytes the pass put on the wire, and the pages it sent (deferred ones are skipped). */
   bytes = 0;
   sent = 0;
 
-  constructor(readonly stage: "round" | "stop-and-copy", readonly list: Int32Array | null, pages: number) {
+  constructor(
+    readonly stage: "round" | "stop-and-copy",
+    readonly list: Int32Array | null,
+    pages: number,
+    readonly delta = false,
+  ) {
     this.n = list ? list.length : pages;
   }
 
@@ -23,32 +41,77 @@ export class Pass {
   get left(): number {
     return this.n - this.cursor;
   }
+
+  next(): number {
+    if (this.cursor >= this.n) return -1;
+    const p = this.list ? this.list[this.cursor]! : this.cursor;
+    this.cursor++;
+    return p;
+  }
 }
 
 export class Batches {
   constructor(private readonly m: Migration) {}
 
+  /** Batches on the wire (sent, not landed yet), and who waits for none to be. */
+  private inflight = 0;
+  private readonly idleWaiters: (() => void)[] = [];
+
   /**
    * Sends the rest of `pass`, one batch in flight at a time; `end` once it is all sent. After
    * each batch lands, `landed` may end the pass there (it returns true).
    */
-  send(pass: Pass, end: () => void, landed?: () => boolean): void {
+  send(pass: PageSource, end: () => void, landed?: () => boolean): void {
+    while (pass.left > 0) {
+      const next = (): void => {
+        if (landed?.() !== true) this.send(pass, end, landed);
+      };
+      if (this.transmit(pass, null, next)) return;
+    }
+    end();
+  }
+
+  /**
+   * QEMU's stream (qemu-precopy.ts): the next batch goes as soon as the last one left the
+   * sender, as a socket takes bytes without waiting for them to arrive. Before each batch,
+   * `turn(empty)` may take over (true): it stops the stream.
+   */
+  stream(src: PageSource, turn: (empty: boolean) => boolean): void {
+    for (;;) {
+      if (turn(src.left === 0) || src.left === 0) return;
+      if (this.transmit(src, () => this.stream(src, turn), null)) return;
+    }
+  }
+
+  /** `then` once no batch is on the wire (at once if none is). */
+  idle(then: () => void): void {
+    if (this.inflight === 0) then();
+    else this.idleWaiters.push(then);
+  }
+
+  /**
+   * Fills one batch from `pass` and puts it on the wire: `sent` once it left the sender,
+   * `arrived` once its pages landed. False when the pages left were all deferred (nothing sent).
+   */
+  private transmit(pass: PageSource, sent: (() => void) | null, arrived: (() => void) | null): boolean {
     const m = this.m;
-    if (pass.cursor >= pass.n) return end();
-    const want = Math.min(m.o.batch, pass.n - pass.cursor);
+    const want = Math.min(m.o.batch, pass.left);
     const pages = new Int32Array(want);
     const contents = new Float64Array(want);
     const g = m.srcGuest;
     const meta = g.meta;
     const frame = g.frame;
     const fc = m.k.memory.machine(g.hostId).content;
-    const list = pass.list;
+    const round = pass.stage === "round";
+    const log = round ? m.log : null;
     let take = 0;
     let zeros = 0;
     // Fill the batch; pages an extension defers are skipped (and remembered) without filling it.
-    while (take < want && pass.cursor < pass.n) {
-      const p = list ? list[pass.cursor]! : pass.cursor;
-      pass.cursor++;
+    while (take < want) {
+      const p = pass.next();
+      if (p < 0) break;
+      // Write-protected again now or earlier, as the migration's rule says (write-protect.ts).
+      if (log !== null) m.protect.beforeSend(log, p);
       const state = meta[p]! & STATE_MASK;
       const c = state === PageState.Present ? fc[frame[p]!]! : m.k.memory.peek(g, p);
       if (m.deferral.skip(p, c)) continue;
@@ -57,20 +120,18 @@ export class Batches {
       take++;
       if (c === 0) zeros++;
     }
-    // Every page left in the list was deferred.
-    if (take === 0) return this.send(pass, end, landed);
+    if (take === 0) return false;
     let bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
     let normal = take - zeros;
     let sendNs = 0;
     let receiveNs = 0;
     if (m.coder !== null) {
-      // XBZRLE starts once the first bitmap sync is over: from the second round on.
-      const coded = m.coder.coder.batch(pages, contents, take, m.rounds.length >= 1, m.precopy.writesPerPage);
+      // XBZRLE once the source allows it: from the second round on, or after QEMU's scan first wrapped.
+      const coded = m.coder.coder.batch(pages, contents, take, pass.delta, m.precopy.writesPerPage);
       ({ bytes, normal, sendNs, receiveNs } = coded);
       m.c.compressed += coded.compressed;
       m.c.xbzrle += coded.xbzrle;
     }
-    const round = pass.stage === "round";
     m.c.duplicate += zeros;
     m.c.normal += normal;
     m.c.transferred += bytes;
@@ -78,16 +139,19 @@ export class Batches {
     else m.c.downtimeBytes += bytes;
     pass.bytes += bytes;
     pass.sent += take;
-    const arrived = (): void => {
+    this.inflight++;
+    const landed = (): void => {
+      this.inflight--;
       if (!this.place(pages, contents, take)) return;
-      if (landed?.() === true) return;
-      this.send(pass, end, landed);
+      arrived?.();
+      if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     };
     const o = m.o;
     this.busy(m.sender, o.compressThreads, 1, sendNs, () => {
       const label = `migrate ${m.world.name} ${round ? `round ${m.rounds.length + 1}` : "stop-and-copy"}`;
-      m.net.send(bytes, m.hooks.initiator ?? "source", label, () => this.busy(m.daemon, o.decompressThreads, 0, receiveNs, arrived));
+      m.net.send(bytes, m.hooks.initiator ?? "source", label, () => this.busy(m.daemon, o.decompressThreads, 0, receiveNs, landed), sent ?? undefined);
     });
+    return true;
   }
 
   /** Pages arrive on the destination: each gets its content (a zero page needs no frame). False when one had nowhere to land. */

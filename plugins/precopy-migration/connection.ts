@@ -22,6 +22,8 @@ export class Connection {
   /** Bytes on the wire per 10 ms bucket (spread evenly over each transfer's lifetime), for the chart. */
   readonly rateBuckets = new Map<number, number>();
   private readonly inflight = new Set<Transfer>();
+  /** Bytes of the transfers that arrived (bytesOnWire adds those still on the wire). */
+  private arrived = 0;
   /** The `bandwidth` cap, shared by all of the migration's transfers (until it is lifted). */
   private limit: RateLimit | null;
 
@@ -34,12 +36,15 @@ export class Connection {
     this.limit = o.bandwidth === undefined ? null : k.network.rateLimit(name, o.bandwidth);
   }
 
-  /** Sends `bytes` to the destination; `onDone` when they arrived (unless the migration ended meanwhile). */
-  send(bytes: number, initiator: "source" | "destination", label: string, onDone: () => void): void {
+  /**
+   * Sends `bytes` to the destination; `onSent` when the last byte left the sender, `onDone`
+   * when they arrived (neither once the migration ended).
+   */
+  send(bytes: number, initiator: "source" | "destination", label: string, onDone: () => void, onSent?: () => void): void {
     const sentAt = this.k.scheduler.now;
     let tr: Transfer;
     try {
-      tr = this.start(bytes, initiator, label, sentAt, onDone);
+      tr = this.start(bytes, initiator, label, sentAt, onDone, onSent);
     } catch (err) {
       if (!(err instanceof VmscnError)) throw err;
       // No route any more (a link went down between batches): a failed transfer, on its own
@@ -48,6 +53,13 @@ export class Connection {
       return;
     }
     this.inflight.add(tr);
+  }
+
+  /** Every byte the migration has put on the wire so far, exact at this instant (QEMU's migration_total_bytes). */
+  bytesOnWire(): number {
+    let n = this.arrived;
+    for (const tr of this.inflight) n += tr.bytesDone();
+    return n;
   }
 
   /**
@@ -65,7 +77,7 @@ export class Connection {
     this.inflight.clear();
   }
 
-  private start(bytes: number, initiator: "source" | "destination", label: string, sentAt: number, onDone: () => void): Transfer {
+  private start(bytes: number, initiator: "source" | "destination", label: string, sentAt: number, onDone: () => void, onSent: (() => void) | undefined): Transfer {
     const tr: Transfer = this.k.network.transfer({
       from: this.ends.from,
       to: this.ends.to,
@@ -74,8 +86,16 @@ export class Connection {
       initiator,
       label,
       ...(this.limit === null ? {} : { limit: this.limit }),
+      ...(onSent === undefined
+        ? {}
+        : {
+            onSent: () => {
+              if (!this.ends.done) onSent();
+            },
+          }),
       onDone: () => {
         this.inflight.delete(tr);
+        this.arrived += bytes;
         this.countRate(sentAt, this.k.scheduler.now, bytes);
         if (!this.ends.done) onDone();
       },

@@ -1,8 +1,7 @@
 // When iterative pre-copy stops and the VM is switched over. Three rules users know:
 // - threshold: the document's rule — pages left under a threshold, or no forward progress
 //   (the pages dirtied during a round are not fewer than the round sent), or a round limit;
-// - qemu: the pages still to send, at the bandwidth measured this round, fit in the
-//   downtime limit (checked during a pass, after every batch), or the round limit;
+// - qemu: QEMU 7.2's own loop, with no rounds (qemu-precopy.ts);
 // - xen: at most 29 iterations, fewer than 50 pages dirtied in a round, or more than 3×
 //   the guest's memory sent in all.
 
@@ -48,11 +47,9 @@ export function expectedDowntimeNs(pages: number, pageBytes: number, bandwidth: 
 export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
   switch (p.rule) {
     case "threshold":
-      if (r.dirty < p.threshold) return "threshold";
+      // Nothing dirty is under any threshold, 0 included (not a lack of progress).
+      if (r.dirty < p.threshold || r.dirty === 0) return "threshold";
       if (r.dirty >= r.sent && !r.throttling) return "no-progress";
-      break;
-    case "qemu":
-      if (expectedDowntimeNs(r.dirty, p.pageBytes, r.bandwidth) <= p.downtimeLimitNs) return "downtime-limit";
       break;
     case "xen":
       if (r.dirty < XEN_MIN_DIRTY) return "few-dirty";
@@ -61,11 +58,6 @@ export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
       break;
   }
   return r.round >= p.maxRounds ? "max-rounds" : null;
-}
-
-/** QEMU's check during a pass: switch over as soon as what is left fits in the downtime limit. */
-export function duringPass(p: ConvergeParams, pending: number, bandwidth: number): boolean {
-  return p.rule === "qemu" && expectedDowntimeNs(pending, p.pageBytes, bandwidth) <= p.downtimeLimitNs;
 }
 
 /** Auto-converge's next throttle: the first raise goes to `initial`, each later one adds `increment`, capped at `max` (rounded to 1e-9, so 0.2 + 0.1 is 0.3). */

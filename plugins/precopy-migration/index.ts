@@ -5,7 +5,7 @@ import { PAGE_SIZE, VmscnError, definePlugin, formatBytes, kernelError, type Gue
 import { Migration, type DiskCopyPlan } from "./migration.js";
 import { checkMigrate } from "./check.js";
 import { MIGRATE_ARGS, MIGRATE_OPTIONS, parseOptions } from "./options.js";
-import { migrationReport, rateSeries } from "./report.js";
+import { REPORT_UNITS, migrationReport, rateSeries } from "./report.js";
 import { cancellable } from "./state.js";
 import type { MigrationEngine, MigrationExtension, MigrationHooks } from "./api.js";
 import { PageCoder } from "./coding.js";
@@ -109,7 +109,7 @@ export default definePlugin({
         out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
       }
       return out;
-    });
+    }, { units: REPORT_UNITS });
 
     k.table(() => ({
       title: "migrations",
@@ -128,7 +128,7 @@ export default definePlugin({
       rows: [...byVm.entries()].map(([name, m]) => {
         const r = migrationReport(m, k.scheduler.now);
         const ram = r["ram"] as Record<string, number>;
-        return [name, `${m.src.name} → ${m.dest.name}`, m.status, m.rounds.length, r["total-time"] as number, (r["downtime"] as number | null) ?? null, ram["transferred"]!, ram["duplicate"]!, m.c.faults, r["source-dependency-time"] as number];
+        return [name, `${m.src.name} → ${m.dest.name}`, m.status, m.rounds.length, r["total-time-ns"] as number, (r["downtime-ns"] as number | null) ?? null, ram["transferred"]!, ram["duplicate"]!, m.c.faults, r["source-dependency-time"] as number];
       }),
     }));
 

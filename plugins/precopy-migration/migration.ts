@@ -15,7 +15,9 @@ import { Connection } from "./connection.js";
 import { Batches, Pass } from "./batches.js";
 import { Deferral } from "./deferral.js";
 import { Setup } from "./setup.js";
-import { PreCopy } from "./precopy.js";
+import { PreCopy, type PreCopyEngine } from "./precopy.js";
+import { QemuPreCopy } from "./qemu-precopy.js";
+import { WriteProtect } from "./write-protect.js";
 import { SwitchOver } from "./switch-over.js";
 import { PostCopy } from "./postcopy.js";
 import { Outcome } from "./outcome.js";
@@ -60,6 +62,8 @@ export class Migration implements MigrationView {
   private s: State = "setup";
   failure: string | undefined;
   readonly startedAt: number;
+  /** The migration thread started (the connection is up): QEMU's setup-time runs from here to setupEndAt. */
+  threadStartAt: number | undefined;
   setupEndAt: number | undefined;
   /** Step 3A: the destination VM's tries that found no state yet. */
   retries = 0;
@@ -93,7 +97,9 @@ export class Migration implements MigrationView {
   readonly net: Connection;
   readonly batches = new Batches(this);
   readonly setup = new Setup(this);
-  readonly precopy: PreCopy;
+  readonly precopy: PreCopyEngine;
+  /** When a page is write-protected again after a sync (write-protect.ts). */
+  readonly protect: WriteProtect;
   readonly switchOver = new SwitchOver(this);
   readonly postcopy = new PostCopy(this);
   readonly outcome = new Outcome(this);
@@ -139,7 +145,8 @@ export class Migration implements MigrationView {
         return m.done;
       },
     }, { threshold: o.diskThreshold, zeroBlocks: o.zeroBlocks });
-    this.precopy = new PreCopy(this);
+    this.precopy = o.converge === "qemu" ? new QemuPreCopy(this) : new PreCopy(this);
+    this.protect = new WriteProtect(o.writeProtect, this.pages, o.clearBitmapShift);
     // Step 2's destination VM: a fresh page map on the destination host (no frames), every
     // page absent until it is fetched, so marking them needs no per-page kernel call.
     this.dst = k.memory.createGuest(world.id, `${world.name}@${dest.name}`, this.pages, dest.id);
@@ -199,6 +206,14 @@ export class Migration implements MigrationView {
     this.release = null;
   }
 
+  /** Auto-converge's throttle on the VM's vCPUs (0..1), and the highest it reached. */
+  setThrottle(f: number): void {
+    this.throttle = f;
+    this.maxThrottle = Math.max(this.maxThrottle, f);
+    this.k.cluster.setThrottle(this.world, f);
+    this.k.trace.instant("auto-converge throttle", "migration", { world: this.world.name }, this.k.scheduler.now, { throttle: f });
+  }
+
   /** The plugin's and the extensions' bookkeeping once the migration ended. */
   finished(): void {
     this.onFinish(this);
@@ -211,7 +226,7 @@ export class Migration implements MigrationView {
       case "setup":
         return this.pages;
       case "precopy":
-        return this.pass.left + (this.log?.count ?? 0);
+        return this.precopy.pending();
       case "stop-and-copy":
         return this.remainingPost + this.pass.left;
       case "switch-over":
@@ -222,7 +237,7 @@ export class Migration implements MigrationView {
         return 0;
       case "failed":
       case "cancelled":
-        return this.resumeAt !== undefined ? this.remainingPost : this.pass.left + (this.log?.count ?? 0);
+        return this.resumeAt !== undefined ? this.remainingPost : this.precopy.pending();
     }
   }
 }

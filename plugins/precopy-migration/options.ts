@@ -1,6 +1,7 @@
 // The `migrate` verb's arguments and options, and their typed form.
 import type { ArgSpec, OptionSpec, VerbCall } from "../../core/api.js";
 import type { ConvergeRule } from "./convergence.js";
+import type { WriteProtectMode } from "./write-protect.js";
 
 export const MIGRATE_ARGS: ArgSpec[] = [
   { name: "vm", kind: "vm", description: "the VM to migrate (the source VM)" },
@@ -19,13 +20,19 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "downtime-limit": { type: "quantity", dimension: "time", min: 0, default: 300_000_000, description: "the downtime QEMU's rule aims for (converge qemu)" },
   after: { type: "list", values: AFTER_VALUES, default: ["stop-and-copy"], description: "what moves the pages left at switch-over: stop-and-copy (while suspended), demand-paging (network page faults after resume), background (a paging thread after resume)" },
   transport: { type: "enum", values: ["tcp", "rdma"], default: "tcp", description: "tcp (costs host CPU) or rdma (both hosts need RDMA NICs)" },
-  batch: { type: "integer", min: 1, max: 1_048_576, default: 512, description: "pages per network transfer" },
+  // No `default` in the spec: it depends on the rule (parseOptions).
+  batch: { type: "integer", min: 1, max: 1_048_576, description: "pages per network transfer, one in flight (default 512; 64 with converge qemu, whose sender checks its time limit every 64 pages, so its loop turns are never more than a batch late)" },
   // The options below have their defaults in parseOptions, not in the spec, so a run that does
   // not use them lists the same options (and gives the same report) as before they existed.
   "auto-converge": { type: "boolean", default: false, description: "throttle the guest's vCPUs while it dirties pages as fast as the migration sends them (QEMU's auto-converge)" },
   "throttle-initial": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.2, description: "auto-converge: the first throttle" },
   "throttle-increment": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.1, description: "auto-converge: the step each later raise adds" },
   "throttle-max": { type: "quantity", dimension: "percent", min: 0, max: 1, default: 0.99, description: "auto-converge: the throttle never goes above this" },
+  "throttle-trigger-threshold": { type: "quantity", dimension: "percent", min: 0.01, max: 1, description: "auto-converge under converge qemu: the throttle moves when the bytes dirtied in a sync period exceed this share of the bytes sent in it (QEMU's throttle-trigger-threshold; default 50 %)" },
+  "throttle-tailslow": { type: "boolean", description: "auto-converge under converge qemu: once throttling, each step is only as large as the dirty rate needs, at most throttle-increment (QEMU's cpu-throttle-tailslow; default off)" },
+  "setup-time": { type: "quantity", dimension: "time", min: 0, description: "the migration thread's setup (QEMU's qemu_savevm_state_setup: bitmaps, dirty logging started, the first sync), reported as setup-time (default 0; with converge qemu 29 ms + 205 ms per GiB of guest memory, fitted to QEMU 7.2 under TCG — see README; modelled)" },
+  "write-protect": { type: "enum", values: ["at-sync", "per-chunk", "per-page"], description: "when a page reported dirty is write-protected again: at-sync (TCG's and Xen's rule: a write after a sync and before the page's send sends it twice; the default with converge qemu and xen), per-chunk (KVM's manual dirty-log protect: just before the scan sends the first page of its chunk of 2^clear-bitmap-shift pages), per-page (the document's rule, just before the page is sent; the default with converge threshold)" },
+  "clear-bitmap-shift": { type: "integer", min: 6, max: 31, description: "write-protect per-chunk: chunks of 2^shift pages (QEMU's x-clear-bitmap-shift; default 18, 1 GiB)" },
   "switch-over-bandwidth": { type: "enum", values: ["unlimited", "capped"], description: "the switch-over and what follows it: unlimited (QEMU's migration_completion and postcopy_start lift the cap, so the pages left and the device state go at link speed; the default with converge qemu) or capped (the default otherwise)" },
   disk: { type: "enum", values: ["copy", "refuse"], default: "copy", description: "a disk on a datastore the destination cannot reach: copy (its blocks are pre-copied to the destination's first datastore) or refuse (VMSCN5012)" },
   // The disk copy (disk.ts); no `default` in the spec (see above).
@@ -87,6 +94,13 @@ export interface MigrateOptions {
   xbzrleCacheBytes: number;
   createTimeNs: number;
   retryIntervalNs: number;
+  /** Given `setup-time`, or undefined: the rule's model (setup.ts). */
+  setupTimeNs: number | undefined;
+  /** Auto-converge under converge qemu: throttle-trigger-threshold (0..1) and cpu-throttle-tailslow. */
+  throttleTriggerThreshold: number;
+  throttleTailslow: boolean;
+  writeProtect: WriteProtectMode;
+  clearBitmapShift: number;
 }
 
 export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
@@ -115,7 +129,7 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     demandPaging: !stopAndCopy,
     background: after.includes("background"),
     transport: (o["transport"] as "tcp" | "rdma" | undefined) ?? "tcp",
-    batch: Number(o["batch"] ?? 512),
+    batch: Number(o["batch"] ?? (converge === "qemu" ? 64 : 512)),
     autoConverge: o["auto-converge"] === true,
     throttleInitial: Number(o["throttle-initial"] ?? 0.2),
     throttleIncrement: Number(o["throttle-increment"] ?? 0.1),
@@ -131,5 +145,10 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     xbzrleCacheBytes: Number(o["xbzrle-cache-size"] ?? COMPRESS_DEFAULTS.xbzrleCacheBytes),
     createTimeNs: Number(o["create-time"] ?? 0),
     retryIntervalNs: Number(o["retry-interval"] ?? 0),
+    setupTimeNs: o["setup-time"] === undefined ? undefined : Number(o["setup-time"]),
+    throttleTriggerThreshold: Number(o["throttle-trigger-threshold"] ?? 0.5),
+    throttleTailslow: o["throttle-tailslow"] === true,
+    writeProtect: (o["write-protect"] as WriteProtectMode | undefined) ?? (converge === "threshold" ? "per-page" : "at-sync"),
+    clearBitmapShift: Number(o["clear-bitmap-shift"] ?? 18),
   };
 }

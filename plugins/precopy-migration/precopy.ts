@@ -6,13 +6,29 @@
 // dirties pages as fast as the rounds send them.
 import type { Migration, RoundStat } from "./migration.js";
 import { Pass } from "./batches.js";
-import { XEN_MAX_ITERATIONS, afterRound, duringPass, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
+import { XEN_MAX_ITERATIONS, afterRound, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
 import { NORMAL_PAGE_BYTES } from "./wire.js";
 
 /** Pre-copy is over: why (the rule that fired), and the pages left for the switch-over. */
 export type Converged = (reason: string, left: Int32Array) => void;
 
-export class PreCopy {
+/** Step 7's engine: rounds (this file: the threshold and xen rules) or QEMU's loop (qemu-precopy.ts). */
+export interface PreCopyEngine {
+  /** The guest's writes per dirtied page lately (XBZRLE's model of a delta). */
+  readonly writesPerPage: number;
+  /** Runs pre-copy until a rule fires; then `converged`. */
+  run(converged: Converged): void;
+  /** Pages still to send as pre-copy stands now. */
+  pending(): number;
+  /** A page sent before may now go as an XBZRLE delta (the stop-and-copy's too). */
+  readonly deltas: boolean;
+  /** The migration thread starts (before setup). */
+  threadStarted(): void;
+  /** QEMU's figures of the last 100 ms window and sync period (mbps, pages-per-second, dirty-pages-rate); null when the engine has no windows. */
+  figures(): { mbps: number; pagesPerSecond: number; dirtyPagesRate: number } | null;
+}
+
+export class PreCopy implements PreCopyEngine {
   /** The last round's guest writes per dirtied page (XBZRLE's model of a delta). */
   writesPerPage = 1;
   private readonly conv: ConvergeParams;
@@ -28,32 +44,45 @@ export class PreCopy {
     this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: NORMAL_PAGE_BYTES };
   }
 
+  threadStarted(): void {}
+
+  /** XBZRLE from the second round on, once the first bitmap sync is over. */
+  get deltas(): boolean {
+    return this.m.rounds.length >= 1;
+  }
+
+  figures(): null {
+    return null;
+  }
+
+  /** The round's pages not sent yet and those dirtied since it began. */
+  pending(): number {
+    return this.m.pass.left + (this.m.log?.count ?? 0);
+  }
+
   /** The disks' bulk phase, then rounds until a rule fires; then `converged`. */
   run(converged: Converged): void {
     const m = this.m;
     this.converged = converged;
     const rounds = (): void => {
       m.log = m.srcGuest.openLog("precopy-migration");
+      m.protect.synced(null);
       this.startRound(null);
     };
     if (m.disk === null) rounds();
     else m.disk.bulk(rounds);
   }
 
-  /** A round sends `list` (null: every page); a batch that lands may end it early (QEMU's rule). */
+  /** A round sends `list` (null: every page). */
   private startRound(list: Int32Array | null): void {
     const m = this.m;
     m.c.dirtySyncCount++;
-    const pass = (m.pass = new Pass("round", list, m.pages));
+    const pass = (m.pass = new Pass("round", list, m.pages, this.deltas));
     this.roundStart = m.k.scheduler.now;
     this.diskRoundBytes = 0;
     this.roundThrottle = m.throttle;
     this.writesMark = m.srcGuest.writes;
-    m.batches.send(pass, () => this.roundDone(), () => {
-      if (pass.cursor >= pass.n || !duringPass(this.conv, pass.left + m.log!.count, this.bandwidthNow())) return false;
-      this.roundDone("downtime-limit");
-      return true;
-    });
+    m.batches.send(pass, () => this.roundDone());
   }
 
   /** The round's bytes over its time so far: its pages, and its disk pass once that ran. */
@@ -63,17 +92,17 @@ export class PreCopy {
   }
 
   /** The round's pages are sent: the disk's dirty pass ends it (disk.ts), then the convergence check. */
-  private roundDone(early?: string): void {
+  private roundDone(): void {
     const disk = this.m.disk;
-    if (disk === null) return this.endRound(early);
+    if (disk === null) return this.endRound();
     disk.pass((bytes) => {
       this.diskRoundBytes = bytes;
-      this.endRound(early);
+      this.endRound();
     });
   }
 
-  /** A round ends (all sent, or QEMU's rule fired during the pass): another round, or switch over. */
-  private endRound(early?: string): void {
+  /** A round ends: another round, or switch over. */
+  private endRound(): void {
     const m = this.m;
     const o = m.o;
     const now = m.k.scheduler.now;
@@ -89,28 +118,21 @@ export class PreCopy {
     // dirty log counts distinct pages, so a guest outpacing the link shows as dirtied ≥ sent).
     const canThrottle = o.autoConverge && m.throttle < o.throttleMax;
     this.writesPerPage = log.count > 0 ? Math.max(1, Math.round((m.srcGuest.writes - this.writesMark) / log.count)) : 1;
-    let reason = early ?? afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: m.pages, bandwidth: bw, throttling: canThrottle });
+    let reason = afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: m.pages, bandwidth: bw, throttling: canThrottle });
     // Memory's rule alone does not end pre-copy while more disk blocks are dirty than
     // `disk-threshold`; the round limits still do (the rule that fired hid them).
     if (reason && m.disk !== null && !m.disk.allows(reason)) {
       reason = stat.round >= o.maxRounds ? "max-rounds" : o.converge === "xen" && stat.round >= XEN_MAX_ITERATIONS ? "max-iterations" : null;
     }
-    if (!reason && canThrottle && sent > 0 && log.count >= sent) this.setThrottle(nextThrottle(m.throttle, o.throttleInitial, o.throttleIncrement, o.throttleMax));
+    if (!reason && canThrottle && sent > 0 && log.count >= sent) m.setThrottle(nextThrottle(m.throttle, o.throttleInitial, o.throttleIncrement, o.throttleMax));
     m.c.dirtySyncCount++;
     const dirty = log.readAndClear();
+    m.protect.synced(dirty);
     const next = pass.left > 0 || m.deferral.pages > 0 ? union(pass.list, pass.cursor, pass.n, dirty, m.pages, m.deferral.requeue()) : dirty;
     m.expectedDowntimeNs = expectedDowntimeNs(next.length, NORMAL_PAGE_BYTES, bw);
     if (reason) return this.converged(reason, next);
     m.c.dirtySyncCount--; // the sync above is the next round's
     this.startRound(next);
-  }
-
-  private setThrottle(f: number): void {
-    const m = this.m;
-    m.throttle = f;
-    m.maxThrottle = Math.max(m.maxThrottle, f);
-    m.k.cluster.setThrottle(m.world, f);
-    m.k.trace.instant("auto-converge throttle", "migration", { world: m.world.name }, m.k.scheduler.now, { throttle: f });
   }
 }
 

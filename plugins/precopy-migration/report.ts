@@ -1,6 +1,8 @@
-// The report section of one migration, in QEMU `query-migrate` terms (all times in ns, all
-// sizes in bytes), plus what the document asks for: rounds, network page faults, and how
-// long the VM depended on the source.
+// The report section of one migration, in QEMU `query-migrate` terms with QEMU's units —
+// total-time, setup-time, downtime and expected-downtime in integer milliseconds, as
+// populate_time_info() gives them (the exact values under the same names with -ns); sizes in
+// bytes — plus what the document asks for: rounds, network page faults, and how long the VM
+// depended on the source (vmscn's own names, times in ns).
 import { PAGE_SIZE } from "../../core/api.js";
 import { RATE_BUCKET_NS } from "./connection.js";
 import type { Migration } from "./migration.js";
@@ -23,12 +25,28 @@ export function rateSeries(m: Migration): { x: number[]; y: number[] } {
   return { x, y };
 }
 
+/** The report's fields in QEMU's milliseconds (the rest are in base units: ns, B). */
+export const REPORT_UNITS = { "*.total-time": "ms", "*.setup-time": "ms", "*.downtime": "ms", "*.expected-downtime": "ms" } as const;
+
+/** QEMU's integer milliseconds of a time in ns (null stays null). */
+function ms(ns: number | null): number | null {
+  return ns === null ? null : Math.round(ns / 1e6);
+}
+
 export function migrationReport(m: Migration, now: number): Record<string, unknown> {
   const end = m.completedAt ?? now;
   const total = end - m.startedAt;
   const c = m.c;
   const pagesSent = c.duplicate + c.normal + c.compressed + c.xbzrle;
   const last = m.rounds[m.rounds.length - 1];
+  const setup = m.setupEndAt === undefined || m.threadStartAt === undefined ? null : m.setupEndAt - m.threadStartAt;
+  const downtime = m.suspendAt !== undefined && m.resumeAt !== undefined ? m.resumeAt - m.suspendAt : null;
+  // QEMU shows expected-downtime only while the migration runs (populate_time_info).
+  const expected = !m.done && Number.isFinite(m.expectedDowntimeNs) ? m.expectedDowntimeNs : null;
+  const live = m.precopy.figures();
+  // At completion QEMU's mbps is every byte of the channel over the time after setup (migration_calculate_complete).
+  const transferNs = total - (setup ?? 0);
+  const mbps = m.state === "completed" || live === null ? (transferNs > 0 ? (m.net.bytesOnWire() * 8 * 1e3) / transferNs : 0) : live.mbps;
   const rounds: Record<string, unknown> = {};
   for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs, ...(m.o.autoConverge ? { throttle: r.throttle } : {}) };
   return {
@@ -40,12 +58,16 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
     source: m.src.name,
     destination: m.dest.name,
     "start-time": m.startedAt,
-    "total-time": total,
-    "setup-time": m.setupEndAt === undefined ? null : m.setupEndAt - m.startedAt,
+    "total-time": ms(total),
+    "total-time-ns": total,
+    "setup-time": ms(setup),
+    "setup-time-ns": setup,
     // Step 3A (only with retry-interval, so other reports are unchanged): the destination VM's tries that found no state.
     ...(m.o.retryIntervalNs > 0 ? { "destination-retries": m.retries } : {}),
-    downtime: m.suspendAt !== undefined && m.resumeAt !== undefined ? m.resumeAt - m.suspendAt : null,
-    "expected-downtime": Number.isFinite(m.expectedDowntimeNs) ? m.expectedDowntimeNs : null,
+    downtime: ms(downtime),
+    "downtime-ns": downtime,
+    "expected-downtime": ms(expected),
+    "expected-downtime-ns": expected,
     ram: {
       transferred: c.transferred,
       remaining: m.remainingPages() * PAGE_SIZE,
@@ -54,9 +76,9 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
       normal: c.normal,
       "normal-bytes": c.normal * PAGE_SIZE,
       "dirty-sync-count": c.dirtySyncCount,
-      "dirty-pages-rate": last && last.durationNs > 0 ? Math.round((last.dirtied * 1e9) / last.durationNs) : 0,
-      mbps: total > 0 ? (c.transferred * 8 * 1e3) / total : 0,
-      "pages-per-second": total > 0 ? Math.round((pagesSent * 1e9) / total) : 0,
+      "dirty-pages-rate": live !== null ? live.dirtyPagesRate : last && last.durationNs > 0 ? Math.round((last.dirtied * 1e9) / last.durationNs) : 0,
+      mbps,
+      "pages-per-second": live !== null ? Math.round(live.pagesPerSecond) : total > 0 ? Math.round((pagesSent * 1e9) / total) : 0,
       "postcopy-requests": c.postcopyRequests,
       "precopy-bytes": c.precopyBytes,
       "downtime-bytes": c.downtimeBytes,

@@ -42,7 +42,7 @@ export class SwitchOver {
     }
     if (m.o.stopAndCopy) {
       m.enter("stop-and-copy");
-      m.pass = new Pass("stop-and-copy", left, m.pages);
+      m.pass = new Pass("stop-and-copy", left, m.pages, m.precopy.deltas);
       return m.batches.send(m.pass, () => this.sendDeviceState());
     }
     // The destination's copies of these pages are stale: they must be fetched again.
