@@ -22,6 +22,8 @@ export interface RoundEnd {
   bandwidth: number;
   /** Auto-converge can still raise the throttle: no lack of progress ends pre-copy then. */
   throttling?: boolean;
+  /** An extension holds deferred pages that may join the next round. */
+  deferred?: boolean;
 }
 
 export interface ConvergeParams {
@@ -48,7 +50,7 @@ export function afterRound(p: ConvergeParams, r: RoundEnd): string | null {
   switch (p.rule) {
     case "threshold":
       // Nothing dirty is under any threshold, 0 included (not a lack of progress).
-      if (r.dirty < p.threshold || r.dirty === 0) return "threshold";
+      if (r.dirty < p.threshold || (r.dirty === 0 && !r.deferred)) return "threshold";
       if (r.dirty >= r.sent && !r.throttling) return "no-progress";
       break;
     case "xen":

@@ -75,8 +75,8 @@ t.test("deferred pages are skipped, re-queued when they no longer qualify, and h
   t.same([m.rounds.r1.pages, m.rounds.r2.pages], [8, 2], "8 odd pages, then the two re-queued");
   t.equal(m.ram.normal, 10);
   t.equal(m.ram.transferred, 10 * 4104);
-  t.equal(m.downtime, 6 * MS, "the list of 6 deferred pages crosses with the device state");
-  t.equal(m["total-time"], 16 * MS);
+  t.equal(m["downtime-ns"], 6 * MS, "the list of 6 deferred pages crosses with the device state");
+  t.equal(m["total-time-ns"], 16 * MS);
   t.same(handed, [4, 6, 8, 10, 12, 14]);
   t.same(seen!.deferral, { skips: 8, bytes: 8 * 4104, pages: 6, listBytes: 6 * 4104 });
   t.same(events, ["started setup", "finished completed"]);
@@ -211,7 +211,7 @@ t.test("two extensions' hooks combine: either may defer a page, every callback r
   k.run(100 * MS);
   const m = section(k, "web");
   t.equal(m.ram.normal, 14);
-  t.equal(m.downtime, 2 * 2 * MS, "each extension's list: 2 pages x 4104 B, twice");
+  t.equal(m["downtime-ns"], 2 * 2 * MS, "each extension's list: 2 pages x 4104 B, twice");
   t.same(calls, ["p1 started", "p2 started", "p1 3,5", "p2 3,5", "p1 finished", "p2 finished"]);
   t.equal(k.network.hostStats("b").initiated, 1, "the last extension's initiator");
   t.end();

@@ -118,7 +118,7 @@ export class PreCopy implements PreCopyEngine {
     // dirty log counts distinct pages, so a guest outpacing the link shows as dirtied ≥ sent).
     const canThrottle = o.autoConverge && m.throttle < o.throttleMax;
     this.writesPerPage = log.count > 0 ? Math.max(1, Math.round((m.srcGuest.writes - this.writesMark) / log.count)) : 1;
-    let reason = afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: m.pages, bandwidth: bw, throttling: canThrottle });
+    let reason = afterRound(this.conv, { round: stat.round, sent, dirty: log.count, totalSent, pages: m.pages, bandwidth: bw, throttling: canThrottle, deferred: m.deferral.pages > 0 });
     // Memory's rule alone does not end pre-copy while more disk blocks are dirty than
     // `disk-threshold`; the round limits still do (the rule that fired hid them).
     if (reason && m.disk !== null && !m.disk.allows(reason)) {

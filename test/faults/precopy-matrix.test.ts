@@ -13,9 +13,8 @@ type Mig = {
   status: string;
   failure?: string;
   "start-time": number;
-  "total-time": number;
-  "setup-time": number | null;
-  downtime: number | null;
+  "total-time-ns": number;
+  "downtime-ns": number | null;
   rounds: Record<string, { start: number; duration: number }>;
   "source-dependency-time": number;
 };
@@ -49,14 +48,15 @@ function phases(m: Mig, postcopy: boolean): Record<string, number> {
   const first = rounds[0]!;
   const last = rounds[rounds.length - 1]!;
   const out: Record<string, number> = {
-    setup: start + Math.floor(m["setup-time"]! / 2),
+    // The connection and setup: from the request to the first round.
+    setup: start + Math.floor((first.start - start) / 2),
     "first round": first.start + Math.floor(first.duration / 2),
     "last round": last.start + Math.floor(last.duration / 2),
   };
   const lastEnd = last.start + last.duration;
-  if (!postcopy) out["stop-and-copy"] = lastEnd + Math.floor(m.downtime! / 2);
+  if (!postcopy) out["stop-and-copy"] = lastEnd + Math.floor(m["downtime-ns"]! / 2);
   else {
-    const resume = start + m["total-time"] - m["source-dependency-time"];
+    const resume = start + m["total-time-ns"] - m["source-dependency-time"];
     out["post-copy"] = resume + Math.floor(m["source-dependency-time"] / 2);
   }
   return out;

@@ -117,7 +117,7 @@ for (const mode of Object.keys(MODES) as Mode[]) {
     // scripted write draws its contents when it happens, so nothing before it changes).
     const probe = await simulate(platform(mode, ""));
     const m = probe.report.migration.vm1;
-    const resume = m["start-time"] + m["total-time"];
+    const resume = m["start-time"] + m["total-time-ns"];
     const cowAt = resume + 1_000_000;
     const write = `  at ${cowAt} ns: vm1 writes page ${COW_PAGE}`;
     const base = await simulate(platform(mode, write));
