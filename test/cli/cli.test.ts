@@ -34,7 +34,7 @@ t.test("smoke prints the summary, and the same JSON every time", (t) => {
   const b = vmscn("smoke", "--json", "-");
   t.equal(a.out, b.out);
   const report = JSON.parse(a.out);
-  t.equal(report.schema, "vmscn.report/1");
+  t.equal(report.schema, "vmscn.report/2");
   t.equal(report.vms.web.accesses.writes, 101044);
   t.equal(report.vms.db.accesses.writes, 22504);
   t.equal(report.hosts.a.memory.used, 1024 ** 3);

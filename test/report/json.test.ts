@@ -84,7 +84,7 @@ t.test("buildReport puts the schema and kernel versions in the header", (t) => {
     sections: { migration: { status: "completed", downtime: 31 }, ksm: { pages_shared: 3 } },
   });
   t.same(report, {
-    schema: "vmscn.report/1",
+    schema: "vmscn.report/2",
     kernel: "1.0.0",
     scenario: "scenarios/examples/precopy.vmscn",
     seed: 7,
@@ -94,7 +94,7 @@ t.test("buildReport puts the schema and kernel versions in the header", (t) => {
   });
   t.equal(
     stableStringify(report, 0),
-    `{"kernel":"1.0.0","ksm":{"pages_shared":3},"migration":{"downtime":31,"status":"completed"},"scenario":"scenarios/examples/precopy.vmscn","schema":"vmscn.report/1","seed":7,"simulatedTimeNs":12500000000}`,
+    `{"kernel":"1.0.0","ksm":{"pages_shared":3},"migration":{"downtime":31,"status":"completed"},"scenario":"scenarios/examples/precopy.vmscn","schema":"vmscn.report/2","seed":7,"simulatedTimeNs":12500000000}`,
   );
   const err = t.throws(() => buildReport({ scenario: "s", seed: 1, simulatedTimeNs: 0, sections: { seed: 3 } })) as unknown as VmscnError;
   t.equal(err.code, "VMSCN6008");

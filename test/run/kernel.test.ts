@@ -29,7 +29,7 @@ t.test("the same scenario and seed give a byte-identical report", (t) => {
   t.equal(a, run(42));
   t.not(a, run(43));
   const r = JSON.parse(a);
-  t.equal(r.schema, "vmscn.report/1");
+  t.equal(r.schema, "vmscn.report/2");
   t.equal(r.simulatedTimeNs, 2 * SECOND);
   t.end();
 });

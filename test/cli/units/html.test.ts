@@ -61,7 +61,7 @@ t.test("the smoke run's page is self-contained, deterministic and complete", asy
   t.notMatch(html, "a<->b", "nowhere raw, SVG included");
   for (const id of ["charts", "hosts", "vms", "links", "datastores", "transfers", "actions", "report-json"]) t.match(html, `id="${id}"`);
   t.match(html, '<nav><a href="#charts">Charts</a><a href="#hosts">Hosts</a>');
-  t.match(html, "<p class=\"meta\">seed 42 · simulated 5 s · kernel 1.0.0 · vmscn.report/1 · 29076 events</p>");
+  t.match(html, "<p class=\"meta\">seed 42 · simulated 5 s · kernel 1.0.0 · vmscn.report/2 · 29076 events</p>");
 
   const pre = /<details id="report-json">\n<summary>Full JSON report \(vmscn.report\/1\)<\/summary>\n<pre>([^<]*)<\/pre>\n<\/details>/.exec(html);
   t.ok(pre, "the JSON report is in a collapsible <details>");
@@ -69,7 +69,7 @@ t.test("the smoke run's page is self-contained, deterministic and complete", asy
 });
 
 t.test("a report with no series and no links has no charts and no empty sections", async (t) => {
-  const bare = { schema: "vmscn.report/1", kernel: "1.0.0", scenario: "x <&> y", seed: 1, simulatedTimeNs: 0, hosts: {}, vms: {}, links: {}, actions: [] } as unknown as Report;
+  const bare = { schema: "vmscn.report/2", kernel: "1.0.0", scenario: "x <&> y", seed: 1, simulatedTimeNs: 0, hosts: {}, vms: {}, links: {}, actions: [] } as unknown as Report;
   const html = await renderHtml({ report: bare, series: [] });
   t.equal(count(html, /<svg/g), 0);
   t.notMatch(html, 'id="charts"');
