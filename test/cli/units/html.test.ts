@@ -63,7 +63,7 @@ t.test("the smoke run's page is self-contained, deterministic and complete", asy
   t.match(html, '<nav><a href="#charts">Charts</a><a href="#hosts">Hosts</a>');
   t.match(html, "<p class=\"meta\">seed 42 · simulated 5 s · kernel 1.0.0 · vmscn.report/2 · 29076 events</p>");
 
-  const pre = /<details id="report-json">\n<summary>Full JSON report \(vmscn.report\/1\)<\/summary>\n<pre>([^<]*)<\/pre>\n<\/details>/.exec(html);
+  const pre = /<details id="report-json">\n<summary>Full JSON report \(vmscn.report\/2\)<\/summary>\n<pre>([^<]*)<\/pre>\n<\/details>/.exec(html);
   t.ok(pre, "the JSON report is in a collapsible <details>");
   t.equal(unescapeHtml(pre![1]!), stableStringify(report), "the full JSON report, byte for byte");
 });
