@@ -120,13 +120,20 @@ export interface PatternNode extends Node {
   kind: "uniform" | "sequential" | "zipf";
   /** zipf only */
   skew?: Quantity;
+  /** zipf and sequential: the working set */
   over?: Quantity;
+}
+
+/** `paced` or `catch-up` after an activity's pattern. */
+export interface PaceNode extends Node {
+  value: "paced" | "catch-up";
 }
 
 export interface ActivityNode extends Node {
   op: "read" | "write";
   rate: Quantity;
   pattern: PatternNode;
+  pace?: PaceNode;
 }
 
 /** `disk writes 20 MB/s sequential`: guest disk IO. */
@@ -134,6 +141,8 @@ export interface DiskActivityNode extends Node {
   op: "read" | "write";
   rate: Quantity;
   pattern: PatternNode;
+  /** Refused by validation: guest disk IO takes no pace. */
+  pace?: PaceNode;
 }
 
 export interface WorkloadNode extends Node {

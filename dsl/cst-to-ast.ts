@@ -18,6 +18,7 @@ import type {
   Loc,
   MixPart,
   Name,
+  PaceNode,
   PatternNode,
   PropertyProblem,
   Quantity,
@@ -398,11 +399,13 @@ class AstBuilder extends BaseVisitor {
     if (ch.Kw_writes || ch.Kw_reads) {
       const rate = this.sub<Quantity>(ch, "rateValue");
       const pattern = this.sub<PatternNode>(ch, "pattern");
+      const pace = this.sub<PaceNode>(ch, "pace");
       const loc = this.at(n);
       const op = ch.Kw_writes ? "write" : "read";
       if (rate && pattern && loc) {
-        if (ch.Kw_disk) w.disk.push({ op, rate, pattern, loc });
-        else w.activities.push({ op, rate, pattern, loc } satisfies ActivityNode);
+        const a: ActivityNode = pace ? { op, rate, pattern, pace, loc } : { op, rate, pattern, loc };
+        if (ch.Kw_disk) w.disk.push(a);
+        else w.activities.push(a);
       }
     } else if (ch.Kw_content) this.setOnce(w, "content", this.sub<ContentMixNode>(ch, "contentMix"), n, "content");
     else if (ch["Kw_write_size"]) this.setOnce(w, "writeSize", this.sub<Quantity>(ch, "sizeValue"), n, "write-size");
@@ -413,13 +416,22 @@ class AstBuilder extends BaseVisitor {
     const loc = this.at(n);
     if (loc === undefined) return undefined;
     if (ch.Kw_uniform) return { kind: "uniform", loc };
-    if (ch.Kw_sequential) return { kind: "sequential", loc };
+    if (ch.Kw_sequential) {
+      const over = this.sub<Quantity>(ch, "percentValue");
+      return over ? { kind: "sequential", over, loc } : { kind: "sequential", loc };
+    }
     const p: PatternNode = { kind: "zipf", loc };
     const skew = this.sub<Quantity>(ch, "numberValue");
     const over = this.sub<Quantity>(ch, "percentValue");
     if (skew) p.skew = skew;
     if (over) p.over = over;
     return p;
+  }
+
+  pace(ch: Ch, _: unknown, n: CstNode): PaceNode | undefined {
+    const loc = this.at(n);
+    if (loc === undefined) return undefined;
+    return { value: ch.Kw_paced ? "paced" : "catch-up", loc };
   }
 
   // ---- actions --------------------------------------------------------------------------

@@ -421,6 +421,7 @@ export class ScenarioParser extends CstParser {
           this.CONSUME(K.writes);
           this.SUBRULE1(this.rateValue);
           this.SUBRULE1(this.pattern);
+          this.OPTION1(() => this.SUBRULE1(this.pace));
         },
       },
       {
@@ -428,6 +429,7 @@ export class ScenarioParser extends CstParser {
           this.CONSUME(K.reads);
           this.SUBRULE2(this.rateValue);
           this.SUBRULE2(this.pattern);
+          this.OPTION2(() => this.SUBRULE2(this.pace));
         },
       },
       {
@@ -437,6 +439,8 @@ export class ScenarioParser extends CstParser {
           this.OR2([{ ALT: () => this.CONSUME2(K.writes) }, { ALT: () => this.CONSUME2(K.reads) }]);
           this.SUBRULE3(this.rateValue);
           this.SUBRULE3(this.pattern);
+          // Parsed so that validation can say guest disk IO takes no pace.
+          this.OPTION3(() => this.SUBRULE3(this.pace));
         },
       },
       {
@@ -465,7 +469,16 @@ export class ScenarioParser extends CstParser {
   pattern = this.RULE("pattern", () => {
     this.OR((this.alts.pattern ??= [
       { ALT: () => this.CONSUME(K.uniform) },
-      { ALT: () => this.CONSUME(K.sequential) },
+      {
+        // `sequential over 25%`: the cursor wraps inside the first quarter of the pages.
+        ALT: () => {
+          this.CONSUME(K.sequential);
+          this.OPTION(() => {
+            this.CONSUME2(K.over);
+            this.SUBRULE2(this.percentValue);
+          });
+        },
+      },
       {
         ALT: () => {
           this.CONSUME(K.zipf);
@@ -475,6 +488,11 @@ export class ScenarioParser extends CstParser {
         },
       },
     ]));
+  });
+
+  /** What becomes of the accesses of time a vCPU could not run: dropped (`paced`) or issued later (`catch-up`). */
+  pace = this.RULE("pace", () => {
+    this.OR((this.alts.pace ??= [{ ALT: () => this.CONSUME(K.paced) }, { ALT: () => this.CONSUME(K["catch-up"]) }]));
   });
 
   // ---- actions --------------------------------------------------------------------------

@@ -164,6 +164,8 @@ const KEYWORD_WORDS = [
   "sequential",
   "zipf",
   "over",
+  "paced",
+  "catch-up",
   "and",
   "or",
   "not",

@@ -13,23 +13,29 @@ export function makeSampler(pattern: AccessPattern, pages: number, rng: Random):
     case "uniform":
       return { fill: (out, n) => { for (let i = 0; i < n; i++) out[i] = rng.int(pages); } };
     case "sequential": {
+      const set = workingSet(pages, pattern.over ?? 1);
       let cursor = 0;
       return {
         fill(out, n) {
           for (let i = 0; i < n; i++) {
             out[i] = cursor;
-            if (++cursor === pages) cursor = 0;
+            if (++cursor === set) cursor = 0;
           }
         },
       };
     }
     case "zipf": {
-      const set = Math.max(1, Math.min(pages, Math.round(pages * pattern.over)));
+      const set = workingSet(pages, pattern.over);
       const zipf = new Zipf(set, pattern.skew, rng);
       const perm = new Scatter(set);
       return { fill: (out, n) => { for (let i = 0; i < n; i++) out[i] = perm.map(zipf.sample() - 1); } };
     }
   }
+}
+
+/** The pages of a working set of fraction `over`: the first round(pages × over), at least one. */
+export function workingSet(pages: number, over: number): number {
+  return Math.max(1, Math.min(pages, Math.round(pages * over)));
 }
 
 /** Spreads ranks over the working set (rank r → (r·a + b) mod n), so hot pages are not all adjacent. */

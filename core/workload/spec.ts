@@ -5,14 +5,23 @@ export type AccessPattern =
   | { kind: "uniform" }
   /** Zipf with exponent `skew` over the first `over` fraction of the guest's pages (hot spot). */
   | { kind: "zipf"; skew: number; over: number }
-  /** A cursor sweeping the guest's pages in order, wrapping around. */
-  | { kind: "sequential" };
+  /** A cursor sweeping the first `over` fraction of the guest's pages (default 1: all) in order, wrapping around. */
+  | { kind: "sequential"; over?: number };
+
+/**
+ * What becomes of the accesses of time a vCPU could not run (stalled on a fault, suspended,
+ * starved of CPU, throttled): `paced` drops them (N pages per second of the time it runs),
+ * `catch-up` issues them once it runs again (N pages per wall second, working off a backlog).
+ */
+export type Pace = "paced" | "catch-up";
 
 export interface Activity {
   op: "read" | "write";
   /** Pages per second for the whole VM (shared evenly by its vCPUs). */
   rate: number;
   pattern: AccessPattern;
+  /** Default `paced`. */
+  pace?: Pace;
 }
 
 export interface ScriptedAccess {

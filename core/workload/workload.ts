@@ -1,6 +1,8 @@
 // Guest activity. Each vCPU of a running VM issues its share of the VM's reads and writes in
 // batches, one batch per tick (1 ms by default), so the event count stays small. A fault
-// that stalls a vCPU delays that vCPU only; the time it spends stalled issues no accesses.
+// that stalls a vCPU delays that vCPU only; the accesses of the time it could not run (stalled,
+// suspended, starved of CPU, throttled) are dropped by a paced activity and issued by a
+// catch-up one when it runs again.
 import { readFileSync } from "node:fs";
 import { injectable, inject } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
@@ -15,14 +17,15 @@ import { WAIT, type Memory } from "../memory/memory.js";
 import { ContentSampler, WORKLOAD_COUNTER_START } from "../memory/content.js";
 import { makeSampler, type PageSampler } from "./patterns.js";
 import { parseTrace } from "./trace-file.js";
-import type { Random } from "../sim/random.js";
 import type { SimFile } from "../storage/storage.js";
+import { DiskIo } from "./disk-io.js";
+import { SleepGate, TraceReplay } from "./sleep-gate.js";
 import { VmscnError } from "../errors.js";
 import { kernelCause } from "../world/cause.js";
 
 /** The host's OOM killer stopping a VM whose write found no free frame. */
 const OOM_KILL = kernelCause("oom");
-import type { DiskActivity, ScriptedAccess, ScriptedHypercall, WorkloadSpec } from "./spec.js";
+import type { ScriptedAccess, ScriptedHypercall, WorkloadSpec } from "./spec.js";
 
 interface Job {
   write: boolean;
@@ -52,6 +55,8 @@ interface ActivityState {
   write: boolean;
   /** Pages per ns for one vCPU. */
   perNs: number;
+  /** Issues the accesses of time the vCPU could not run once it runs (Pace "catch-up"). */
+  catchUp: boolean;
   sampler: PageSampler;
   /** Fractional accesses carried to the next tick, so counts are exact over time. */
   carry: number;
@@ -84,6 +89,8 @@ class Vcpu {
   private waiting = false;
   private tick: EventHandle | null = null;
   private lastTick = 0;
+  /** Whether the vCPU has ticked: a catch-up activity counts its time from its first tick. */
+  private started = false;
 
   constructor(
     private readonly vm: VmWorkload,
@@ -132,11 +139,21 @@ class Vcpu {
     const world = this.vm.world;
     if (world.state !== "running") return;
     const now = e.scheduler.now;
+    // A tick issues the tick ahead; a paced activity counts at most one tick since the last,
+    // at its CPU share, a catch-up one the whole time since (first tick: one tick).
     const elapsed = Math.min(e.config.tickNs, now - this.lastTick || e.config.tickNs);
+    const since = this.started ? now - this.lastTick : e.config.tickNs;
+    this.started = true;
     this.lastTick = now;
     const factor = e.cluster.cpuFactor(world);
     for (const a of this.activities) {
-      a.carry += a.perNs * elapsed * factor;
+      if (!a.catchUp) a.carry += a.perNs * elapsed * factor;
+      else {
+        // Accesses cost no CPU in the model, so any CPU at all works the backlog off; none
+        // (a throttle of 1) keeps it for later.
+        a.carry += a.perNs * since;
+        if (factor === 0) continue;
+      }
       const n = Math.floor(a.carry);
       a.carry -= n;
       if (n === 0) continue;
@@ -231,6 +248,8 @@ class VmWorkload {
   readonly stats: WorkloadStats = { reads: 0, writes: 0, stallNs: 0, stalls: 0, scripted: 0, hypercalls: 0, diskReads: 0, diskWrites: 0, diskBytesRead: 0, diskBytesWritten: 0, diskErrors: 0 };
   readonly disk: DiskIo | null;
   readonly content: ContentSampler;
+  /** Holds scripted work that falls in a throttle sleep. */
+  readonly gate: SleepGate;
 
   constructor(
     readonly engine: Workload,
@@ -240,6 +259,7 @@ class VmWorkload {
   ) {
     const streams = engine.streams;
     this.disk = spec.disk && spec.disk.length > 0 ? new DiskIo(this, spec.disk, disks) : null;
+    this.gate = new SleepGate(engine.scheduler, engine.cluster, world);
     const g = world.memory!;
     this.content = new ContentSampler(spec.mix, engine.memory.images, world.id, streams.stream(`vm:${world.name}:content`), WORKLOAD_COUNTER_START);
     for (let v = 0; v < world.vcpus; v++) {
@@ -249,6 +269,7 @@ class VmWorkload {
         vcpu.activities.push({
           write: a.op === "write",
           perNs: a.rate / world.vcpus / 1e9,
+          catchUp: a.pace === "catch-up",
           sampler: makeSampler(a.pattern, g.pages, rng),
           carry: 0,
           job: { write: a.op === "write", pages: new Int32Array(64), contents: new Float64Array(a.op === "write" ? 64 : 0), n: 0 },
@@ -258,144 +279,45 @@ class VmWorkload {
     }
   }
 
-  /** Queues a scripted access (a page range) on a vCPU at time `at`. */
+  /** Queues a scripted access (a page range) on a vCPU at time `at` (or when a throttle sleep it falls in ends). */
   script(acc: ScriptedAccess): void {
-    const e = this.engine;
+    this.checkRange(acc);
+    this.engine.scheduler.at(acc.at, () => this.gate.pass(() => this.issue(acc)));
+  }
+
+  /** Replays a trace's records in order (sleep-gate.ts: a held record delays the later ones). */
+  replay(records: readonly ScriptedAccess[]): void {
+    for (const r of records) this.checkRange(r);
+    new TraceReplay(this.engine.scheduler, this.gate, records, (r) => this.issue(r));
+  }
+
+  private checkRange(acc: ScriptedAccess): void {
     const g = this.world.memory!;
     if (acc.first < 0 || acc.count < 1 || acc.first + acc.count > g.pages) {
       throw kernelError("VMSCN5011", `scripted access to pages ${acc.first}..${acc.first + acc.count - 1} is outside "${this.world.name}" (${g.pages} pages)`);
     }
-    const vcpu = this.vcpus[(acc.vcpu ?? 0) % this.vcpus.length]!;
-    e.scheduler.at(acc.at, () => {
-      const pages = new Int32Array(acc.count);
-      for (let i = 0; i < acc.count; i++) pages[i] = acc.first + i;
-      const contents = new Float64Array(acc.op === "write" ? acc.count : 0);
-      if (acc.op === "write") this.content.fill(pages, contents, acc.count);
-      this.stats.scripted += acc.count;
-      vcpu.enqueue({ write: acc.op === "write", pages, contents, n: acc.count });
-    });
   }
 
-  /** Queues a scripted hypercall on a vCPU at time `h.at`. */
+  private issue(acc: ScriptedAccess): void {
+    const vcpu = this.vcpus[(acc.vcpu ?? 0) % this.vcpus.length]!;
+    const pages = new Int32Array(acc.count);
+    for (let i = 0; i < acc.count; i++) pages[i] = acc.first + i;
+    const contents = new Float64Array(acc.op === "write" ? acc.count : 0);
+    if (acc.op === "write") this.content.fill(pages, contents, acc.count);
+    this.stats.scripted += acc.count;
+    vcpu.enqueue({ write: acc.op === "write", pages, contents, n: acc.count });
+  }
+
+  /** Queues a scripted hypercall on a vCPU at time `h.at` (or when a throttle sleep it falls in ends). */
   hypercall(h: ScriptedHypercall): void {
     const vcpu = this.vcpus[(h.vcpu ?? 0) % this.vcpus.length]!;
-    this.engine.scheduler.at(h.at, () => vcpu.enqueue({ write: false, pages: EMPTY_PAGES, contents: EMPTY_CONTENTS, n: 0, hypercall: h }));
+    this.engine.scheduler.at(h.at, () => this.gate.pass(() => vcpu.enqueue({ write: false, pages: EMPTY_PAGES, contents: EMPTY_CONTENTS, n: 0, hypercall: h })));
   }
 }
 
 const EMPTY_PAGES = new Int32Array(0);
 const EMPTY_CONTENTS = new Float64Array(0);
 
-interface DiskStream {
-  spec: DiskActivity;
-  ioBytes: number;
-  queueDepth: number;
-  carry: number;
-  inflight: number;
-  cursor: number;
-  rng: Random;
-}
-
-/**
- * A VM's guest disk IO: every tick while the VM runs, each activity issues the IOs its rate
- * has accrued, up to its queue depth, on the disk as the VM sees it now (a migration that
- * copies a disk swaps the file). IO the storage refuses (host down, datastore unreachable)
- * is counted as an error, not thrown: the guest sees an IO error, the run goes on.
- */
-class DiskIo {
-  private readonly streams: DiskStream[];
-  private timer: EventHandle | null = null;
-  private last = 0;
-
-  constructor(
-    private readonly vm: VmWorkload,
-    specs: readonly DiskActivity[],
-    private readonly disks: () => readonly SimFile[],
-  ) {
-    const world = vm.world;
-    this.streams = specs.map((spec, i) => ({
-      spec,
-      ioBytes: spec.ioBytes ?? DEFAULT_IO_BYTES,
-      queueDepth: spec.queueDepth ?? DEFAULT_QUEUE_DEPTH,
-      carry: 0,
-      inflight: 0,
-      cursor: 0,
-      rng: vm.engine.streams.stream(`vm:${world.name}:disk${i}`),
-    }));
-  }
-
-  start(now: number): void {
-    if (this.timer || this.vm.world.state !== "running") return;
-    this.last = now;
-    this.timer = this.vm.engine.scheduler.at(now + this.vm.engine.config.tickNs, () => this.onTick());
-  }
-
-  stop(): void {
-    this.timer?.cancel();
-    this.timer = null;
-  }
-
-  private onTick(): void {
-    this.timer = null;
-    const e = this.vm.engine;
-    const world = this.vm.world;
-    if (world.state !== "running") return;
-    const now = e.scheduler.now;
-    const elapsed = now - this.last;
-    this.last = now;
-    for (const s of this.streams) {
-      s.carry = Math.min(s.carry + (s.spec.rate * elapsed) / 1e9, s.queueDepth * s.ioBytes);
-      while (s.carry >= s.ioBytes && s.inflight < s.queueDepth) {
-        s.carry -= s.ioBytes;
-        this.issue(s);
-      }
-    }
-    this.timer = e.scheduler.at(now + e.config.tickNs, () => this.onTick());
-  }
-
-  private issue(s: DiskStream): void {
-    const stats = this.vm.stats;
-    const file = this.disks()[s.spec.disk ?? 0];
-    if (file === undefined) {
-      stats.diskErrors++;
-      return;
-    }
-    const blocks = Math.max(1, Math.floor(file.size / s.ioBytes));
-    const len = Math.min(s.ioBytes, file.size);
-    let block: number;
-    if (s.spec.pattern === "sequential") {
-      block = s.cursor % blocks;
-      s.cursor = block + 1;
-    } else block = s.rng.int(blocks);
-    const host = this.vm.world.host.name;
-    const fail = () => {
-      s.inflight--;
-      stats.diskErrors++;
-    };
-    try {
-      if (s.spec.op === "read") {
-        file.read(host, block * s.ioBytes, len, () => {
-          s.inflight--;
-          stats.diskReads++;
-          stats.diskBytesRead += len;
-        }, fail, { data: false });
-      } else {
-        file.write(host, block * s.ioBytes, len, () => {
-          s.inflight--;
-          stats.diskWrites++;
-          stats.diskBytesWritten += len;
-        }, fail);
-      }
-      s.inflight++;
-    } catch (err) {
-      if (!(err instanceof VmscnError)) throw err;
-      stats.diskErrors++;
-    }
-  }
-}
-
-const DEFAULT_IO_BYTES = 64 * 1024;
-const DEFAULT_QUEUE_DEPTH = 32;
 
 const WORKLOAD = new Slot<VmWorkload | null, World>("workload", () => null);
 
@@ -422,6 +344,9 @@ export class Workload {
       }
       if (to === "running") wl.disk?.start(this.scheduler.now);
       else wl.disk?.stop();
+    });
+    cluster.signals.throttled.connect((w) => {
+      if (w.hasExt(WORKLOAD)) w.ext(WORKLOAD)?.gate.release();
     });
   }
 
@@ -457,7 +382,7 @@ export class Workload {
       } catch (err) {
         throw kernelError("VMSCN5013", `cannot read the trace file ${spec.trace} of "${world.name}": ${(err as Error).message}`, { cause: err });
       }
-      for (const s of parseTrace(text, spec.trace, world.memory.pages)) wl.script(s);
+      wl.replay(parseTrace(text, spec.trace, world.memory.pages));
     }
     if (world.state === "running") {
       for (const v of wl.vcpus) v.start(this.scheduler.now);

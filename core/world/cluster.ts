@@ -36,6 +36,8 @@ export class Cluster {
     moved: new Signal<[World, Host, Host, Cause]>(),
     destroyed: new Signal<[World, Cause]>(),
     hostStateChanged: new Signal<[Host, HostState, HostState, Cause]>(),
+    /** A world's throttle changed (from, to): its vCPUs' sleeps start, change or end. */
+    throttled: new Signal<[World, number, number, Cause]>(),
     simulationEnd: new Signal<[number]>(),
   };
 
@@ -125,10 +127,23 @@ export class Cluster {
     w.demand = cores;
   }
 
-  /** Throttles the world's vCPUs: it gets (1 − fraction) of its CPU share (0 removes the throttle); its demand on the host is unchanged. */
+  /**
+   * Throttles the world's vCPUs as QEMU's cpu-throttle does (core/world/throttle.ts): each
+   * period they sleep, then run 10 ms. On average the world gets (1 − fraction) of its CPU
+   * share; its demand on the host is unchanged. 0 removes the throttle and ends a sleep at once.
+   */
   setThrottle(w: World, fraction: number): void {
     if (!(fraction >= 0 && fraction <= 1)) throw kernelError("VMSCN5011", `throttle of world "${w.name}" must be between 0 and 1, not ${fraction}`, { time: this.scheduler.now, where: w.label });
+    const from = w.throttle;
+    if (from === fraction) return;
     w.throttle = fraction;
+    w.sleeps.set(this.scheduler.now, fraction);
+    this.signals.throttled.emit(w, from, fraction, this.requested(undefined));
+  }
+
+  /** When the world's vCPUs next run at or after `t` (≥ now): `t`, or the end of the throttle's sleep `t` falls in (Infinity under a throttle of 1). */
+  throttleWake(w: World, t: number): number {
+    return w.sleeps.wake(t);
   }
 
   /**

@@ -3,6 +3,7 @@
 import { Extendable } from "./slots.js";
 import type { Host } from "./host.js";
 import type { GuestMemory } from "../memory/guest.js";
+import { ThrottleSchedule } from "./throttle.js";
 
 export type WorldKind = "vm" | "system";
 export type WorldState = "created" | "running" | "suspended" | "stopped";
@@ -39,6 +40,8 @@ export class World extends Extendable<World> {
   failure: string | undefined;
   /** The share of its CPU time withheld from the world (0..1), e.g. a migration's auto-converge; set with `cluster.setThrottle`. */
   throttle = 0;
+  /** @internal When the throttle has the world's vCPUs asleep (QEMU's slices); `cluster.throttleWake` reads it. */
+  readonly sleeps = new ThrottleSchedule();
   /** The operation that holds the VM's memory now (a migration, a restore), set with `cluster.claim`. */
   operation: { what: string; since: number } | undefined;
   /**

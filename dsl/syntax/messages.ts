@@ -134,6 +134,7 @@ const RULE_CHOICES: Record<string, string> = {
   runTarget: 'a time such as "120 s" or "done"',
   mixPart: 'a content part ("zero", "image", "random" or "compressible")',
   pattern: 'an access pattern ("uniform", "sequential" or "zipf")',
+  pace: '"paced" or "catch-up"',
   refArg: 'a name, a link such as "a<->b", or a string',
   primary: A_VALUE,
   unaryExpr: A_VALUE,

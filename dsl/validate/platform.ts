@@ -5,7 +5,7 @@ import { DEFAULT_MIX, type ContentMix } from "../../core/memory/content.js";
 import type { Activity, AccessPattern, DiskActivity, WorkloadSpec } from "../../core/workload/spec.js";
 import { PAGE_SIZE } from "../../core/config.js";
 import type { VmSpec } from "../../core/world/vm-spec.js";
-import { inDimension, inRange, plainNumber } from "./values.js";
+import { inDimension, inRange, plainNumber, written } from "./values.js";
 import type { ValidationContext } from "./context.js";
 
 const DEFAULT_NIC = 10e9 / 8;
@@ -181,11 +181,19 @@ function checkMix(m: ContentMixNode, ctx: ValidationContext, what: string): Cont
 }
 
 function checkPattern(p: PatternNode, ctx: ValidationContext, what: string): AccessPattern | undefined {
-  if (p.kind !== "zipf") return { kind: p.kind };
-  const skew = p.skew ? plainNumber(p.skew, `the zipf skew of ${what}`, ctx.diagnostics, { min: 0.01, max: 10 }) : undefined;
-  const over = p.over ? inDimension(p.over, "percent", `the zipf working set of ${what}`, ctx.diagnostics) : 1;
-  if (over !== undefined && p.over && inRange(over, p.over, `the zipf working set of ${what}`, ctx.diagnostics, { min: 1e-9, max: 1 }) === undefined) return undefined;
-  return skew !== undefined && over !== undefined ? { kind: "zipf", skew, over } : undefined;
+  if (p.kind === "uniform") return { kind: p.kind };
+  const skew = p.kind === "zipf" && p.skew ? plainNumber(p.skew, `the zipf skew of ${what}`, ctx.diagnostics, { min: 0.01, max: 10 }) : undefined;
+  const over = p.over ? workingSet(p.over, ctx, `the ${p.kind} working set of ${what}`) : 1;
+  if (over === undefined) return undefined;
+  // A sequential pattern carries `over` only when written, so the plan of `sequential` is as before.
+  if (p.kind === "sequential") return p.over ? { kind: "sequential", over } : { kind: "sequential" };
+  return skew !== undefined ? { kind: "zipf", skew, over } : undefined;
+}
+
+/** `over P%`: a percentage above 0 and at most 100%. */
+function workingSet(q: Quantity, ctx: ValidationContext, what: string): number | undefined {
+  const v = inDimension(q, "percent", what, ctx.diagnostics);
+  return v === undefined ? undefined : inRange(v, q, what, ctx.diagnostics, { min: 1e-9, max: 1 });
 }
 
 function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, disks: number): WorkloadSpec | undefined {
@@ -200,6 +208,13 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
     if (a.pattern.kind === "zipf") {
       ctx.error("VMSCN0213", `${what} can be uniform or sequential, not zipf`, a.pattern.loc);
       ok = false;
+    } else if (a.pattern.over) {
+      ctx.error("VMSCN0213", `${what} sweep the whole disk: "over" is for guest memory activities`, a.pattern.over.loc, `remove "over ${a.pattern.over.unit === "%" ? `${a.pattern.over.value}%` : written(a.pattern.over)}"`);
+      ok = false;
+    }
+    if (a.pace) {
+      ctx.error("VMSCN0213", `${what} take no pace: guest disk IO issues its rate while the VM runs, up to its queue depth, and drops what it cannot`, a.pace.loc, `"paced" and "catch-up" are for guest memory activities; remove "${a.pace.value}"`);
+      ok = false;
     }
     if (disks === 0) {
       ctx.error("VMSCN0209", `${who} has no disk for ${what}`, a.loc, "declare one in the VM: disk DATASTORE SIZE");
@@ -212,7 +227,7 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
     const rate = a.rate ? inDimension(a.rate, "rate", what, ctx.diagnostics) : undefined;
     const pattern = checkPattern(a.pattern, ctx, what);
     if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined || !pattern) ok = false;
-    else activities.push({ op: a.op, rate, pattern });
+    else activities.push(a.pace ? { op: a.op, rate, pattern, pace: a.pace.value } : { op: a.op, rate, pattern });
   }
   const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : DEFAULT_MIX;
   if (!mix) ok = false;
