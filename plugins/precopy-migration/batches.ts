@@ -76,10 +76,10 @@ export class Batches {
    * sender, as a socket takes bytes without waiting for them to arrive. Before each batch,
    * `turn(empty)` may take over (true): it stops the stream.
    */
-  stream(src: PageSource, turn: (empty: boolean) => boolean): void {
+  stream(src: PageSource, turn: (empty: boolean) => boolean, room: () => number = () => Infinity): void {
     for (;;) {
       if (turn(src.left === 0) || src.left === 0) return;
-      if (this.transmit(src, () => this.stream(src, turn), null)) return;
+      if (this.transmit(src, () => this.stream(src, turn, room), null, room())) return;
     }
   }
 
@@ -92,8 +92,10 @@ export class Batches {
   /**
    * Fills one batch from `pass` and puts it on the wire: `sent` once it left the sender,
    * `arrived` once its pages landed. False when the pages left were all deferred (nothing sent).
+   * A `room` in bytes (QEMU's rate-limit budget left) ends the batch with the page that uses it
+   * up, as QEMU checks its budget before each page; such a batch is not paced by the cap.
    */
-  private transmit(pass: PageSource, sent: (() => void) | null, arrived: (() => void) | null): boolean {
+  private transmit(pass: PageSource, sent: (() => void) | null, arrived: (() => void) | null, room = Infinity): boolean {
     const m = this.m;
     const want = Math.min(m.o.batch, pass.left);
     const pages = new Int32Array(want);
@@ -107,7 +109,7 @@ export class Batches {
     let take = 0;
     let zeros = 0;
     // Fill the batch; pages an extension defers are skipped (and remembered) without filling it.
-    while (take < want) {
+    while (take < want && zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES <= room) {
       const p = pass.next();
       if (p < 0) break;
       // Write-protected again now or earlier, as the migration's rule says (write-protect.ts).
@@ -147,10 +149,17 @@ export class Batches {
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     };
     const o = m.o;
-    this.busy(m.sender, o.compressThreads, 1, sendNs, () => {
+    const put = (): void => {
       const label = `migrate ${m.world.name} ${round ? `round ${m.rounds.length + 1}` : "stop-and-copy"}`;
-      m.net.send(bytes, m.hooks.initiator ?? "source", label, () => this.busy(m.daemon, o.decompressThreads, 0, receiveNs, landed), sent ?? undefined);
-    });
+      m.net.send(bytes, m.hooks.initiator ?? "source", label, () => this.busy(m.daemon, o.decompressThreads, 0, receiveNs, landed), sent ?? undefined, room !== Infinity);
+    };
+    // The sender reads each zero page whole to find it zero (QEMU's buffer_is_zero): modelled.
+    const scanNs = zeros * o.zeroPageNs;
+    const coded = (): void => this.busy(m.sender, o.compressThreads, 1, sendNs, put);
+    if (scanNs > 0) m.k.after(scanNs, () => {
+      if (!m.done) coded();
+    }, "migration zero-page scan");
+    else coded();
     return true;
   }
 

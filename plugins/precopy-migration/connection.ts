@@ -38,13 +38,14 @@ export class Connection {
 
   /**
    * Sends `bytes` to the destination; `onSent` when the last byte left the sender, `onDone`
-   * when they arrived (neither once the migration ended).
+   * when they arrived (neither once the migration ended). `unpaced`: the cap does not apply
+   * (a sender that keeps QEMU's budget per window itself).
    */
-  send(bytes: number, initiator: "source" | "destination", label: string, onDone: () => void, onSent?: () => void): void {
+  send(bytes: number, initiator: "source" | "destination", label: string, onDone: () => void, onSent?: () => void, unpaced = false): void {
     const sentAt = this.k.scheduler.now;
     let tr: Transfer;
     try {
-      tr = this.start(bytes, initiator, label, sentAt, onDone, onSent);
+      tr = this.start(bytes, initiator, label, sentAt, onDone, onSent, unpaced);
     } catch (err) {
       if (!(err instanceof VmscnError)) throw err;
       // No route any more (a link went down between batches): a failed transfer, on its own
@@ -77,7 +78,7 @@ export class Connection {
     this.inflight.clear();
   }
 
-  private start(bytes: number, initiator: "source" | "destination", label: string, sentAt: number, onDone: () => void, onSent: (() => void) | undefined): Transfer {
+  private start(bytes: number, initiator: "source" | "destination", label: string, sentAt: number, onDone: () => void, onSent: (() => void) | undefined, unpaced: boolean): Transfer {
     const tr: Transfer = this.k.network.transfer({
       from: this.ends.from,
       to: this.ends.to,
@@ -85,7 +86,7 @@ export class Connection {
       kind: this.o.transport,
       initiator,
       label,
-      ...(this.limit === null ? {} : { limit: this.limit }),
+      ...(this.limit === null || unpaced ? {} : { limit: this.limit }),
       ...(onSent === undefined
         ? {}
         : {

@@ -148,12 +148,13 @@ t.test("qemu's rule switches over during a pass; max-rounds and no-progress end 
   const q = section(k, "q");
   t.equal(q.status, "completed");
   t.equal(q["switch-reason"], "downtime-limit");
-  // Batches of 64 pages stream at the 128 MiB/s cap, one every 1.957 ms; the loop turns at the
-  // first batch 100 ms after the last turn (the 52nd, then the 104th). The first window measures
-  // the cap: 134217.7 B/ms × 20 ms = 655.36 pages of 4096 B. At the second turn 7168 − 104 × 64
-  // = 512 pages are left, under it: a sync (nothing new), completion, its sync.
-  t.equal(q.rounds.r1.pages, 104 * 64, "switched over in the middle of the first pass");
-  t.equal(q.ram["downtime-bytes"], 512 * NORMAL_PAGE_BYTES);
+  // The 128 MiB/s cap is a budget of 13421772.8 B a 100 ms window: 3271 pages of 4104 B go at
+  // link speed (the 3271st exceeds it), then the sender sleeps to the window's end. The first
+  // turn has no estimate; the next, at T+100 ms, measures 3271 × 4104 B / 100 ms: the threshold
+  // is 134241.84 B/ms × 20 ms = 655.5 pages of 4096 B. 7168 − 3271 pages are left, then
+  // 7168 − 2 × 3271 = 626 at T+200 ms, under it: a sync (nothing new), completion, its sync.
+  t.equal(q.rounds.r1.pages, 2 * 3271, "switched over before the first pass ended");
+  t.equal(q.ram["downtime-bytes"], 626 * NORMAL_PAGE_BYTES);
   t.equal(q.ram["dirty-sync-count"], 3);
   t.equal(section(k, "n")["switch-reason"], "no-progress");
   t.equal(section(k, "x")["switch-reason"], "max-rounds");

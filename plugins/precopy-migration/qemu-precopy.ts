@@ -1,8 +1,9 @@
 // Step 7 under `converge qemu`, as QEMU 7.2's migration thread runs it (migration/migration.c,
 // migration/ram.c). There are no rounds: the sender scans the migration bitmap cyclically
-// (ram-state.ts) and the loop turns — every 100 ms when a bandwidth cap paces it (the rate
-// limit's BUFFER_DELAY window), every 50 ms otherwise (ram_save_iterate's MAX_WAIT), and
-// whenever the bitmap runs empty — each turn:
+// (ram-state.ts) and sends at link speed until the window's budget (the cap / 10, per 100 ms:
+// qemu_file_rate_limit) is used up, then sleeps to the window's end (migration_rate_limit).
+// The loop turns after each sleep, every 50 ms of sending (ram_save_iterate's MAX_WAIT) and
+// whenever the bitmap runs empty; each turn:
 // 1. re-estimates the bandwidth and the threshold once the window is 100 ms old
 //    (migration_update_counters, rate-window.ts);
 // 2. syncs the dirty bitmap if the dirty bytes left are below the threshold (ram_save_pending);
@@ -24,6 +25,8 @@ import { AutoConverge } from "./auto-converge.js";
 
 /** QEMU's MAX_WAIT: a ram_save_iterate call returns after 50 ms when the rate limit does not stop it first. */
 export const MAX_WAIT_NS = 50_000_000;
+/** QEMU's XFER_LIMIT_RATIO: the budget of a 100 ms window is the cap / 10. */
+const XFER_LIMIT_RATIO = 10;
 /** migration_bitmap_sync's period: the dirty rate and the throttle are evaluated at a sync more than 1 s after the last evaluation. */
 const PERIOD_NS = 1_000_000_000;
 
@@ -50,8 +53,11 @@ export class QemuPreCopy implements PreCopyEngine {
   readonly ram: RamState;
   private readonly scan: Scan;
   private readonly ac: AutoConverge | null;
-  private readonly turnNs: number;
+  /** rate_limit_max: bytes a window may put on the channel (Infinity: no cap). */
+  private readonly budget: number;
   private win: RateWindow | null = null;
+  /** The loop has not turned yet: its first turn checks before any estimate (the estimate ends a turn). */
+  private first = true;
   private nextTurnAt = 0;
   private converged!: Converged;
   // The sync period (time_last_bitmap_sync, num_dirty_pages_period, bytes_xfer_prev).
@@ -73,7 +79,7 @@ export class QemuPreCopy implements PreCopyEngine {
     this.ram = new RamState(m.pages);
     this.scan = new Scan(this.ram);
     const o = m.o;
-    this.turnNs = o.bandwidth !== undefined ? 100_000_000 : MAX_WAIT_NS;
+    this.budget = o.bandwidth !== undefined ? o.bandwidth / XFER_LIMIT_RATIO : Infinity;
     const pct = (f: number): number => Math.round(f * 100);
     this.ac = o.autoConverge ? new AutoConverge({ initial: pct(o.throttleInitial), increment: pct(o.throttleIncrement), max: pct(o.throttleMax), triggerThreshold: pct(o.throttleTriggerThreshold), tailslow: o.throttleTailslow }) : null;
   }
@@ -118,18 +124,39 @@ export class QemuPreCopy implements PreCopyEngine {
     else m.disk.bulk(loop);
   }
 
-  /** ram_save_iterate, call after call: the scan's pages streamed; a turn when one is due or the bitmap is empty. */
+  /** ram_save_iterate, call after call: the scan's pages streamed; a turn when one is due or the bitmap is empty; a sleep when the budget is used up. */
   private iterate(): void {
-    this.m.batches.stream(this.scan, (empty) => (empty || this.m.k.scheduler.now >= this.nextTurnAt) && this.turn());
+    this.m.batches.stream(this.scan, (empty) => this.beforeBatch(empty), () => this.room());
+  }
+
+  /** Bytes the window's budget still allows before it is exceeded (the page that exceeds it still goes). */
+  private room(): number {
+    return this.budget === Infinity ? Infinity : Math.max(0, this.budget - this.win!.used(this.m.net.bytesOnWire()));
+  }
+
+  private beforeBatch(empty: boolean): boolean {
+    const m = this.m;
+    const now = m.k.scheduler.now;
+    if (empty || now >= this.nextTurnAt) return this.turn();
+    // qemu_file_rate_limit: the budget is exceeded — sleep to the window's end, then turn.
+    if (this.budget !== Infinity && this.win!.used(m.net.bytesOnWire()) > this.budget) {
+      m.k.after(Math.max(0, this.win!.end - now), () => {
+        if (!m.done && !this.turn()) this.iterate();
+      }, "migration rate limit");
+      return true;
+    }
+    return false;
   }
 
   /** One turn of migration_thread's loop; true when it took the migration elsewhere (completion, or a disk pass it resumes from). */
   private turn(): boolean {
     const m = this.m;
     const now = m.k.scheduler.now;
-    this.nextTurnAt = now + this.turnNs;
+    this.nextTurnAt = now + MAX_WAIT_NS;
     const win = this.win!;
-    if (win.update(now, m.net.bytesOnWire(), pagesSent(m), this.remainingAtSync, this.dirtyPagesRate)) m.expectedDowntimeNs = win.expectedDowntimeMs * 1e6;
+    // migration_rate_limit ends each turn with the estimate: none before the first.
+    if (!this.first && win.update(now, m.net.bytesOnWire(), pagesSent(m), this.remainingAtSync, this.dirtyPagesRate)) m.expectedDowntimeNs = win.expectedDowntimeMs * 1e6;
+    this.first = false;
     if (this.ram.remainingBytes(PAGE_SIZE) >= win.threshold) return this.decide(false);
     // ram_save_pending: the dirty bytes left are below the threshold: sync. Copied disks
     // first send their dirty blocks (their dirty pass), as a round's end does.

@@ -34,6 +34,16 @@ export class RateWindow {
     this.expectedDowntimeMs = downtimeLimitMs;
   }
 
+  /** When the window reaches BUFFER_DELAY (the rate limit's sleep ends then). */
+  get end(): number {
+    return this.start + BUFFER_DELAY_NS;
+  }
+
+  /** Bytes put on the channel in this window (rate_limit_used), given those put so far. */
+  used(bytes: number): number {
+    return bytes - this.bytes0;
+  }
+
   /**
    * A loop turn at `now` with `bytes` on the channel and `pages` sent so far: a new estimate
    * once the window is 100 ms old (true), else nothing. `remaining` is ram_counters.remaining

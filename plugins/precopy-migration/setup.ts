@@ -10,13 +10,14 @@ import { PAGE_SIZE } from "../../core/api.js";
 import type { Migration } from "./migration.js";
 
 /**
- * QEMU's setup-time, modelled: 29 ms + 205 ms per GiB of guest memory, the line through our
- * measurements of QEMU 7.2 under TCG (docs/research/qemu-7.2-reference: 80 ms at 256 MiB, the
- * mean of 21 runs; 234 ms at 1 GiB). QEMU sets no such cost; KVM's setup is far shorter, so a
- * scenario about KVM should give `setup-time`.
+ * QEMU's setup-time, modelled: 9 ms + 225 ms per GiB of guest memory, the line through our
+ * measurements of QEMU 7.2 under TCG with a halted guest, whose vCPU does not contend with the
+ * migration thread for the host's cores (docs/research/qemu-7.2-reference: 65 ms at 256 MiB, the
+ * median of the 6 idle and fill runs; 234 ms at 1 GiB, the mean of 3). QEMU sets no such cost;
+ * KVM's setup is far shorter, so a scenario about KVM should give `setup-time`.
  */
 export function qemuSetupNs(pages: number): number {
-  return Math.round(29e6 + (205e6 * pages * PAGE_SIZE) / 2 ** 30);
+  return Math.round(9e6 + (225e6 * pages * PAGE_SIZE) / 2 ** 30);
 }
 
 export class Setup {

@@ -407,3 +407,15 @@ t.test("a rate limit caps the transfers that share it, together, whatever their 
   t.equal(limit.rate, 0.2 * GB, "the cap can change");
   t.throws(() => net.rateLimit("bad", 0), /rate limit "bad" was given 0 bytes\/s/);
 });
+
+t.test("onSent fires when the last byte left the sender, before onDone's latency; not for a transfer cancelled meanwhile", (t) => {
+  const { s, net } = triangle();
+  const seen: string[] = [];
+  net.transfer({ from: "a", to: "b", bytes: 1000, kind: "tcp", onSent: (time) => seen.push(`sent ${time}`), onDone: (time) => seen.push(`done ${time}`) });
+  const tr = net.transfer({ from: "b", to: "c", bytes: 1000, kind: "tcp", onSent: (time) => seen.push(`cancelled sent ${time}`) });
+  s.at(1000, () => tr.cancel());
+  s.run();
+  // 1000 B at 1 GB/s: 1 us on the wire, then the a<->b link's 10 us
+  t.same(seen, [`sent ${1 * US}`, `done ${11 * US}`]);
+  t.end();
+});
