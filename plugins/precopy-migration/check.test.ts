@@ -52,3 +52,13 @@ t.test("compression and XBZRLE options that would do nothing, at the option", as
   t.same(await problems("at 1 s: migrate web to b { compress zlib  compress-level 9  compress-threads 4  decompress-threads 4  xbzrle  xbzrle-cache-size 1 MiB }"), []);
   t.same(await problems("at 1 s: migrate web to b { compress none }"), []);
 });
+
+t.test("QEMU's post-copy needs QEMU's loop and pre-copy; its trigger needs the capability", async (t) => {
+  t.same(await problems("at 1 s: migrate web to a2 { postcopy-ram  converge qemu }\n  host a2 { cpus 4  memory 1 GiB }\n  link a <-> a2 { bandwidth 1 Gbit/s }"), []);
+  const bad = (await problems("at 1 s: migrate web to a2 { postcopy-ram  after demand-paging }\n  at 2 s: migrate db to a2 { start-postcopy-after 2 }\n  host a2 { cpus 4  memory 1 GiB }\n  link a <-> a2 { bandwidth 1 Gbit/s }\n  link b <-> a2 { bandwidth 1 Gbit/s }")).map((p) => p[3]);
+  t.same(bad, [
+    "postcopy-ram follows QEMU's loop, which converge qemu runs",
+    "postcopy-ram decides itself what moves the pages left (the source pushes them; a touched page is requested)",
+    "start-postcopy-after needs postcopy-ram",
+  ]);
+});

@@ -6,7 +6,17 @@
 import { formatBytes, type OptionValue, type ScenarioView, type VerbProblem } from "../../core/api.js";
 
 export function checkMigrate(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] {
-  return [...checkCoding(call.args, call.options), ...checkPlacement(call, s)];
+  return [...checkCoding(call.args, call.options), ...checkPostcopy(call.args, call.options), ...checkPlacement(call, s)];
+}
+
+/** QEMU's post-copy is a capability of QEMU's loop: it needs converge qemu, and pre-copy first. */
+function checkPostcopy(args: Record<string, OptionValue>, o: Record<string, OptionValue>): VerbProblem[] {
+  const out: VerbProblem[] = [];
+  if (o["postcopy-ram"] === true && o["converge"] !== "qemu") out.push({ message: "postcopy-ram follows QEMU's loop, which converge qemu runs", at: "postcopy-ram", hint: "add converge qemu, or use after demand-paging for the other rules" });
+  if (o["postcopy-ram"] === true && args["mode"] === "demand-paging") out.push({ message: "postcopy-ram switches to post-copy after some pre-copy; with demand-paging there is none", at: "postcopy-ram", hint: "use with precopy" });
+  if (o["postcopy-ram"] === true && Array.isArray(o["after"]) && !(o["after"].length === 1 && o["after"][0] === "stop-and-copy")) out.push({ message: "postcopy-ram decides itself what moves the pages left (the source pushes them; a touched page is requested)", at: "after", hint: "drop after" });
+  if (o["start-postcopy-after"] !== undefined && o["postcopy-ram"] !== true) out.push({ message: "start-postcopy-after needs postcopy-ram", at: "start-postcopy-after", hint: "add postcopy-ram" });
+  return out;
 }
 
 function checkPlacement(call: { args: Record<string, OptionValue>; options: Record<string, OptionValue> }, s: ScenarioView): VerbProblem[] {

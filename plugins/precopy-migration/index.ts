@@ -87,6 +87,21 @@ export default definePlugin({
       },
     });
 
+    k.verb("migrate-start-postcopy", {
+      description: "asks a VM's migration to switch to post-copy (QEMU's migrate-start-postcopy): at the next turn of its loop with more left than the threshold, the VM resumes on the destination and the source pushes the pages left",
+      args: [{ name: "vm", kind: "vm", description: "the VM whose migration switches to post-copy" }],
+      options: {},
+      run(call) {
+        const vm = k.cluster.world(String(call.args["vm"]));
+        const m = active.get(vm);
+        if (m === undefined) throw k.error("VMSCN5011", `cannot start post-copy for VM "${vm.name}": no migration of it is under way`, vm.label);
+        // QEMU: "Enable postcopy with migrate_set_capability before the start of migration".
+        if (!m.o.postcopyRam) throw k.error("VMSCN5011", `cannot start post-copy for VM "${vm.name}": its migration was started without postcopy-ram`, vm.label);
+        if (m.state !== "setup" && m.state !== "precopy") throw k.error("VMSCN5011", `cannot start post-copy for VM "${vm.name}": its migration is past pre-copy (${m.status})`, vm.label);
+        m.precopy.requestPostcopy?.();
+      },
+    });
+
     k.onFault("absent-fetch", (f) => {
       const m = byDest.get(f.guest);
       return m ? m.fault(f.page, f.vcpu) : 0;

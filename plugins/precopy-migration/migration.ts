@@ -18,6 +18,7 @@ import { Setup } from "./setup.js";
 import { PreCopy, type PreCopyEngine } from "./precopy.js";
 import { QemuPreCopy } from "./qemu-precopy.js";
 import { WriteProtect } from "./write-protect.js";
+import type { RamState } from "./ram-state.js";
 import { SwitchOver } from "./switch-over.js";
 import { PostCopy } from "./postcopy.js";
 import { Outcome } from "./outcome.js";
@@ -88,6 +89,10 @@ export class Migration implements MigrationView {
   pass = new Pass("round", null, 0);
   /** After the switch-over: pages still to be paged in from the source. */
   remainingPost = 0;
+  /** QEMU's post-copy started (postcopy-ram): the dirty bitmap the source pushes from; null otherwise. */
+  postcopyBitmap: RamState | null = null;
+  /** The dirty bitmap sent as discard commands at a QEMU post-copy's switch (bytes on the wire, not in `ram`). */
+  discardBytes = 0;
   /** Auto-converge: the throttle this migration has put on the VM (0: none), and the highest it reached. */
   throttle = 0;
   maxThrottle = 0;
@@ -178,7 +183,7 @@ export class Migration implements MigrationView {
 
   /** QEMU's name for where the migration stands. */
   get status(): Status {
-    return statusOf(this.s, this.o.demandPaging);
+    return statusOf(this.s, this.o.demandPaging || this.postcopyBitmap !== null);
   }
 
   get done(): boolean {

@@ -6,6 +6,7 @@
 import { PageState, STATE_MASK, WAIT } from "../../core/api.js";
 import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { Migration } from "./migration.js";
+import { PostcopyPush } from "./postcopy-push.js";
 
 export class PostCopy {
   /** Per page: a fetch is under way (1), one fetch serving every vCPU that faults on the page. */
@@ -13,6 +14,8 @@ export class PostCopy {
   /** vCPUs parked per page, with when each faulted: vcpu, time, vcpu, time, ... */
   readonly waiters = new Map<number, number[]>();
   private bgCursor = 0;
+  /** QEMU's post-copy (postcopy-ram): the source's push of the bitmap; null otherwise. */
+  private push: PostcopyPush | null = null;
 
   constructor(private readonly m: Migration) {}
 
@@ -26,11 +29,20 @@ export class PostCopy {
     this.fetching = new Uint8Array(this.m.pages);
   }
 
-  /** The source serves the pages left (its sender idle, no CPU demand); the background thread starts. */
+  /** The source serves the pages left (its sender idle, no CPU demand); the background thread starts, or QEMU's push. */
   run(): void {
     const m = this.m;
     const k = m.k;
     k.cluster.setDemand(m.sender, 0);
+    if (m.postcopyBitmap !== null) {
+      this.push = new PostcopyPush(m, m.postcopyBitmap, {
+        onTheWay: (p) => (this.fetching![p] = 1),
+        land: (pages, contents, n) => this.land(pages, contents, n),
+        count: (c, bytes) => this.count(c, bytes),
+      });
+      this.push.start();
+      return;
+    }
     if (!m.o.background) return;
     m.pager = k.systemWorld(`${m.world.name}.background-pager#${m.seq}`, m.dest, m.world);
     k.cluster.setState(m.pager, "running");
@@ -45,6 +57,7 @@ export class PostCopy {
     let w = this.waiters.get(page);
     if (!w) this.waiters.set(page, (w = []));
     w.push(vcpu, m.k.scheduler.now);
+    if (m.postcopyBitmap !== null) return this.request(page);
     if (this.fetching![page] === 1) return WAIT;
     this.fetching![page] = 1;
     m.c.postcopyRequests++;
@@ -57,6 +70,21 @@ export class PostCopy {
       this.count(c, bytes);
       m.net.send(bytes, "destination", `migrate ${m.world.name} page ${page}`, () => this.land(Int32Array.of(page), Float64Array.of(c), 1));
     }, "demand paging");
+    return WAIT;
+  }
+
+  /**
+   * QEMU's post-copy: every fault sends a request (migrate_send_rp_req_pages), each counted as
+   * postcopy-requests (ram_save_queue_pages), even for a page already on its way; it reaches the
+   * source one way later, before the push's start if the resume raced it.
+   */
+  private request(page: number): number {
+    const m = this.m;
+    m.c.postcopyRequests++;
+    const oneWay = m.k.network.route(m.dest.name, m.src.name).latency;
+    m.k.after(oneWay, () => {
+      if (m.state === "postcopy") this.push?.request(page);
+    }, "post-copy request");
     return WAIT;
   }
 

@@ -24,6 +24,8 @@ export interface PreCopyEngine {
   readonly deltas: boolean;
   /** The migration thread starts (before setup). */
   threadStarted(): void;
+  /** migrate-start-postcopy: post-copy as soon as QEMU's loop allows (only the qemu engine has it). */
+  requestPostcopy?(): void;
   /** QEMU's figures of the last 100 ms window and sync period (mbps, pages-per-second, dirty-pages-rate); null when the engine has no windows. */
   figures(): { mbps: number; pagesPerSecond: number; dirtyPagesRate: number } | null;
 }

@@ -58,6 +58,8 @@ export class QemuPreCopy implements PreCopyEngine {
   private win: RateWindow | null = null;
   /** The loop has not turned yet: its first turn checks before any estimate (the estimate ends a turn). */
   private first = true;
+  /** migrate-start-postcopy was asked for (s->start_postcopy). */
+  private postcopyRequested = false;
   private nextTurnAt = 0;
   private converged!: Converged;
   // The sync period (time_last_bitmap_sync, num_dirty_pages_period, bytes_xfer_prev).
@@ -110,7 +112,7 @@ export class QemuPreCopy implements PreCopyEngine {
     const m = this.m;
     this.converged = converged;
     m.log = m.srcGuest.openLog("precopy-migration");
-    m.c.dirtySyncCount++;
+    this.counted();
     m.protect.synced(null);
     this.periodStart = m.k.scheduler.now;
     this.periodSent0 = m.c.transferred;
@@ -181,6 +183,13 @@ export class QemuPreCopy implements PreCopyEngine {
     else if (pending < threshold) reason = "downtime-limit";
     else if (m.rounds.length >= m.o.maxRounds) reason = "max-rounds";
     if (reason !== null && m.disk !== null && !m.disk.allows(reason)) reason = null;
+    // migration_iteration_run: more left than the threshold, and post-copy asked for: postcopy_start.
+    if (reason === null && this.postcopyRequested && m.o.postcopyRam && (m.disk === null || m.disk.allows("postcopy"))) {
+      m.batches.idle(() => {
+        if (!m.done) this.postcopyStart();
+      });
+      return true;
+    }
     if (reason !== null) {
       // What is on the wire lands first (a socket delivers in order); then the completion.
       const why = reason;
@@ -200,11 +209,29 @@ export class QemuPreCopy implements PreCopyEngine {
     this.converged(reason, this.ram.drain());
   }
 
+  requestPostcopy(): void {
+    this.postcopyRequested = true;
+  }
+
+  /**
+   * postcopy_start → ram_postcopy_send_discard_bitmap: the last sync (the VM is stopped at this
+   * instant), the scan reset; the dirty pages, as runs, go to the destination as discard
+   * commands with the device state; after the resume the source pushes them (postcopy-push.ts).
+   */
+  private postcopyStart(): void {
+    const m = this.m;
+    this.sync();
+    const left = this.ram.list();
+    m.postcopyBitmap = this.ram;
+    m.discardBytes = discardBytes(left);
+    this.converged("postcopy", left);
+  }
+
   /** migration_bitmap_sync: the kernel's log into the bitmap; a period of more than 1 s measures the dirty rate and may throttle. */
   private sync(): void {
     const m = this.m;
     const now = m.k.scheduler.now;
-    m.c.dirtySyncCount++;
+    this.counted();
     const reported = m.log!.readAndClear();
     const added = this.ram.merge(reported) + this.requeue();
     m.protect.synced(reported);
@@ -223,6 +250,13 @@ export class QemuPreCopy implements PreCopyEngine {
       this.periodSent0 = m.c.transferred;
     }
     this.openRow();
+  }
+
+  /** A sync counted; with start-postcopy-after, post-copy is asked for once enough were. */
+  private counted(): void {
+    const m = this.m;
+    m.c.dirtySyncCount++;
+    if (m.o.startPostcopyAfter > 0 && m.c.dirtySyncCount >= m.o.startPostcopyAfter) this.postcopyRequested = true;
   }
 
   /** Pages an extension deferred that no longer qualify join the bitmap. */
@@ -249,6 +283,18 @@ export class QemuPreCopy implements PreCopyEngine {
     m.k.trace.span(`pre-copy sync period ${row.round}`, "migration", { host: m.src.name, world: m.world.name }, row.startNs, now, { pages: row.pages, dirtied });
     this.writesPerPage = dirtied > 0 ? Math.max(1, Math.round((m.srcGuest.writes - this.writesMark) / dirtied)) : 1;
   }
+}
+
+/** QEMU's MAX_DISCARDS_PER_COMMAND: ranges per MIG_CMD_POSTCOPY_RAM_DISCARD. */
+const MAX_DISCARDS_PER_COMMAND = 12;
+/** A discard command's bytes besides its ranges: command header (1 + 2 + 2), version, name length, "pc.ram", NUL. */
+const DISCARD_COMMAND_BYTES = 5 + 1 + 1 + 6 + 1;
+
+/** The discard commands for `pages` (ascending): one 16-byte range a run, 12 ranges a command (postcopy_send_discard_bm_ram). */
+export function discardBytes(pages: Int32Array): number {
+  let runs = 0;
+  for (let i = 0; i < pages.length; i++) if (i === 0 || pages[i]! !== pages[i - 1]! + 1) runs++;
+  return runs === 0 ? 0 : Math.ceil(runs / MAX_DISCARDS_PER_COMMAND) * DISCARD_COMMAND_BYTES + 16 * runs;
 }
 
 /** ram_get_total_transferred_pages(): every page sent, whatever its encoding. */

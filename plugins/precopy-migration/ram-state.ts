@@ -98,21 +98,25 @@ export class RamState {
     return true;
   }
 
-  /** The dirty pages in ascending order (the switch-over's list), leaving the bitmap empty. */
-  drain(): Int32Array {
+  /** The dirty pages in ascending order, the bitmap left as it is. */
+  list(): Int32Array {
     const out = new Int32Array(this.dirty);
     let n = 0;
-    const bmap = this.bmap;
-    for (let w = 0; w < bmap.length; w++) {
-      let v = bmap[w]!;
-      if (v === 0) continue;
-      bmap[w] = 0;
+    for (let w = 0; w < this.bmap.length; w++) {
+      let v = this.bmap[w]!;
       while (v !== 0) {
         const low = v & -v;
         out[n++] = (w << 5) + 31 - Math.clz32(low);
         v ^= low;
       }
     }
+    return out;
+  }
+
+  /** The dirty pages in ascending order (the switch-over's list), leaving the bitmap empty. */
+  drain(): Int32Array {
+    const out = this.list();
+    this.bmap.fill(0);
     this.dirty = 0;
     return out;
   }

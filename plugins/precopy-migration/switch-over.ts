@@ -40,7 +40,7 @@ export class SwitchOver {
       m.remainingPost = m.pages - m.deferral.deferAll(null, m.pages, peek);
       return this.sendDeviceState();
     }
-    if (m.o.stopAndCopy) {
+    if (m.o.stopAndCopy && m.postcopyBitmap === null) {
       m.enter("stop-and-copy");
       m.pass = new Pass("stop-and-copy", left, m.pages, m.precopy.deltas);
       return m.batches.send(m.pass, () => this.sendDeviceState());
@@ -60,7 +60,7 @@ export class SwitchOver {
     m.c.deviceBytes = device;
     const d = m.deferral;
     d.listBytes = d.pages > 0 ? (m.hooks.switchOverBytes?.(d.pages) ?? 0) : 0;
-    m.net.send(device + d.listBytes, "source", `migrate ${m.world.name} device state`, () => m.setup.restore(() => this.resume()));
+    m.net.send(device + d.listBytes + m.discardBytes, "source", `migrate ${m.world.name} device state`, () => m.setup.restore(() => this.resume()));
   }
 
   /** Steps 10, 11: the VM runs on the destination's page map; disks are re-mapped, the MAC moves with it. */
