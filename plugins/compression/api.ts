@@ -76,7 +76,10 @@ export interface XbzrleResult {
 
 export interface XbzrleStats {
   "cache-size": number;
-  /** Bytes sent XBZRLE-encoded (headers included) and pages sent so. */
+  /**
+   * QEMU's: bytes sent XBZRLE-encoded (their 3-byte headers included) plus 4096 per overflow;
+   * pages found in the cache (sent encoded, unchanged, or overflowing).
+   */
   bytes: number;
   pages: number;
   "cache-hit": number;
@@ -99,7 +102,21 @@ export interface XbzrleCache {
    * sent: a zero page, a cache miss (the page goes whole and enters the cache), unchanged (not
    * sent at all), a hit (the delta goes), or an overflow (the delta would not fit: whole page).
    */
-  send(page: number, identity: number, writes?: number): XbzrleResult;
+  send(page: number, identity: number, writes?: number, at?: XbzrleAt): XbzrleResult;
+  /**
+   * QEMU's rates per sync period from now on (migration_update_rates): at the end of each,
+   * given the pages the sender has written so far, `cache-miss-rate` and `encoding-rate`
+   * become the period's. Before: cumulative.
+   */
+  closePeriod(pagesWritten: number): void;
+}
+
+/** Where a send stands in QEMU's migration (save_xbzrle_page): its sync generation, and whether it is the last stage. */
+export interface XbzrleAt {
+  /** dirty-sync-count: a slot touched in this generation or the one before is not evicted (CACHED_PAGE_LIFETIME 2). */
+  age: number;
+  /** During the downtime (ram_save_complete): the cache is neither filled nor updated. */
+  lastStage: boolean;
 }
 
 export interface CompressionService {

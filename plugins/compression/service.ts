@@ -3,7 +3,7 @@
 // figure 3), whole-page compression and XBZRLE delta encoding for migration, and the figures
 // every user of it adds up to (the report's `compression` section). See README.md.
 import { PAGE_SIZE, pageBytes } from "../../core/api.js";
-import type { CompressionSession, EncodedBlock, SessionStats, XbzrleCache, XbzrleOptions, XbzrleResult, XbzrleStats } from "./api.js";
+import type { CompressionSession, EncodedBlock, SessionStats, XbzrleAt, XbzrleCache, XbzrleOptions, XbzrleResult, XbzrleStats } from "./api.js";
 import { CodecError, type Codec } from "./codecs.js";
 import { changeRuns, encodedLength, MAX_RUNS } from "./xbzrle.js";
 
@@ -107,7 +107,12 @@ export class Xbzrle implements XbzrleCache {
   readonly stats: XbzrleStats;
   private readonly page: Int32Array;
   private readonly content: Float64Array;
+  /** Each slot's it_age: the sync generation it was last touched in (page_cache.c). */
+  private readonly age: Float64Array;
   private readonly changed: number;
+  /** Rates per period (closePeriod) rather than cumulative; and the counters at the last period's end. */
+  private periodic = false;
+  private prev = { written: 0, miss: 0, pages: 0, bytes: 0 };
   private readonly starts = new Int32Array(MAX_RUNS);
   private readonly ends = new Int32Array(MAX_RUNS);
   private lookups = 0;
@@ -120,58 +125,92 @@ export class Xbzrle implements XbzrleCache {
     this.slots = pages >= 1 ? 2 ** Math.floor(Math.log2(pages)) : 0;
     this.page = new Int32Array(this.slots).fill(-1);
     this.content = new Float64Array(this.slots);
+    this.age = new Float64Array(this.slots).fill(-Infinity);
     this.changed = options.changedBytes ?? PAGE_SIZE;
     this.stats = { "cache-size": this.slots * PAGE_SIZE, bytes: 0, pages: 0, "cache-hit": 0, "cache-miss": 0, "cache-miss-rate": 0, "encoding-rate": 0, overflow: 0, unchanged: 0, "cpu-time": 0 };
   }
 
-  send(page: number, identity: number, writes = 1): XbzrleResult {
+  send(page: number, identity: number, writes = 1, at?: XbzrleAt): XbzrleResult {
     const s = this.stats;
     const slot = this.slots === 0 ? -1 : page & (this.slots - 1);
+    const age = at?.age ?? 0;
     if (identity === 0) {
-      // QEMU keeps the cache in step with zero pages (xbzrle_cache_zero_page).
-      if (slot >= 0 && this.page[slot] === page) this.content[slot] = 0;
+      // QEMU keeps the cache in step with zero pages (xbzrle_cache_zero_page): with its
+      // generations, a zero page is inserted as any page is; without, only a cached one changes.
+      if (at !== undefined) this.insert(slot, page, 0, at);
+      else if (slot >= 0 && this.page[slot] === page) this.content[slot] = 0;
       return { kind: "zero", bytes: 0, encoded: 0, cpuNs: 0 };
     }
     this.lookups++;
     const cost = Math.round(2 * PAGE_SIZE * MEMORY_NS_PER_BYTE);
     s["cpu-time"] += cost;
+    const lastStage = at?.lastStage === true;
     if (slot < 0 || this.page[slot] !== page) {
       s["cache-miss"]++;
-      if (slot >= 0) {
-        this.page[slot] = page;
-        this.content[slot] = identity;
-      }
+      if (!lastStage) this.insert(slot, page, identity, at);
       this.rates();
       return { kind: "miss", bytes: PAGE_SIZE, encoded: 0, cpuNs: cost };
     }
+    // A hit (cache_is_cached): counted in QEMU's `pages` whatever follows.
     s["cache-hit"]++;
+    s.pages++;
+    this.age[slot] = age;
     const old = this.content[slot]!;
-    this.content[slot] = identity;
     if (old === identity) {
       s.unchanged++;
       this.rates();
       return { kind: "unchanged", bytes: 0, encoded: 0, cpuNs: cost };
     }
+    if (!lastStage) this.content[slot] = identity;
     // A page that was zero in the cache changed wholly; otherwise only the written bytes did.
     const n = old === 0 ? changeRuns(page, identity, MAX_RUNS + 1, PAGE_SIZE, this.starts, this.ends) : changeRuns(page, identity, Math.max(1, writes), this.changed, this.starts, this.ends);
     const encoded = encodedLength(this.starts, this.ends, n);
     if (encoded < 0) {
       s.overflow++;
+      s.bytes += PAGE_SIZE;
       this.rates();
       return { kind: "overflow", bytes: PAGE_SIZE, encoded: 0, cpuNs: cost };
     }
-    s.pages++;
     s.bytes += encoded + XBZRLE_HEADER_BYTES;
     this.rates();
     return { kind: "hit", bytes: encoded + XBZRLE_HEADER_BYTES, encoded, cpuNs: cost };
   }
 
+  closePeriod(pagesWritten: number): void {
+    const s = this.stats;
+    const p = this.prev;
+    this.periodic = true;
+    // migration_update_rates: a period in which the sender wrote nothing keeps the last rates.
+    if (pagesWritten === p.written) return;
+    s["cache-miss-rate"] = (s["cache-miss"] - p.miss) / (pagesWritten - p.written);
+    const encoded = s.bytes - p.bytes;
+    s["encoding-rate"] = s.pages === p.pages || encoded === 0 ? 0 : ((s.pages - p.pages) * PAGE_SIZE) / encoded;
+    this.prev = { written: pagesWritten, miss: s["cache-miss"], pages: s.pages, bytes: s.bytes };
+  }
+
+  /**
+   * cache_insert: with generations (`at`), a slot holding another page touched in this
+   * generation or the one before is kept (the insert fails); without, the page always enters.
+   */
+  private insert(slot: number, page: number, identity: number, at: XbzrleAt | undefined): void {
+    if (slot < 0) return;
+    const age = at?.age ?? 0;
+    if (at !== undefined && this.page[slot] !== page && this.page[slot] !== -1 && this.age[slot]! + CACHED_PAGE_LIFETIME > age) return;
+    this.page[slot] = page;
+    this.content[slot] = identity;
+    this.age[slot] = age;
+  }
+
   private rates(): void {
+    if (this.periodic) return;
     const s = this.stats;
     s["cache-miss-rate"] = this.lookups > 0 ? s["cache-miss"] / this.lookups : 0;
     s["encoding-rate"] = s.bytes > 0 ? (s.pages * PAGE_SIZE) / s.bytes : 0;
   }
 }
+
+/** page_cache.c's CACHED_PAGE_LIFETIME: sync generations a cached page is safe from eviction. */
+const CACHED_PAGE_LIFETIME = 2;
 
 /** An XBZRLE page on the wire: a flag byte and a 16-bit length before the encoding (QEMU). */
 export const XBZRLE_HEADER_BYTES = 3;

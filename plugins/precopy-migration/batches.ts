@@ -129,7 +129,7 @@ export class Batches {
     let receiveNs = 0;
     if (m.coder !== null) {
       // XBZRLE once the source allows it: from the second round on, or after QEMU's scan first wrapped.
-      const coded = m.coder.coder.batch(pages, contents, take, pass.delta, m.precopy.writesPerPage);
+      const coded = m.coder.coder.batch(pages, contents, take, pass.delta, m.precopy.writesPerPage, { age: m.c.dirtySyncCount, lastStage: !round });
       ({ bytes, normal, sendNs, receiveNs } = coded);
       m.c.compressed += coded.compressed;
       m.c.xbzrle += coded.xbzrle;

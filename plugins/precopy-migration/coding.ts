@@ -7,7 +7,7 @@
 import { PAGE_SIZE, type World } from "../../core/api.js";
 import { NORMAL_PAGE_BYTES, PAGE_HEADER_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { MigrateOptions } from "./options.js";
-import type { Codec, CompressionService, CompressionSession, XbzrleCache } from "../compression/api.js";
+import type { Codec, CompressionService, CompressionSession, XbzrleAt, XbzrleCache } from "../compression/api.js";
 
 /** A compressed page: its header, a 4-byte length (QEMU's RAM_SAVE_FLAG_COMPRESS_PAGE), the bytes. */
 export const COMPRESSED_PAGE_OVERHEAD = PAGE_HEADER_BYTES + 4;
@@ -67,9 +67,10 @@ export class PageCoder {
   /**
    * Codes `n` pages with contents `contents` for the wire. `xbzrleStarted`: the first bitmap
    * sync is over (round 2 on); `writes`: how many times each page is taken to have been
-   * written since it was last sent (the previous round's writes per dirtied page).
+   * written since it was last sent (the previous round's writes per dirtied page); `at`: the
+   * sync generation and whether this is the downtime (QEMU's cache rules, save_xbzrle_page).
    */
-  batch(pages: Int32Array, contents: Float64Array, n: number, xbzrleStarted: boolean, writes: number): BatchCoding {
+  batch(pages: Int32Array, contents: Float64Array, n: number, xbzrleStarted: boolean, writes: number, at?: XbzrleAt): BatchCoding {
     const out: BatchCoding = { bytes: 0, zero: 0, normal: 0, compressed: 0, compressedBytes: 0, xbzrle: 0, unchanged: 0, sendNs: 0, receiveNs: 0 };
     const useXbzrle = this.cache !== null && xbzrleStarted;
     let decompressNs = 0;
@@ -77,13 +78,13 @@ export class PageCoder {
       const c = contents[i]!;
       if (c === 0) {
         // Zero pages are found first and go as a marker; the cache learns they are zero.
-        if (useXbzrle) this.cache!.send(pages[i]!, 0);
+        if (useXbzrle) this.cache!.send(pages[i]!, 0, 1, at);
         out.zero++;
         out.bytes += ZERO_PAGE_BYTES;
         continue;
       }
       if (useXbzrle) {
-        const r = this.cache!.send(pages[i]!, c, writes);
+        const r = this.cache!.send(pages[i]!, c, writes, at);
         out.sendNs += r.cpuNs;
         if (r.kind === "unchanged") out.unchanged++;
         else if (r.kind === "hit") {

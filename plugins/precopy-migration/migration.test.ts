@@ -179,6 +179,7 @@ t.test("convergence rules, options and wire sizes", (t) => {
   t.equal(wireBytes(5), 4104);
   const o = parseOptions({ args: { vm: "web", host: "b" }, options: { converge: "qemu" } });
   t.equal(o.bandwidth, QEMU_DEFAULT_BANDWIDTH);
+  t.equal(parseOptions({ args: { vm: "web", host: "b" }, options: { converge: "qemu", bandwidth: 0 } }).bandwidth, undefined, "max-bandwidth 0: no cap");
   t.equal(o.stopAndCopy, true);
   const d = parseOptions({ args: { vm: "web", host: "b", mode: "demand-paging" }, options: { after: ["stop-and-copy"] } });
   t.equal(d.stopAndCopy, false, "pure demand paging leaves every page for after resume");

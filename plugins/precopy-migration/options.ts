@@ -12,7 +12,7 @@ export const MIGRATE_ARGS: ArgSpec[] = [
 export const AFTER_VALUES = ["stop-and-copy", "demand-paging", "background"] as const;
 
 export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
-  bandwidth: { type: "quantity", dimension: "bandwidth", min: 1, description: "cap on the migration's rate, all its transfers together (default: none, the link decides; 128 MiB/s with converge qemu)" },
+  bandwidth: { type: "quantity", dimension: "bandwidth", min: 0, description: "cap on the migration's rate, all its transfers together (default: none, the link decides; 128 MiB/s with converge qemu); 0: none, as QEMU's max-bandwidth 0" },
   converge: { type: "enum", values: ["threshold", "qemu", "xen"], default: "threshold", description: "when pre-copy stops: threshold (the document's rule), qemu (downtime-limit), xen (29 iterations, < 50 dirty, > 3× memory)" },
   threshold: { type: "integer", min: 0, default: 512, description: "pages left under which pre-copy stops (converge threshold)" },
   // No `default` in the spec: its default depends on the rule (parseOptions).
@@ -126,6 +126,8 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
   const converge = (o["converge"] as ConvergeRule | undefined) ?? "threshold";
   let bandwidth = o["bandwidth"] as number | undefined;
   if (bandwidth === undefined && converge === "qemu") bandwidth = QEMU_DEFAULT_BANDWIDTH;
+  // QEMU's max-bandwidth 0: no rate limit (qemu_file_rate_limit tests rate_limit_max > 0).
+  if (bandwidth === 0) bandwidth = undefined;
   // Demand paging is always on after resume when stop-and-copy is not chosen: a page the
   // destination touches before the background thread brings it must be fetched.
   const stopAndCopy = mode === "precopy" && (after.includes("stop-and-copy") || after.length === 0);

@@ -243,8 +243,11 @@ export class QemuPreCopy implements PreCopyEngine {
         const pct = this.ac.evaluate(Math.round(m.throttle * 100), m.c.transferred - this.periodSent0, this.periodDirtied * PAGE_SIZE);
         if (pct !== null) m.setThrottle(pct / 100);
       }
-      // migration_update_rates: integer pages per second, over the period's whole ms.
+      // migration_update_rates: integer pages per second, over the period's whole ms; XBZRLE's
+      // rates over the pages the sender wrote in the period (unchanged ones are not written).
       this.dirtyPagesRate = Math.floor((this.periodDirtied * 1000) / Math.floor((now - this.periodStart) / 1e6));
+      const cache = m.coder?.coder.cache;
+      if (cache) cache.closePeriod(this.scan.sent - cache.stats.unchanged);
       this.periodStart = now;
       this.periodDirtied = 0;
       this.periodSent0 = m.c.transferred;
