@@ -4,7 +4,6 @@
 // sender and the destination each spending the CPU time on their cores. Pages land on the
 // destination's page map when their batch arrives.
 import { PageState, STATE_MASK, type World } from "../../core/api.js";
-import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { Migration } from "./migration.js";
 
 /** Where the sender takes its pages from: a list (a round, the stop-and-copy) or QEMU's bitmap scan. */
@@ -109,7 +108,8 @@ export class Batches {
     let take = 0;
     let zeros = 0;
     // Fill the batch; pages an extension defers are skipped (and remembered) without filling it.
-    while (take < want && zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES <= room) {
+    const wire = m.wire;
+    while (take < want && zeros * wire.zero + (take - zeros) * wire.normal <= room) {
       const p = pass.next();
       if (p < 0) break;
       // Write-protected again now or earlier, as the migration's rule says (write-protect.ts).
@@ -120,10 +120,10 @@ export class Batches {
       pages[take] = p;
       contents[take] = c;
       take++;
-      if (c === 0) zeros++;
+      if (c === 0 && wire.markers) zeros++;
     }
     if (take === 0) return false;
-    let bytes = zeros * ZERO_PAGE_BYTES + (take - zeros) * NORMAL_PAGE_BYTES;
+    let bytes = zeros * wire.zero + (take - zeros) * wire.normal;
     let normal = take - zeros;
     let sendNs = 0;
     let receiveNs = 0;

@@ -62,3 +62,10 @@ t.test("QEMU's post-copy needs QEMU's loop and pre-copy; its trigger needs the c
     "start-postcopy-after needs postcopy-ram",
   ]);
 });
+
+t.test("wire raw carries payloads only: QEMU's coded formats are refused with it", async (t) => {
+  t.same((await problems("at 1 s: migrate web to a2 { wire raw  compress zlib  xbzrle }\n  host a2 { cpus 4  memory 1 GiB }\n  link a <-> a2 { bandwidth 1 Gbit/s }")).map((p) => p[3]), [
+    "wire raw carries page and block payloads only; compress is one of QEMU's formats, with its headers",
+    "wire raw carries page and block payloads only; xbzrle is one of QEMU's formats, with its headers",
+  ]);
+});

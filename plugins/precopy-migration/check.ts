@@ -15,6 +15,13 @@ function checkPostcopy(args: Record<string, OptionValue>, o: Record<string, Opti
   if (o["postcopy-ram"] === true && o["converge"] !== "qemu") out.push({ message: "postcopy-ram follows QEMU's loop, which converge qemu runs", at: "postcopy-ram", hint: "add converge qemu, or use after demand-paging for the other rules" });
   if (o["postcopy-ram"] === true && args["mode"] === "demand-paging") out.push({ message: "postcopy-ram switches to post-copy after some pre-copy; with demand-paging there is none", at: "postcopy-ram", hint: "use with precopy" });
   if (o["postcopy-ram"] === true && Array.isArray(o["after"]) && !(o["after"].length === 1 && o["after"][0] === "stop-and-copy")) out.push({ message: "postcopy-ram decides itself what moves the pages left (the source pushes them; a touched page is requested)", at: "after", hint: "drop after" });
+  if (o["wire"] === "raw") {
+    // Coded pages and zero-block markers are QEMU's formats, with their headers.
+    for (const name of ["compress", "xbzrle", "zero-blocks"]) {
+      const v = o[name];
+      if (v === true || (name === "compress" && v !== undefined && v !== "none")) out.push({ message: `wire raw carries page and block payloads only; ${name} is one of QEMU's formats, with its headers`, at: name, hint: `drop ${name}, or use wire qemu` });
+    }
+  }
   if (o["start-postcopy-after"] !== undefined && o["postcopy-ram"] !== true) out.push({ message: "start-postcopy-after needs postcopy-ram", at: "start-postcopy-after", hint: "add postcopy-ram" });
   return out;
 }

@@ -3,7 +3,7 @@
 // round, one the VM writes is dirty and sent anyway; those still deferred at switch-over are
 // handed to the extension (`beforeResume`), which maps them on the destination.
 import type { MigrationHooks } from "./api.js";
-import { wireBytes } from "./wire.js";
+import type { Wire } from "./wire.js";
 
 export class Deferral {
   /** Times the sender skipped a page, and the wire bytes those sends would have cost. */
@@ -17,7 +17,7 @@ export class Deferral {
   readonly #flags: Uint8Array | null;
   readonly #hooks: MigrationHooks;
 
-  constructor(hooks: MigrationHooks, guestPages: number) {
+  constructor(hooks: MigrationHooks, guestPages: number, private readonly wire: Wire) {
     this.#hooks = hooks;
     this.#flags = hooks.defer ? new Uint8Array(guestPages) : null;
   }
@@ -80,7 +80,7 @@ export class Deferral {
     if (this.#flags![p] === 0) this.pages++;
     this.#flags![p] = 1;
     this.skips++;
-    this.bytes += wireBytes(c);
+    this.bytes += this.wire.page(c);
   }
 
   private unmark(p: number): void {

@@ -58,7 +58,7 @@ async function rig(opts: { sizeBytes?: number; latency?: number; options?: Parti
     },
   };
   const source = vmInfo(web)!.disks[0]!;
-  const d = new DiskMigration(ctx, web, k.cluster.host("a"), k.cluster.host("b"), [{ source, datastore: "local-b", name: source.name }], port, { threshold: 0, zeroBlocks: false, ...opts.options });
+  const d = new DiskMigration(ctx, web, k.cluster.host("a"), k.cluster.host("b"), [{ source, datastore: "local-b", name: source.name }], port, { threshold: 0, zeroBlocks: false, blockHeader: 8, ...opts.options });
   return { k, ctx, d, log, port };
 }
 

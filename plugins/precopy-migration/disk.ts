@@ -36,6 +36,8 @@ export interface DiskOptions {
   threshold: number;
   /** A block of zeros crosses as its header only (QEMU's `zero-blocks` capability). */
   zeroBlocks: boolean;
+  /** Bytes of header a block carries on the wire (`wire`: 8, or 0 for raw). */
+  blockHeader: number;
 }
 
 /** Convergence reasons that give up rather than converge: the disk's dirty blocks do not hold them back. */
@@ -405,7 +407,7 @@ export class DiskMigration {
   /** Wire bytes of a block of `len` bytes, counted: its header, plus its bytes unless it is zeros and `zero-blocks` is on. */
   count(zeros: boolean, len: number, phase: "precopy" | "downtime" | "postcopy"): number {
     const marker = this.o.zeroBlocks && zeros;
-    const wire = DISK_BLOCK_HEADER_BYTES + (marker ? 0 : len);
+    const wire = this.o.blockHeader + (marker ? 0 : len);
     if (marker) this.c.duplicate++;
     else {
       this.c.normal++;

@@ -18,6 +18,7 @@ import { Setup } from "./setup.js";
 import { PreCopy, type PreCopyEngine } from "./precopy.js";
 import { QemuPreCopy } from "./qemu-precopy.js";
 import { WriteProtect } from "./write-protect.js";
+import { Wire } from "./wire.js";
 import type { RamState } from "./ram-state.js";
 import { SwitchOver } from "./switch-over.js";
 import { PostCopy } from "./postcopy.js";
@@ -105,6 +106,8 @@ export class Migration implements MigrationView {
   readonly precopy: PreCopyEngine;
   /** When a page is write-protected again after a sync (write-protect.ts). */
   readonly protect: WriteProtect;
+  /** Bytes on the wire per page and per disk block (`wire`). */
+  readonly wire: Wire;
   readonly switchOver = new SwitchOver(this);
   readonly postcopy = new PostCopy(this);
   readonly outcome = new Outcome(this);
@@ -125,6 +128,7 @@ export class Migration implements MigrationView {
     readonly coder: { coder: PageCoder; port: CompressionService } | null = null,
   ) {
     this.startedAt = k.scheduler.now;
+    this.wire = new Wire(o.wire);
     const m = this;
     this.net = new Connection(k, `migration of ${world.name} #${seq}`, o, {
       get from() {
@@ -138,7 +142,7 @@ export class Migration implements MigrationView {
       },
       failed: (err) => this.outcome.transferFailed(err),
     });
-    this.deferral = new Deferral(hooks, world.memory!.pages);
+    this.deferral = new Deferral(hooks, world.memory!.pages, this.wire);
     this.src = world.host;
     this.srcGuest = world.memory!;
     this.pages = this.srcGuest.pages;
@@ -149,7 +153,7 @@ export class Migration implements MigrationView {
       get done() {
         return m.done;
       },
-    }, { threshold: o.diskThreshold, zeroBlocks: o.zeroBlocks });
+    }, { threshold: o.diskThreshold, zeroBlocks: o.zeroBlocks, blockHeader: this.wire.blockHeader });
     this.precopy = o.converge === "qemu" ? new QemuPreCopy(this) : new PreCopy(this);
     this.protect = new WriteProtect(o.writeProtect, this.pages, o.clearBitmapShift);
     // Step 2's destination VM: a fresh page map on the destination host (no frames), every

@@ -34,6 +34,7 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   "setup-time": { type: "quantity", dimension: "time", min: 0, description: "the migration thread's setup (QEMU's qemu_savevm_state_setup: bitmaps, dirty logging started, the first sync), reported as setup-time (default 0; with converge qemu 9 ms + 225 ms per GiB of guest memory, fitted to QEMU 7.2 under TCG — see README; modelled)" },
   "write-protect": { type: "enum", values: ["at-sync", "per-chunk", "per-page"], description: "when a page reported dirty is write-protected again: at-sync (TCG's and Xen's rule: a write after a sync and before the page's send sends it twice; the default with converge qemu and xen), per-chunk (KVM's manual dirty-log protect: just before the scan sends the first page of its chunk of 2^clear-bitmap-shift pages), per-page (the document's rule, just before the page is sent; the default with converge threshold)" },
   "clear-bitmap-shift": { type: "integer", min: 6, max: 31, description: "write-protect per-chunk: chunks of 2^shift pages (QEMU's x-clear-bitmap-shift; default 18, 1 GiB)" },
+  wire: { type: "enum", values: ["qemu", "raw"], description: "bytes on the wire: qemu (QEMU's: an 8-byte header a page and a disk block, a zero page as a 9-byte marker; the default) or raw (payloads only: 4096 bytes a page, zero pages too, as flow-level simulators and closed forms count)" },
   "postcopy-ram": { type: "boolean", description: "QEMU's postcopy-ram capability (converge qemu): once post-copy is requested (migrate-start-postcopy, or start-postcopy-after), the next turn of the loop with more left than the threshold stops the VM, sends the dirty bitmap and the device state, and resumes the VM on the destination while the source pushes the pages left; a page the guest touches first is requested and the push goes on after it (default off)" },
   "start-postcopy-after": { type: "integer", min: 1, max: 1_000_000, description: "with postcopy-ram: request post-copy (as migrate-start-postcopy) once dirty-sync-count reaches this many syncs" },
   "switch-over-bandwidth": { type: "enum", values: ["unlimited", "capped"], description: "the switch-over and what follows it: unlimited (QEMU's migration_completion and postcopy_start lift the cap, so the pages left and the device state go at link speed; the default with converge qemu) or capped (the default otherwise)" },
@@ -117,6 +118,7 @@ export interface MigrateOptions {
   /** QEMU's post-copy (converge qemu): the capability, and the syncs after which it is requested (0: only by migrate-start-postcopy). */
   postcopyRam: boolean;
   startPostcopyAfter: number;
+  wire: "qemu" | "raw";
 }
 
 export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateOptions {
@@ -171,5 +173,6 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     clearBitmapShift: Number(o["clear-bitmap-shift"] ?? 18),
     postcopyRam: o["postcopy-ram"] === true,
     startPostcopyAfter: Number(o["start-postcopy-after"] ?? 0),
+    wire: (o["wire"] as "qemu" | "raw" | undefined) ?? "qemu",
   };
 }

@@ -8,7 +8,6 @@
 // requested"). A request for a page no longer dirty (sent, or on its way) is skipped.
 import type { Migration } from "./migration.js";
 import type { RamState } from "./ram-state.js";
-import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 
 /** What the push needs of post-copy: a page is on its way, and pages landed. */
 export interface PushEnds {
@@ -75,7 +74,7 @@ export class PostcopyPush {
     for (let i = 0; i < n; i++) {
       const c = m.k.memory.peek(m.srcGuest, pages[i]!);
       contents[i] = c;
-      const b = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      const b = m.wire.page(c);
       this.ends.count(c, b);
       bytes += b;
     }

@@ -4,7 +4,6 @@
 // `background`, a background paging thread (a system world on the destination) also pulls the
 // pages left, in order, a batch at a time. The sender on the source serves both.
 import { PageState, STATE_MASK, WAIT } from "../../core/api.js";
-import { NORMAL_PAGE_BYTES, ZERO_PAGE_BYTES } from "./wire.js";
 import type { Migration } from "./migration.js";
 import { PostcopyPush } from "./postcopy-push.js";
 
@@ -66,7 +65,7 @@ export class PostCopy {
     m.k.after(oneWay, () => {
       if (m.state !== "postcopy") return;
       const c = m.k.memory.peek(m.srcGuest, page);
-      const bytes = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      const bytes = m.wire.page(c);
       this.count(c, bytes);
       m.net.send(bytes, "destination", `migrate ${m.world.name} page ${page}`, () => this.land(Int32Array.of(page), Float64Array.of(c), 1));
     }, "demand paging");
@@ -110,7 +109,7 @@ export class PostCopy {
     for (let i = 0; i < n; i++) {
       const c = m.k.memory.peek(m.srcGuest, pages[i]!);
       contents[i] = c;
-      const b = c === 0 ? ZERO_PAGE_BYTES : NORMAL_PAGE_BYTES;
+      const b = m.wire.page(c);
       this.count(c, b);
       bytes += b;
     }
@@ -124,7 +123,7 @@ export class PostCopy {
   /** Pages moved after resume go whole (QEMU's compression and XBZRLE do not work in post-copy). */
   private count(c: number, bytes: number): void {
     const m = this.m;
-    if (c === 0) m.c.duplicate++;
+    if (c === 0 && m.wire.markers) m.c.duplicate++;
     else m.c.normal++;
     m.c.transferred += bytes;
     m.c.postcopyBytes += bytes;

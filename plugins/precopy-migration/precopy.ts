@@ -7,7 +7,6 @@
 import type { Migration, RoundStat } from "./migration.js";
 import { Pass } from "./batches.js";
 import { XEN_MAX_ITERATIONS, afterRound, expectedDowntimeNs, nextThrottle, type ConvergeParams } from "./convergence.js";
-import { NORMAL_PAGE_BYTES } from "./wire.js";
 
 /** Pre-copy is over: why (the rule that fired), and the pages left for the switch-over. */
 export type Converged = (reason: string, left: Int32Array) => void;
@@ -43,7 +42,7 @@ export class PreCopy implements PreCopyEngine {
 
   constructor(private readonly m: Migration) {
     const o = m.o;
-    this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: NORMAL_PAGE_BYTES };
+    this.conv = { rule: o.converge, threshold: o.threshold, maxRounds: o.maxRounds, downtimeLimitNs: o.downtimeLimitNs, pageBytes: m.wire.normal };
   }
 
   threadStarted(): void {}
@@ -131,7 +130,7 @@ export class PreCopy implements PreCopyEngine {
     const dirty = log.readAndClear();
     m.protect.synced(dirty);
     const next = pass.left > 0 || m.deferral.pages > 0 ? union(pass.list, pass.cursor, pass.n, dirty, m.pages, m.deferral.requeue()) : dirty;
-    m.expectedDowntimeNs = expectedDowntimeNs(next.length, NORMAL_PAGE_BYTES, bw);
+    m.expectedDowntimeNs = expectedDowntimeNs(next.length, m.wire.normal, bw);
     if (reason) return this.converged(reason, next);
     m.c.dirtySyncCount--; // the sync above is the next round's
     this.startRound(next);

@@ -18,3 +18,32 @@ export function wireBytes(content: number): number {
 export const DISK_BLOCK_BYTES = 1024 * 1024;
 /** Each block on the wire carries a header (offset and flags), as a page does. */
 export const DISK_BLOCK_HEADER_BYTES = 8;
+
+/**
+ * The migration's wire format (`wire`): `qemu` counts bytes as QEMU sends them (the constants
+ * above; a disk block's 8-byte header); `raw` carries page and block payloads only — every page
+ * 4096 bytes, a zero page too, no header — as flow-level simulators and closed forms count a
+ * migration.
+ */
+export class Wire {
+  /** A page sent in full, and a zero page. */
+  readonly normal: number;
+  readonly zero: number;
+  /** Zero pages go as markers (counted in `duplicate`). */
+  readonly markers: boolean;
+  readonly blockHeader: number;
+
+  constructor(readonly format: "qemu" | "raw") {
+    const raw = format === "raw";
+    this.normal = raw ? PAGE_SIZE : NORMAL_PAGE_BYTES;
+    this.zero = raw ? PAGE_SIZE : ZERO_PAGE_BYTES;
+    this.markers = !raw;
+    this.blockHeader = raw ? 0 : DISK_BLOCK_HEADER_BYTES;
+  }
+
+  /** Bytes on the wire for a page whose content identity is `content` (0 is the zero page). */
+  page(content: number): number {
+    return content === 0 ? this.zero : this.normal;
+  }
+}
+
