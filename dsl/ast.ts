@@ -150,6 +150,7 @@ export interface WorkloadNode extends Node {
   disk: DiskActivityNode[];
   content?: ContentMixNode;
   writeSize?: Quantity;
+  writeOffset?: Quantity;
   trace?: StringLit;
   problems: PropertyProblem[];
 }

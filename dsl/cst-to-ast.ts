@@ -409,6 +409,7 @@ class AstBuilder extends BaseVisitor {
       }
     } else if (ch.Kw_content) this.setOnce(w, "content", this.sub<ContentMixNode>(ch, "contentMix"), n, "content");
     else if (ch["Kw_write_size"]) this.setOnce(w, "writeSize", this.sub<Quantity>(ch, "sizeValue"), n, "write-size");
+    else if (ch["Kw_write_offset"]) this.setOnce(w, "writeOffset", this.sub<Quantity>(ch, "sizeValue"), n, "write-offset");
     else this.setOnce(w, "trace", this.string(tok(ch, "Str")), n, "trace");
   }
 

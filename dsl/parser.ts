@@ -457,6 +457,13 @@ export class ScenarioParser extends CstParser {
         },
       },
       {
+        // `write-offset 128 B`: where in its page each write's bytes start (default: anywhere).
+        ALT: () => {
+          this.CONSUME(K["write-offset"]);
+          this.SUBRULE5(this.sizeValue);
+        },
+      },
+      {
         ALT: () => {
           this.CONSUME(K.trace);
           this.CONSUME(Str);

@@ -155,6 +155,7 @@ const KEYWORD_WORDS = [
   "reads",
   "content",
   "write-size",
+  "write-offset",
   "trace",
   "zero",
   "image",

@@ -71,6 +71,8 @@ export interface WorkloadSpec {
    * identities, so this is what a delta encoder (XBZRLE) is told a write changed.
    */
   writeBytes?: number;
+  /** Where in its page each write's bytes start (0..4096 − writeBytes; absent: a place of its own for each write). */
+  writeOffset?: number;
   scripted: ScriptedAccess[];
   /** Path of a trace file to replay (docs/trace-format.md). */
   trace?: string;

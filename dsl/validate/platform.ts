@@ -238,9 +238,23 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
     writeBytes = v === undefined ? undefined : inRange(v, w.writeSize, what, ctx.diagnostics, { min: 1, max: 4096, integer: true });
     if (writeBytes === undefined) ok = false;
   }
+  let writeOffset: number | undefined;
+  if (w.writeOffset) {
+    const what = `the write offset of ${who}`;
+    const v = inDimension(w.writeOffset, "bytes", what, ctx.diagnostics);
+    writeOffset = v === undefined ? undefined : inRange(v, w.writeOffset, what, ctx.diagnostics, { min: 0, max: 4095, integer: true });
+    if (writeOffset === undefined) ok = false;
+    else if (!w.writeSize) {
+      ctx.error("VMSCN0213", `${what} needs a write size: a write of the whole page starts at 0`, w.writeOffset.loc, "add write-size, such as write-size 64 B");
+      ok = false;
+    } else if (writeBytes !== undefined && writeOffset + writeBytes > 4096) {
+      ctx.error("VMSCN0213", `the writes of ${who} would end past their page: ${writeOffset} B + ${writeBytes} B > 4096 B`, w.writeOffset.loc, `use a write offset of at most ${4096 - writeBytes} B`);
+      ok = false;
+    }
+  }
   if (!ok || !mix) return undefined;
   // A trace path is relative to the file that names it.
-  return { activities, mix, scripted: [], ...(writeBytes === undefined ? {} : { writeBytes }), ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
+  return { activities, mix, scripted: [], ...(writeBytes === undefined ? {} : { writeBytes }), ...(writeOffset === undefined ? {} : { writeOffset }), ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
 }
 
 function positive(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {

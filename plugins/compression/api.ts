@@ -61,6 +61,8 @@ export interface XbzrleOptions {
   cacheBytes: number;
   /** Bytes of a page one guest write changes (a workload property); default 4096, the whole page. */
   changedBytes?: number;
+  /** Where a write's bytes start in the page (a workload property); absent: a place of their own for each write. */
+  changedOffset?: number;
 }
 
 export type XbzrleKind = "zero" | "miss" | "unchanged" | "hit" | "overflow";

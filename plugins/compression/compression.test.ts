@@ -120,6 +120,9 @@ t.test("XBZRLE: the encoded length computed from the changed runs equals the rea
   t.equal(changeRuns(1, 5, MAX_RUNS + 1, 8, starts, ends), 1, "more writes than runs drawn: the whole page");
   t.same([starts[0], ends[0]], [0, PAGE]);
   t.equal(encodedLength(starts, ends, 0), 0);
+  t.equal(changeRuns(1, 5, 7, 64, starts, ends, 128), 1, "writes at a fixed offset change one run, however many");
+  t.same([starts[0], ends[0]], [128, 192]);
+  t.equal(encodedLength(starts, ends, 1), 2 + 1 + 64, "ULEB128(128) + ULEB128(64) + 64 bytes");
 });
 
 t.test("XBZRLE cache: direct-mapped, misses, hits, unchanged pages, overflow, rates", async (t) => {

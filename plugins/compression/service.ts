@@ -110,6 +110,7 @@ export class Xbzrle implements XbzrleCache {
   /** Each slot's it_age: the sync generation it was last touched in (page_cache.c). */
   private readonly age: Float64Array;
   private readonly changed: number;
+  private readonly offset: number | undefined;
   /** Rates per period (closePeriod) rather than cumulative; and the counters at the last period's end. */
   private periodic = false;
   private prev = { written: 0, miss: 0, pages: 0, bytes: 0 };
@@ -127,6 +128,7 @@ export class Xbzrle implements XbzrleCache {
     this.content = new Float64Array(this.slots);
     this.age = new Float64Array(this.slots).fill(-Infinity);
     this.changed = options.changedBytes ?? PAGE_SIZE;
+    this.offset = options.changedOffset;
     this.stats = { "cache-size": this.slots * PAGE_SIZE, bytes: 0, pages: 0, "cache-hit": 0, "cache-miss": 0, "cache-miss-rate": 0, "encoding-rate": 0, overflow: 0, unchanged: 0, "cpu-time": 0 };
   }
 
@@ -163,7 +165,7 @@ export class Xbzrle implements XbzrleCache {
     }
     if (!lastStage) this.content[slot] = identity;
     // A page that was zero in the cache changed wholly; otherwise only the written bytes did.
-    const n = old === 0 ? changeRuns(page, identity, MAX_RUNS + 1, PAGE_SIZE, this.starts, this.ends) : changeRuns(page, identity, Math.max(1, writes), this.changed, this.starts, this.ends);
+    const n = old === 0 ? changeRuns(page, identity, MAX_RUNS + 1, PAGE_SIZE, this.starts, this.ends) : changeRuns(page, identity, Math.max(1, writes), this.changed, this.starts, this.ends, this.offset);
     const encoded = encodedLength(this.starts, this.ends, n);
     if (encoded < 0) {
       s.overflow++;

@@ -117,8 +117,14 @@ export const MAX_RUNS = 64;
  * each, at offsets that depend only on the page, its new content and the write's number, then
  * merged. Fills starts/ends (room for MAX_RUNS) and returns how many runs there are.
  */
-export function changeRuns(page: number, identity: number, writes: number, changedBytes: number, starts: Int32Array, ends: Int32Array): number {
+export function changeRuns(page: number, identity: number, writes: number, changedBytes: number, starts: Int32Array, ends: Int32Array, offset?: number): number {
   const len = Math.max(1, Math.min(PAGE_SIZE, Math.floor(changedBytes)));
+  // Writes at one fixed place change the same bytes, however many there were.
+  if (offset !== undefined && len < PAGE_SIZE) {
+    starts[0] = Math.min(offset, PAGE_SIZE - len);
+    ends[0] = starts[0] + len;
+    return 1;
+  }
   if (writes > MAX_RUNS || len === PAGE_SIZE) {
     starts[0] = 0;
     ends[0] = PAGE_SIZE;

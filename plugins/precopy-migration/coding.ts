@@ -55,12 +55,13 @@ export class PageCoder {
     port: CompressionService,
     name: string,
     readonly o: CodingOptions,
-    /** Bytes of its page one guest write changes (the workload's `write-size`). */
+    /** Bytes of its page one guest write changes (the workload's `write-size`), and where they start (`write-offset`). */
     changedBytes: number,
+    changedOffset?: number,
   ) {
     this.codec = o.compress === "none" ? null : port.codec(o.compress, o.compressLevel);
     this.session = this.codec === null ? null : port.session(name, this.codec);
-    this.cache = o.xbzrle ? port.xbzrle(name, { cacheBytes: o.xbzrleCacheBytes, changedBytes }) : null;
+    this.cache = o.xbzrle ? port.xbzrle(name, { cacheBytes: o.xbzrleCacheBytes, changedBytes, ...(changedOffset === undefined ? {} : { changedOffset }) }) : null;
     this.figures = this.codec === null ? null : { codec: this.codec.name, level: this.codec.name === "zlib" ? this.codec.level : null, threads: o.compressThreads, pages: 0, "compressed-size": 0, "compression-rate": 0, "cpu-time": 0, "decompress-time": 0 };
   }
 

@@ -213,8 +213,8 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
   let coder: { coder: PageCoder; port: CompressionService } | null = null;
   if (o.compress !== "none" || o.xbzrle) {
     const port = k.use("compression");
-    const changed = k.vmInfo(world)?.spec.workload?.writeBytes ?? PAGE_SIZE;
-    coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, changed), port };
+    const wl = k.vmInfo(world)?.spec.workload;
+    coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, wl?.writeBytes ?? PAGE_SIZE, wl?.writeOffset), port };
   }
   // One operation on a VM's memory at a time: a lazy restore under way refuses the migration,
   // and a restore asked for during the migration is refused.

@@ -28,3 +28,13 @@ t.test("a write size out of range, not whole, not a size, or given twice is refu
   const twice = await codes("write-size 64 B  write-size 32 B");
   t.equal(twice.length, 1);
 });
+
+t.test("a write offset places every write's bytes: it needs a write size, and must leave them inside the page", async (t) => {
+  const c = await check(files({ "w.vmscn": vm("write-size 64 B  write-offset 128 B") }));
+  t.same(c.diagnostics, []);
+  t.equal(c.plan?.vms.find((v) => v.name === "w")?.workload?.writeOffset, 128);
+  const codes = async (w: string) => (await diagnosticsOf(vm(w))).map((d) => [d.code, d.message]);
+  t.same(await codes("write-offset 128 B"), [["VMSCN0213", 'the write offset of VM "w" needs a write size: a write of the whole page starts at 0']]);
+  t.same(await codes("write-size 64 B  write-offset 4040 B"), [["VMSCN0213", 'the writes of VM "w" would end past their page: 4040 B + 64 B > 4096 B']]);
+  t.same(await codes("write-size 64 B  write-offset 5000 B"), [["VMSCN0212", 'the write offset of VM "w" must be at most 4095 (got 5000 B)']]);
+});
