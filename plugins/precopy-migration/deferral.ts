@@ -17,8 +17,12 @@ export class Deferral {
   readonly #flags: Uint8Array | null;
   readonly #hooks: MigrationHooks;
 
-  constructor(hooks: MigrationHooks, guestPages: number, private readonly wire: Wire) {
+  /** Bytes a page costs on the wire (private: the view extensions read has figures only). */
+  readonly #wire: Wire;
+
+  constructor(hooks: MigrationHooks, guestPages: number, wire: Wire) {
     this.#hooks = hooks;
+    this.#wire = wire;
     this.#flags = hooks.defer ? new Uint8Array(guestPages) : null;
   }
 
@@ -80,7 +84,7 @@ export class Deferral {
     if (this.#flags![p] === 0) this.pages++;
     this.#flags![p] = 1;
     this.skips++;
-    this.bytes += this.wire.page(c);
+    this.bytes += this.#wire.page(c);
   }
 
   private unmark(p: number): void {

@@ -182,7 +182,17 @@ export class QemuPreCopy implements PreCopyEngine {
     if (pending === 0) reason = threshold > 0 ? "downtime-limit" : "all-sent";
     else if (pending < threshold) reason = "downtime-limit";
     else if (m.rounds.length >= m.o.maxRounds) reason = "max-rounds";
-    if (reason !== null && m.disk !== null && !m.disk.allows(reason)) reason = null;
+    if (reason !== null && m.disk !== null && !m.disk.allows(reason)) {
+      reason = null;
+      // Memory is done but the disks are not: their next dirty pass, then this turn again.
+      if (this.ram.dirty === 0) {
+        m.disk.pass(() => {
+          this.sync();
+          this.decide(true);
+        });
+        return true;
+      }
+    }
     // migration_iteration_run: more left than the threshold, and post-copy asked for: postcopy_start.
     if (reason === null && this.postcopyRequested && m.o.postcopyRam && (m.disk === null || m.disk.allows("postcopy"))) {
       m.batches.idle(() => {
