@@ -93,7 +93,7 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
     "round-count": m.rounds.length,
     // Auto-converge (only when on, so other reports are unchanged): QEMU's cpu-throttle-percentage
     // as a fraction — the throttle on the VM now (0 once the migration ended) — and the highest it reached.
-    ...(m.o.autoConverge ? { "auto-converge": true, "cpu-throttle": m.throttle, "max-throttle": m.maxThrottle } : {}),
+    ...(m.o.autoConverge ? { "auto-converge": true, "cpu-throttle": m.throttle, "cpu-throttle-percentage": Math.round(m.throttle * 100), "max-throttle": m.maxThrottle } : {}),
     rounds,
     "demand-paging": { faults: c.faults, requests: c.postcopyRequests, "stall-time": c.stallNs, "background-pages": c.backgroundPages, "pages-left": m.remainingPost },
     // How long the running VM needed pages from the source after it resumed on the destination.
