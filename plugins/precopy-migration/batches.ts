@@ -54,6 +54,8 @@ export class Batches {
 
   /** Batches on the wire (sent, not landed yet), and who waits for none to be. */
   private inflight = 0;
+  /** Page and content arrays of batches that landed, for the next ones (a stream allocates no garbage). */
+  private readonly spare: { pages: Int32Array; contents: Float64Array }[] = [];
   private readonly idleWaiters: (() => void)[] = [];
 
   /**
@@ -97,8 +99,9 @@ export class Batches {
   private transmit(pass: PageSource, sent: (() => void) | null, arrived: (() => void) | null, room = Infinity): boolean {
     const m = this.m;
     const want = Math.min(m.o.batch, pass.left);
-    const pages = new Int32Array(want);
-    const contents = new Float64Array(want);
+    const size = m.o.batch;
+    const buf = this.spare.pop() ?? { pages: new Int32Array(size), contents: new Float64Array(size) };
+    const { pages, contents } = buf;
     const g = m.srcGuest;
     const meta = g.meta;
     const frame = g.frame;
@@ -122,7 +125,10 @@ export class Batches {
       take++;
       if (c === 0 && wire.markers) zeros++;
     }
-    if (take === 0) return false;
+    if (take === 0) {
+      this.spare.push(buf);
+      return false;
+    }
     let bytes = zeros * wire.zero + (take - zeros) * wire.normal;
     let normal = take - zeros;
     let sendNs = 0;
@@ -144,7 +150,9 @@ export class Batches {
     this.inflight++;
     const landed = (): void => {
       this.inflight--;
-      if (!this.place(pages, contents, take)) return;
+      const placed = this.place(pages, contents, take);
+      this.spare.push(buf);
+      if (!placed) return;
       arrived?.();
       if (this.inflight === 0) for (const w of this.idleWaiters.splice(0)) w();
     };

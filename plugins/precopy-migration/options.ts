@@ -21,7 +21,7 @@ export const MIGRATE_OPTIONS: Record<string, OptionSpec> = {
   after: { type: "list", values: AFTER_VALUES, default: ["stop-and-copy"], description: "what moves the pages left at switch-over: stop-and-copy (while suspended), demand-paging (network page faults after resume), background (a paging thread after resume)" },
   transport: { type: "enum", values: ["tcp", "rdma"], default: "tcp", description: "tcp (costs host CPU) or rdma (both hosts need RDMA NICs)" },
   // No `default` in the spec: it depends on the rule (parseOptions).
-  batch: { type: "integer", min: 1, max: 1_048_576, description: "pages per network transfer, one in flight (default 512; 64 with converge qemu, whose sender checks its time limit every 64 pages, so its loop turns are never more than a batch late)" },
+  batch: { type: "integer", min: 1, max: 1_048_576, description: "pages per network transfer (default 512): one in flight; under converge qemu they stream, and a batch ends early at the page that uses up the rate limit's budget" },
   // The options below have their defaults in parseOptions, not in the spec, so a run that does
   // not use them lists the same options (and gives the same report) as before they existed.
   "auto-converge": { type: "boolean", default: false, description: "throttle the guest's vCPUs while it dirties pages as fast as the migration sends them (QEMU's auto-converge)" },
@@ -149,7 +149,7 @@ export function parseOptions(call: Pick<VerbCall, "args" | "options">): MigrateO
     demandPaging: !stopAndCopy,
     background: after.includes("background"),
     transport: (o["transport"] as "tcp" | "rdma" | undefined) ?? "tcp",
-    batch: Number(o["batch"] ?? (converge === "qemu" ? 64 : 512)),
+    batch: Number(o["batch"] ?? 512),
     autoConverge: o["auto-converge"] === true,
     throttleInitial: Number(o["throttle-initial"] ?? 0.2),
     throttleIncrement: Number(o["throttle-increment"] ?? 0.1),
