@@ -1,4 +1,7 @@
 // A small argument parser: `--flag`, `--opt value`, `--opt=value`, repeated options, positionals.
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+
 export interface ParsedArgs {
   positionals: string[];
   options: Map<string, string[]>;
@@ -47,4 +50,19 @@ export function maxMemory(args: ParsedArgs, totalBytes: number): number {
   const scale: Record<string, number> = { B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
   if (!m) throw new UsageError(`--max-memory needs a size such as 8GiB or 512MiB (got ${text})`);
   return Math.floor(Number(m[1]) * scale[m[2] ?? "B"]!);
+}
+
+/** `--allow-read DIR` (repeatable): folders a scenario may read besides its own, as absolute paths. */
+export function allowRead(args: ParsedArgs, cwd = process.cwd()): string[] {
+  return (args.options.get("allow-read") ?? []).map((dir) => {
+    const abs = resolve(cwd, dir);
+    let isDir = false;
+    try {
+      isDir = statSync(abs).isDirectory();
+    } catch {
+      throw new UsageError(`--allow-read needs a folder, and ${dir} does not exist`);
+    }
+    if (!isDir) throw new UsageError(`--allow-read needs a folder, and ${dir} is not one`);
+    return abs;
+  });
 }

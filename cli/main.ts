@@ -11,7 +11,7 @@ import type { Kernel } from "../core/run/kernel.js";
 import { parseArgs, one, UsageError } from "./args.js";
 import { poolWorkerTask, serveWorker } from "./pool.js";
 import { runCommand, RUN_USAGE } from "./commands/run.js";
-import { checkCommand } from "./commands/check.js";
+import { checkCommand, CHECK_USAGE } from "./commands/check.js";
 import { testCommand, TEST_USAGE } from "./commands/test.js";
 import { runConformanceFile } from "./commands/conformance.js";
 import { describePlugins } from "./commands/plugins.js";
@@ -25,13 +25,16 @@ const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator 
 
 usage:
   ${RUN_USAGE}
-  vmscn check FILE... [--plugin P]...                     diagnostics only
+  ${CHECK_USAGE}   diagnostics only; runs nothing
   ${TEST_USAGE}   a conformance suite, as TAP (vmscn test --help)
   vmscn plugins [--plugin P]...                          loaded plugins and the verbs they add
   ${CHECKPOINT_USAGE}     what a checkpoint file holds
   vmscn smoke [--seed N] [--json FILE|-] [--trace FILE]   kernel smoke run: a small built-in cluster
   vmscn selftest                                         resolve every service of a run (diagnostics)
   vmscn --version | --help
+
+A scenario reads files in its own folder only (--allow-read DIR for more), and the plugins it
+names load only with --allow-plugins (or when given with --plugin): see docs/security.md.
 
 exit codes: 0 ok, 1 an expectation failed, 2 invalid input or usage, 3 the run failed`;
 

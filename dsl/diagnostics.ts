@@ -51,6 +51,12 @@ export const DSL_CODES = {
   VMSCN0221: "an expectation that refers to something undefined",
   VMSCN0222: "a plugin verb's own check refuses the request (a destination too small, a disk it cannot reach)",
   VMSCN0223: "the scenario would need more memory than this machine allows (--max-memory)",
+  VMSCN0240: "a plugin the scenario names, not loaded without the user's consent (--allow-plugins or --plugin)",
+  VMSCN0241: "a file a scenario names outside the folders it may read (its own folder tree, and --allow-read)",
+  VMSCN0242: "a file a scenario names that is not a regular file (a device, FIFO, socket or folder)",
+  VMSCN0243: "a file a scenario names that is larger than its limit (16 MiB a scenario file, 64 MiB all of a scenario's files, 256 MiB a trace)",
+  VMSCN0244: "a file that does not look like a scenario (not UTF-8 text, or not a .vmscn file and does not parse); its text is never shown",
+  VMSCN0245: "imports nested more than 32 deep",
   VMSCN0301: "an expectation refers to a value the report does not have",
 } as const;
 

@@ -12,13 +12,16 @@ export interface ConformanceTask {
   cwd: string;
   /** `--max-memory`: a file whose estimated need is larger is refused before it runs (VMSCN0223). */
   maxMemoryBytes?: number;
+  /** `--allow-plugins` and the folders the file may read (docs/security.md). */
+  allowPlugins?: boolean;
+  allowRead?: string[];
 }
 
 export async function runConformanceFile(task: ConformanceTask): Promise<TapFile> {
   const name = relative(task.cwd, task.file) || task.file;
   let outcome: RunOutcome;
   try {
-    outcome = await run(task.file, { plugins: task.plugins, cwd: task.cwd, checkInvariants: true, ...(task.maxMemoryBytes !== undefined ? { maxMemoryBytes: task.maxMemoryBytes } : {}) });
+    outcome = await run(task.file, { plugins: task.plugins, cwd: task.cwd, checkInvariants: true, allowPlugins: task.allowPlugins ?? false, allowRead: task.allowRead ?? [], ...(task.maxMemoryBytes !== undefined ? { maxMemoryBytes: task.maxMemoryBytes } : {}) });
   } catch (err) {
     return { name, expectations: [], ok: false, diagnostics: { message: `cannot run: ${(err as Error).message}` } };
   }

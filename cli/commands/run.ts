@@ -3,15 +3,15 @@ import { stableStringify } from "../../core/report/json.js";
 import { run } from "../../app/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { totalmem } from "node:os";
-import { maxMemory, parseArgs, one, UsageError } from "../args.js";
+import { allowRead, maxMemory, parseArgs, one, UsageError } from "../args.js";
 import { printDiagnostics, writeAtomically } from "../output.js";
 import { formatDuration, summarize } from "../summary.js";
 import { createProgress, type Progress } from "../progress.js";
 
-export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--seed N] [--check-invariants] [--max-memory SIZE]";
+export const RUN_USAGE = "vmscn run FILE [--json FILE|-] [--trace FILE] [--html FILE] [--out DIR] [--plugin P]... [--allow-plugins] [--allow-read DIR]... [--seed N] [--check-invariants] [--max-memory SIZE]";
 
 export async function runCommand(argv: string[], out: (s: string) => void): Promise<number> {
-  const args = parseArgs(argv, ["json", "trace", "html", "out", "plugin", "seed", "max-memory"], ["check-invariants"]);
+  const args = parseArgs(argv, ["json", "trace", "html", "out", "plugin", "seed", "max-memory", "allow-read"], ["check-invariants", "allow-plugins"]);
   const maxMemoryBytes = maxMemory(args, totalmem());
   if (args.positionals.length !== 1) throw new UsageError(`run takes one scenario file\nusage: ${RUN_USAGE}`);
   const file = args.positionals[0]!;
@@ -34,6 +34,8 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
     outcome = await run(file, {
       ...(seed !== undefined ? { seed } : {}),
       plugins: args.options.get("plugin") ?? [],
+      allowPlugins: args.flags.has("allow-plugins"),
+      allowRead: allowRead(args),
       ...(outDir ? { outDir } : {}),
       checkInvariants: args.flags.has("check-invariants"),
       maxMemoryBytes,

@@ -127,18 +127,7 @@ function looksLikePath(spec: string): boolean {
  */
 export async function loadPlugin(spec: string, options: LoadOptions = {}): Promise<LoadedPlugin> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  let path: string;
-  if (looksLikePath(spec)) {
-    path = resolve(cwd, spec);
-    if (!existsSync(path)) throw loadError(spec, `file ${path} does not exist`);
-    if (statSync(path).isDirectory()) throw loadError(spec, `${path} is a folder; name the plugin's file, like ${join(spec, "index.ts")}`);
-    if (!FILE_EXTENSIONS.includes(extname(path))) throw loadError(spec, `${ACCEPTED}; this file is neither`);
-  } else if (PACKAGE_NAME.test(spec)) {
-    path = resolvePackage(spec, cwd);
-  } else {
-    throw loadError(spec, ACCEPTED);
-  }
-
+  const path = resolvePlugin(spec, options);
   const mod = await importFile(spec, path, cwd);
   const exported = pickExport(mod);
   if (exported === undefined) {
@@ -146,6 +135,23 @@ export async function loadPlugin(spec: string, options: LoadOptions = {}): Promi
   }
   const plugin: Plugin = checkPlugin(exported, spec);
   return { plugin, source: spec, path };
+}
+
+/**
+ * The file a plugin spec names, found as loadPlugin finds it, without importing it: nothing of
+ * the plugin runs (`vmscn check` lists what a scenario would load this way). Fails with VMSCN6007.
+ */
+export function resolvePlugin(spec: string, options: LoadOptions = {}): string {
+  const cwd = resolve(options.cwd ?? process.cwd());
+  if (looksLikePath(spec)) {
+    const path = resolve(cwd, spec);
+    if (!existsSync(path)) throw loadError(spec, `file ${path} does not exist`);
+    if (statSync(path).isDirectory()) throw loadError(spec, `${path} is a folder; name the plugin's file, like ${join(spec, "index.ts")}`);
+    if (!FILE_EXTENSIONS.includes(extname(path))) throw loadError(spec, `${ACCEPTED}; this file is neither`);
+    return path;
+  }
+  if (PACKAGE_NAME.test(spec)) return resolvePackage(spec, cwd);
+  throw loadError(spec, ACCEPTED);
 }
 
 function pickExport(mod: Record<string, unknown>): unknown {

@@ -48,7 +48,7 @@ t.before(() => {
 /** Runs the scenario in this process; returns the report's JSON text and the outcome. */
 async function runHere(dir: string, use: string) {
   writeFileSync(join(dir, "s.vmscn"), scenario(use));
-  const out = await run(join(dir, "s.vmscn"), { checkInvariants: true });
+  const out = await run(join(dir, "s.vmscn"), { checkInvariants: true, allowPlugins: true });
   return { out, json: out.report ? stableStringify(out.report) : "" };
 }
 
@@ -121,7 +121,7 @@ t.test("built with its own tsconfig, type-checked against vmscn's declarations; 
   const a = cli("run", "plain.vmscn", "--plugin", "vmscn-plugin-balloon", "--json", "-");
   t.equal(a.status, 0, a.stderr);
   t.same(JSON.parse(a.stdout).balloon, expected);
-  const b = cli("run", "s.vmscn", "--json", "-");
+  const b = cli("run", "s.vmscn", "--allow-plugins", "--json", "-");
   t.equal(b.status, 0, b.stderr);
   t.equal(b.stdout, a.stdout, "use plugin and --plugin give the same report");
   t.equal(`${stableStringify(JSON.parse(a.stdout))}\n`, a.stdout);

@@ -48,9 +48,9 @@ scenario "s" {${platform}
   expect web.state == "running"
 }
 `);
-  stopped(t, vmscn(dir, "run", "s.vmscn", "--json", "r.json"), dir, /^vmscn: error VMSCN6006 at 1\.005 s: plugin "throws-at-run" failed in hook "fuse" \(at 1\.005 s\): the fuse burnt out\n$/);
+  stopped(t, vmscn(dir, "run", "s.vmscn", "--allow-plugins", "--json", "r.json"), dir, /^vmscn: error VMSCN6006 at 1\.005 s: plugin "throws-at-run" failed in hook "fuse" \(at 1\.005 s\): the fuse burnt out\n$/);
   writeFileSync(join(dir, "s.vmscn"), readFileSync(join(dir, "s.vmscn"), "utf8").replace("detonate web", "suspend web"));
-  stopped(t, vmscn(dir, "run", "s.vmscn", "--json", "r.json"), dir, /VMSCN6006 at 1 s: plugin "throws-at-run" failed in hook "on\(state-changed\)" \(world web, at 1 s\): cannot suspend web/);
+  stopped(t, vmscn(dir, "run", "s.vmscn", "--allow-plugins", "--json", "r.json"), dir, /VMSCN6006 at 1 s: plugin "throws-at-run" failed in hook "on\(state-changed\)" \(world web, at 1 s\): cannot suspend web/);
 });
 
 t.test("a plugin that throws in register, or cannot be loaded, stops the run with exit 3", async (t) => {
@@ -61,7 +61,7 @@ t.test("a plugin that throws in register, or cannot be loaded, stops the run wit
   ];
   for (const [file, pattern] of cases) {
     const dir = scenarioDir(t, `use plugin "${join(fixtures, file)}"\nscenario "s" {${platform}\n  run until 1 s\n}\n`);
-    const r = vmscn(dir, "run", "s.vmscn", "--json", "r.json");
+    const r = vmscn(dir, "run", "s.vmscn", "--allow-plugins", "--json", "r.json");
     t.equal(r.code, 3, file);
     t.match(r.err, pattern, file);
     t.equal(r.out, "", file);
@@ -106,7 +106,7 @@ scenario "s" {${platform}
   run until 2 s
 }
 `);
-  const r = vmscn(dir, "run", "s.vmscn", "--json", "-");
+  const r = vmscn(dir, "run", "s.vmscn", "--allow-plugins", "--json", "-");
   t.equal(r.code, 0, r.err);
   const report = JSON.parse(r.out);
   const action = report.actions.find((a: { verb: string }) => a.verb === "refuse");

@@ -89,7 +89,7 @@ t.test("the example package's README scenario runs and its expectations hold", a
   const scenario = /```\n(use plugin[\s\S]*?)```/.exec(readme)![1]!;
   const dir = t.testdir({ "s.vmscn": scenario.replace('use plugin "vmscn-plugin-balloon"', `use plugin "${join(ROOT, "examples/vmscn-plugin-balloon/src/index.ts")}"`) });
   const { run } = await import("../../app/pipeline.js");
-  const out = await run(join(dir, "s.vmscn"), {});
+  const out = await run(join(dir, "s.vmscn"), { allowPlugins: true });
   t.same(out.diagnostics, []);
   t.ok(out.expects.length >= 2);
   t.ok(out.expects.every((e) => e.passed), out.expects.map((e) => e.message).join("; "));

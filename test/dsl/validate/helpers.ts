@@ -3,11 +3,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { check, run as runPipeline, type PipelineOptions } from "../../../app/pipeline.js";
+import { check as checkPipeline, run as runPipeline, type PipelineOptions } from "../../../app/pipeline.js";
 
-/** The pipeline's run, with the kernel's invariants checked at the end (always on in tests). */
+/** The pipeline's run, with the kernel's invariants checked at the end (always on in tests); the probe plugin a scenario names is allowed. */
 export function run(path: string, opts: PipelineOptions = {}) {
-  return runPipeline(path, { checkInvariants: true, ...opts });
+  return runPipeline(path, { checkInvariants: true, allowPlugins: true, ...opts });
+}
+
+/** The pipeline's check, loading the probe plugin a scenario names (these are the suite's own files). */
+export function check(path: string, opts: PipelineOptions = {}) {
+  return checkPipeline(path, { allowPlugins: true, ...opts });
 }
 
 export const PROBE = fileURLToPath(new URL("../fixtures/probe-plugin.ts", import.meta.url));
@@ -40,5 +45,3 @@ export async function diagnosticsOf(text: string, opts: { plugin?: boolean } = {
   const c = await check(path, opts.plugin ? {} : {});
   return c.diagnostics.map((d) => ({ code: d.code, line: d.loc.line, column: d.loc.column, message: d.message, hint: d.hint, severity: d.severity }));
 }
-
-export { check };
