@@ -10,7 +10,8 @@ export interface UnitDef {
   factor: number;
 }
 
-export const UNITS: Record<string, UnitDef> = {
+// Null prototype: a unit is user text, and `4constructor` must not find Object's constructor.
+export const UNITS: Readonly<Record<string, UnitDef>> = Object.assign(Object.create(null) as Record<string, UnitDef>, {
   B: { dimension: "bytes", factor: 1 },
   KiB: { dimension: "bytes", factor: 1024 },
   MiB: { dimension: "bytes", factor: 1024 ** 2 },
@@ -39,7 +40,12 @@ export const UNITS: Record<string, UnitDef> = {
   s: { dimension: "time", factor: 1e9 },
   min: { dimension: "time", factor: 60e9 },
   "%": { dimension: "percent", factor: 0.01 },
-};
+} satisfies Record<string, UnitDef>);
+
+/** The unit named `unit`, or undefined (never an inherited property of Object). */
+export function unitDef(unit: string): UnitDef | undefined {
+  return Object.hasOwn(UNITS, unit) ? UNITS[unit] : undefined;
+}
 
 /** The base unit a dimension is stored in, for messages and reports. */
 export const BASE_UNIT: Record<Dimension, string> = {
@@ -53,6 +59,39 @@ export const BASE_UNIT: Record<Dimension, string> = {
 
 /** Converts `value unit` to the base unit, or undefined for an unknown unit. */
 export function toBase(value: number, unit: string): { value: number; dimension: Dimension } | undefined {
-  const u = UNITS[unit];
+  const u = unitDef(unit);
   return u ? { value: value * u.factor, dimension: u.dimension } : undefined;
+}
+
+/**
+ * What the kernel can represent, so that validation refuses a value that would crash or hang a
+ * run (docs/language.md, "Limits"). Each is a fact of core/, not a policy.
+ */
+export const LIMITS = {
+  /** Simulated time is a whole number of ns in a double: exact up to 2^53 - 1 (about 104 days). */
+  maxTimeNs: Number.MAX_SAFE_INTEGER,
+  /** Frame and guest page numbers are Int32Array entries (memory/guest.ts, memory/machine.ts): 2^31 pages, 8 TiB. */
+  maxPages: 2 ** 31,
+  /** Bytes, counts and rates are doubles; beyond 2^53 they stop being whole. */
+  maxSafe: Number.MAX_SAFE_INTEGER,
+  /** A disk's dirty-block log and absent-block map are byte arrays of one entry per 1 MiB block (at most 2^30 of them). */
+  maxDiskBytes: 2 ** 50,
+  /** A checkpoint holds the device state in one buffer, read and written whole. */
+  maxDeviceStateBytes: 2 ** 30,
+  /** Each vCPU is an object with its own queues; KVM's KVM_MAX_VCPUS is 4096. */
+  maxVcpus: 4096,
+  /** One tick's accesses of an activity are one batch of typed arrays (workload/workload.ts). */
+  maxAccessesPerTick: 2 ** 20,
+  /** Below 1 bit/s, moving the largest memory would take longer than simulated time can count. */
+  minBandwidth: 1 / 8,
+  maxBandwidth: Number.MAX_SAFE_INTEGER,
+} as const;
+
+/**
+ * `v` as a whole number, or undefined. A decimal value in a larger unit is seldom
+ * exact in binary (1.1 ms is 1100000.0000000002 ns): that much off still counts as whole.
+ */
+export function asWhole(v: number): number | undefined {
+  const r = Math.round(v);
+  return Math.abs(v - r) <= Math.max(1e-6, Math.abs(v) * 2 ** -50) ? r : undefined;
 }

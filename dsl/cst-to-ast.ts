@@ -73,6 +73,9 @@ function tokens(ch: Ch, name: string): readonly IToken[] {
 
 const defined = <T>(x: T | undefined): x is T => x !== undefined;
 
+/** Operators in one expression at most: far beyond any real expectation, far below the stack's depth. */
+export const MAX_OPERATORS = 1000;
+
 export interface AstResult {
   topLevel: Statement[];
   scenarios: ScenarioBlock[];
@@ -100,6 +103,8 @@ class AstBuilder extends BaseVisitor {
   private tokens: IToken[] = [];
   private quiet: ReadonlySet<number> = new Set();
   private afterUnknown = new Set<number>();
+  /** The operators of the expression being built, to hold it to MAX_OPERATORS. */
+  private operators: IToken[] = [];
 
   constructor() {
     super();
@@ -559,9 +564,16 @@ class AstBuilder extends BaseVisitor {
   }
 
   expectStmt(ch: Ch, _: unknown, n: CstNode): ExpectStmt | undefined {
+    this.operators = [];
     const expr = this.sub<Expr>(ch, "orExpr");
     const loc = this.at(n);
     if (expr === undefined || loc === undefined) return undefined;
+    if (this.operators.length > MAX_OPERATORS) {
+      // Evaluation and checks walk the tree recursively; a long flat chain is as deep as it is long.
+      const first = this.operators.sort((a, b) => a.startOffset - b.startOffset)[MAX_OPERATORS]!;
+      this.diagnostics.push(diag("VMSCN0101", `the expression has more than ${MAX_OPERATORS} operators`, tokenLoc(this.fileName, first), "parse", "split it into several expect lines"));
+      return undefined;
+    }
     return { type: "expect", expr, text: this.text.slice(expr.loc.start, expr.loc.end), loc };
   }
 
@@ -571,6 +583,7 @@ class AstBuilder extends BaseVisitor {
   private chain(operandsOf: readonly CstNode[], ops: readonly IToken[]): Expr | undefined {
     const operands = operandsOf.map((n) => this.go<Expr>(n));
     if (operands.length === 0 || operands.some((o) => o === undefined) || operands.length !== ops.length + 1) return undefined;
+    for (const op of ops) this.operators.push(op);
     let left = operands[0]!;
     for (let i = 1; i < operands.length; i++) {
       const right = operands[i]!;
@@ -592,6 +605,7 @@ class AstBuilder extends BaseVisitor {
     const not = tok(ch, "Kw_not");
     if (not === undefined) return this.sub(ch, "cmpExpr");
     const operand = this.sub<Expr>(ch, "notExpr");
+    this.operators.push(not);
     return operand && { kind: "unary", op: "not", operand, loc: spanLoc(tokenLoc(this.fileName, not), operand.loc) };
   }
 
@@ -609,6 +623,7 @@ class AstBuilder extends BaseVisitor {
     const other = this.sub<Expr>(ch, "addExpr", 1);
     if (other === undefined) return undefined;
     const op = operators[0]!;
+    this.operators.push(op);
     if (op.image !== "within") {
       const cmp = op.image as "==" | "!=" | "<" | "<=" | ">" | ">=";
       return { kind: "binary", op: cmp, left: subject, right: other, loc: spanLoc(subject.loc, other.loc) };
@@ -629,6 +644,7 @@ class AstBuilder extends BaseVisitor {
     const minus = tok(ch, "Minus");
     if (minus === undefined) return this.sub(ch, "primary");
     const operand = this.sub<Expr>(ch, "unaryExpr");
+    this.operators.push(minus);
     return operand && { kind: "unary", op: "-", operand, loc: spanLoc(tokenLoc(this.fileName, minus), operand.loc) };
   }
 

@@ -1,6 +1,7 @@
 // Diagnostics of the scenario language: every stage returns them instead of throwing, and
 // a file's diagnostics are all reported at once, each with a code frame.
 import type { Loc } from "./ast.js";
+import { lineStarts } from "./syntax/loc.js";
 
 export type Severity = "error" | "warning";
 export type Phase = "parse" | "validate" | "run";
@@ -23,6 +24,7 @@ export const DSL_CODES = {
   VMSCN0001: "unexpected character",
   VMSCN0002: "unterminated string",
   VMSCN0003: "unknown unit after a number",
+  VMSCN0004: "text the lexer does not read: not UTF-8 (UTF-16, binary, not a scenario at all), or a line longer than 1 MiB",
   VMSCN0101: "unexpected token: the grammar expected something else here",
   VMSCN0102: "missing closing brace or bracket",
   VMSCN0103: "incomplete statement",
@@ -68,32 +70,58 @@ export function diag(code: DslCode, message: string, loc: Loc, phase: Phase, hin
 
 /**
  * `file.vmscn:12:7 error VMSCN0201: there is no host "c"` followed by the source line with a
- * caret under the span, and the hint. `source` is the file's text.
+ * caret under the span, and the hint. `source` is the file's text. Text the lexer would not
+ * read (VMSCN0004) is never shown.
  */
 export function formatDiagnostic(d: Diagnostic, source: string | undefined, color = false): string {
   const red = (s: string) => (color ? `\x1b[31m${s}\x1b[0m` : s);
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
   const head = `${d.loc.file}:${d.loc.line}:${d.loc.column} ${d.severity === "error" ? red("error") : "warning"} ${d.code}: ${d.message}`;
   const lines = [head];
-  if (source !== undefined) lines.push(codeFrame(source, d.loc, dim));
+  if (source !== undefined && d.code !== "VMSCN0004") lines.push(codeFrame(source, d.loc, dim));
   if (d.hint) lines.push(`  hint: ${d.hint}`);
   return lines.join("\n");
 }
 
+/** A longer source line is shown as a window of this many characters around the span. */
+const FRAME_WIDTH = 160;
+
 /** The line before, the line itself and a caret line under the span (one line of it). */
 export function codeFrame(source: string, loc: Loc, dim: (s: string) => string = (s) => s): string {
-  const all = source.split(/\r?\n/);
+  const lineText = sourceLine(source, loc.line) ?? "";
   const width = String(loc.line + 1).length;
-  const out: string[] = [];
-  for (let n = Math.max(1, loc.line - 1); n <= Math.min(all.length, loc.line); n++) {
-    const text = all[n - 1]!.replace(/\t/g, " ");
-    out.push(`${n === loc.line ? ">" : " "} ${dim(String(n).padStart(width))} | ${text}`);
-  }
-  const lineText = all[loc.line - 1] ?? "";
   const endCol = loc.endLine === loc.line ? loc.endColumn : lineText.length;
-  const len = Math.max(1, endCol - loc.column + 1);
-  out.push(`  ${" ".repeat(width)} | ${" ".repeat(Math.max(0, loc.column - 1))}${"^".repeat(len)}`);
+  // A long line (a minified file, a huge string) is cut to a window that holds the span's start.
+  const from = lineText.length > FRAME_WIDTH ? Math.max(0, Math.min(loc.column - 1 - FRAME_WIDTH / 4, lineText.length - FRAME_WIDTH)) : 0;
+  const out: string[] = [];
+  for (let n = Math.max(1, loc.line - 1); n <= loc.line; n++) {
+    const text = n === loc.line ? lineText : sourceLine(source, n);
+    if (text === undefined) continue;
+    out.push(`${n === loc.line ? ">" : " "} ${dim(String(n).padStart(width))} | ${window(text, from)}`);
+  }
+  const column = loc.column - from;
+  const len = Math.max(1, Math.min(endCol - loc.column + 1, FRAME_WIDTH - column + 1));
+  out.push(`  ${" ".repeat(width)} | ${" ".repeat(Math.max(0, column - 1) + (from > 0 ? 1 : 0))}${"^".repeat(len)}`);
   return out.join("\n");
+}
+
+/** Characters [from, from + FRAME_WIDTH) of a line, marked where cut, with tabs and control characters made single blanks. */
+function window(text: string, from: number): string {
+  const cut = text.length > FRAME_WIDTH;
+  const shown = cut ? text.slice(from, from + FRAME_WIDTH) : text;
+  // One character for one, so the caret stays under the span; a control character could drive the terminal.
+  const clean = shown.replace(/\t/g, " ").replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, "\uFFFD");
+  return `${from > 0 ? "…" : ""}${clean}${cut && from + FRAME_WIDTH < text.length ? "…" : ""}`;
+}
+
+/** Line `n` (1-based) of `source`: lines end at \n, \r\n or a lone \r. */
+function sourceLine(source: string, n: number): string | undefined {
+  const starts = lineStarts(source);
+  if (n < 1 || n > starts.length) return undefined;
+  const start = starts[n - 1]!;
+  let end = n < starts.length ? starts[n]! - 1 : source.length;
+  if (n < starts.length && source.charCodeAt(end) === 10 && source.charCodeAt(end - 1) === 13) end--;
+  return source.slice(start, end);
 }
 
 export function hasErrors(ds: readonly Diagnostic[]): boolean {

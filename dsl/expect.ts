@@ -1,7 +1,7 @@
 // Evaluates `expect` lines against the JSON report. A failure says the line, the expression
 // and both sides' values, in the unit the scenario wrote.
 import type { ExpectStmt, Expr, Loc } from "./ast.js";
-import { UNITS } from "../core/units.js";
+import { unitDef } from "../core/units.js";
 
 export interface ExpectResult {
   loc: Loc;
@@ -31,7 +31,19 @@ interface Value {
 class Missing extends Error {}
 class TypeMismatch extends Error {}
 
-const SECTION_OF: Record<string, string> = { vm: "vms", host: "hosts", link: "links", datastore: "datastores", file: "files" };
+// Names are user text: every lookup by a name is of an own key (a VM may be called `__proto__`).
+const SECTION_OF: ReadonlyMap<string, string> = new Map([
+  ["vm", "vms"],
+  ["host", "hosts"],
+  ["link", "links"],
+  ["datastore", "datastores"],
+  ["file", "files"],
+]);
+
+/** `table[key]` if `table` is an object with `key` as its own property. */
+function own(table: unknown, key: string): unknown {
+  return table !== null && typeof table === "object" && Object.hasOwn(table, key) ? (table as Record<string, unknown>)[key] : undefined;
+}
 
 export function evaluateExpects(expects: readonly ExpectStmt[], report: Record<string, unknown>, names: Names): ExpectResult[] {
   return expects.map((e) => {
@@ -52,7 +64,7 @@ function evaluate(e: Expr, report: Record<string, unknown>, names: Names): Value
     case "number": {
       const q = e.value;
       if (q.unit === undefined) return { v: q.value };
-      return { v: q.value * UNITS[q.unit]!.factor, unit: q.unit };
+      return { v: q.value * unitDef(q.unit)!.factor, unit: q.unit };
     }
     case "string":
       return { v: e.value };
@@ -112,33 +124,33 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
   const keys: string[] = [];
   if (e.arg) {
     const key = e.arg.kind === "word" ? e.arg.text : e.arg.value;
-    section = SECTION_OF[head] ?? head;
-    const table = report[section];
-    if (table === undefined || table === null || typeof table !== "object") throw new Missing(`${head}(${key}): the report has no "${section}" section${SECTION_OF[head] ? "" : " (is the plugin that writes it loaded, and did it run?)"}`);
-    const entry = linkKey(section, key, table as Record<string, unknown>);
+    section = SECTION_OF.get(head) ?? head;
+    const table = own(report, section);
+    if (table === undefined || table === null || typeof table !== "object") throw new Missing(`${head}(${key}): the report has no "${section}" section${SECTION_OF.has(head) ? "" : " (is the plugin that writes it loaded, and did it run?)"}`);
+    const entry = linkKey(section, key, table);
     keys.push(entry);
-    node = Object.hasOwn(table, entry) ? (table as Record<string, unknown>)[entry] : undefined;
+    node = own(table, entry);
     where = `${head}(${key})`;
     if (node === undefined) throw new Missing(`${where}: the report's "${section}" section has no entry "${key}"`);
   } else if (e.path.length > 0 && names.vms.has(head)) {
-    node = (report["vms"] as Record<string, unknown> | undefined)?.[head];
+    node = own(report["vms"], head);
     where = head;
   } else if (e.path.length > 0 && names.hosts.has(head)) {
-    node = (report["hosts"] as Record<string, unknown> | undefined)?.[head];
+    node = own(report["hosts"], head);
     where = head;
   } else if (e.path.length > 0 && names.datastores.has(head)) {
-    node = (report["datastores"] as Record<string, unknown> | undefined)?.[head];
+    node = own(report["datastores"], head);
     where = head;
   } else if (e.path.length === 0 && (names.vms.has(head) || names.hosts.has(head) || names.datastores.has(head) || names.links.has(head))) {
     return { v: head };
   } else {
-    node = Object.hasOwn(report, head) ? report[head] : undefined;
+    node = own(report, head);
     where = head;
     section = head;
     if (node === undefined) throw new Missing(`"${head}" is neither a declared name nor a section of the report`);
   }
   for (const p of e.path) {
-    if (node === null || typeof node !== "object" || !(p.text in (node as object))) {
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, p.text)) {
       const keys = node !== null && typeof node === "object" ? Object.keys(node as object) : [];
       throw new Missing(`${where} has no "${p.text}"${keys.length ? ` (it has ${keys.slice(0, 12).join(", ")}${keys.length > 12 ? ", ..." : ""})` : ""}`);
     }
@@ -149,7 +161,7 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
   if (typeof node === "number") {
     // A figure the report gives in another unit than the base one (QEMU's ms) compares in base units.
     const unit = section === null ? undefined : unitOf(report, section, keys);
-    return unit === undefined ? { v: node } : { v: node * UNITS[unit]!.factor, unit };
+    return unit === undefined ? { v: node } : { v: node * unitDef(unit)!.factor, unit };
   }
   if (typeof node === "string" || typeof node === "boolean") return { v: node };
   if (node === null) throw new Missing(`${where} has no value in this run (null)`);
@@ -158,19 +170,18 @@ function reference(e: Extract<Expr, { kind: "ref" }>, report: Record<string, unk
 
 /** The unit the report's `units` table gives the field `keys` of `section` (`*` matches one key). */
 function unitOf(report: Record<string, unknown>, section: string, keys: readonly string[]): string | undefined {
-  const table = report["units"];
-  if (table === null || typeof table !== "object" || !Object.hasOwn(table, section)) return undefined;
-  const patterns = (table as Record<string, Record<string, string>>)[section]!;
-  for (const [pattern, unit] of Object.entries(patterns)) {
+  const patterns = own(report["units"], section);
+  if (patterns === null || typeof patterns !== "object") return undefined;
+  for (const [pattern, unit] of Object.entries(patterns as Record<string, unknown>)) {
     const parts = pattern.split(".");
-    if (parts.length === keys.length && parts.every((p, i) => p === "*" || p === keys[i]) && unit in UNITS) return unit;
+    if (typeof unit === "string" && parts.length === keys.length && parts.every((p, i) => p === "*" || p === keys[i]) && unitDef(unit) !== undefined) return unit;
   }
   return undefined;
 }
 
 /** `link(b<->a)` finds the link named `a<->b`. */
-function linkKey(section: string, key: string, table: Record<string, unknown>): string {
-  if (section !== "links" || key in table) return key;
+function linkKey(section: string, key: string, table: object): string {
+  if (section !== "links" || Object.hasOwn(table, key)) return key;
   const m = /^(.*)<->(.*)$/.exec(key);
   return m ? `${m[2]}<->${m[1]}` : key;
 }
@@ -189,7 +200,8 @@ function truthy(x: Value, op: string): boolean {
 export function show(x: Value, unit = x.unit): string {
   if (typeof x.v === "string") return `"${x.v}"`;
   if (typeof x.v === "boolean") return String(x.v);
-  if (unit && UNITS[unit]) return `${fmt(x.v / UNITS[unit]!.factor)} ${unit}`;
+  const u = unit === undefined ? undefined : unitDef(unit);
+  if (u) return `${fmt(x.v / u.factor)} ${unit}`;
   return fmt(x.v);
 }
 

@@ -9,6 +9,7 @@ import { lex } from "./lexer.js";
 import { parser } from "./parser.js";
 import { offsetLoc, tokenLoc } from "./syntax/loc.js";
 import { resumeOffsets, syntaxDiagnostics } from "./syntax/messages.js";
+import { blank, longLines } from "./syntax/text.js";
 import { K, LCurly, LParen, Minus, RCurly, RParen } from "./tokens.js";
 
 /**
@@ -33,9 +34,14 @@ export function parseSource(text: string, file: string): { file: FileNode; diagn
   }
 }
 
+/** Front matter lines are short: a longer line ends the block (its patterns are not linear on long lines). */
+const MAX_FRONT_MATTER_LINE = 4096;
+
 function parseUnchecked(text: string, file: string): { file: FileNode; diagnostics: Diagnostic[] } {
-  const fm = readFrontMatter(text, file);
   const lexed = lex(text, file);
+  // The front matter reader splits at \n: a lone \r (old Mac line ends) becomes one, offsets unchanged.
+  const fmText = blank(text, longLines(text, MAX_FRONT_MATTER_LINE)).replace(/\r(?!\n)/g, "\n");
+  const fm = lexed.unreadable ? { frontMatter: { extra: {} }, diagnostics: [] } : readFrontMatter(fmText, file);
   const diagnostics: Diagnostic[] = [...fm.diagnostics, ...lexed.diagnostics];
 
   const tokens = limitNesting(lexed.tokens, file, diagnostics);

@@ -382,7 +382,7 @@ export class Workload {
       } catch (err) {
         throw kernelError("VMSCN5013", `cannot read the trace file ${spec.trace} of "${world.name}": ${(err as Error).message}`, { cause: err });
       }
-      wl.replay(parseTrace(text, spec.trace, world.memory.pages));
+      wl.replay(parseTrace(text, spec.trace, world.memory.pages, world.vcpus));
     }
     if (world.state === "running") {
       for (const v of wl.vcpus) v.start(this.scheduler.now);

@@ -47,16 +47,33 @@ export function offsetLoc(file: string, text: string, start: number, end: number
   return { file, line: a.line, column: a.column, endLine: b.line, endColumn: b.column, start, end };
 }
 
-function position(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset && i < text.length; i++) {
+// The line starts of the last text asked about: a file with many diagnostics locates each in
+// O(log lines), not by counting from its start (which made 100,000 of them quadratic).
+let indexed: string | undefined;
+let starts: number[] = [0];
+
+/** Offsets where lines begin. \r\n counts once, at its \n; a lone \r is a line break too (chevrotain's rule). */
+export function lineStarts(text: string): readonly number[] {
+  if (text === indexed) return starts;
+  const out = [0];
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    // \r\n counts once, at its \n; a lone \r is a line break too (chevrotain's rule).
-    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
-      line++;
-      lineStart = i + 1;
-    }
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) out.push(i + 1);
   }
-  return { line, column: offset - lineStart + 1 };
+  indexed = text;
+  starts = out;
+  return out;
+}
+
+function position(text: string, offset: number): { line: number; column: number } {
+  const ls = lineStarts(text);
+  const at = Math.min(Math.max(0, offset), text.length);
+  let lo = 0;
+  let hi = ls.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ls[mid]! <= at) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: offset - ls[lo]! + 1 };
 }

@@ -146,7 +146,7 @@ function describeExpected(rule: string, expected: string[], previous: IToken | u
   const kind = VALUE_KINDS[rule];
   if (kind !== undefined) {
     const prevWord = previous?.image ?? "";
-    let example = EXAMPLES[prevWord] ?? kind.example;
+    let example = (Object.hasOwn(EXAMPLES, prevWord) ? EXAMPLES[prevWord] : undefined) ?? kind.example;
     if (rule === "percentValue" && prevWord === "at") example = "50%";
     if (rule === "timeValue" && prevWord === "at") example = "10 s";
     return `${kind.what} such as ${q(example)}`;

@@ -7,8 +7,11 @@ export function closest(word: string, candidates: readonly string[]): string | u
   const limit = word.length <= 3 ? 1 : word.length <= 6 ? 2 : 3;
   let best: string | undefined;
   let bestD = Infinity;
+  const lower = word.toLowerCase();
   for (const c of candidates) {
-    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    // The distance is at least the difference in length: no need to compute it (a huge word is O(1)).
+    if (Math.abs(c.length - word.length) > limit) continue;
+    const d = editDistance(lower, c.toLowerCase());
     if (d < bestD) {
       best = c;
       bestD = d;
@@ -61,12 +64,18 @@ const UNIT_SPELLINGS: Record<string, string> = {
 export function suggestUnit(written: string, byPrefix = true): string | undefined {
   if (UNIT_NAMES.includes(written)) return undefined;
   // Case matters between `Gb/s`-like spellings, so those are looked up before lowercasing.
-  const spelled = UNIT_SPELLINGS[written] ?? UNIT_SPELLINGS[written.toLowerCase()];
+  const spelled = spelling(written) ?? spelling(written.toLowerCase());
   if (spelled !== undefined) return spelled;
   const sameLetters = UNIT_NAMES.find((u) => u.toLowerCase() === written.toLowerCase());
   if (sameLetters !== undefined) return sameLetters;
   // `5sx` → `s`: the longest unit the word starts with.
   const prefix = !byPrefix ? undefined : [...UNIT_NAMES].sort((a, b) => b.length - a.length).find((u) => written.startsWith(u));
   if (prefix !== undefined) return prefix;
-  return closest(written, UNIT_NAMES);
+  // Within an edit distance of 3 of a unit (7 characters at most): a longer word is none.
+  return written.length > 12 ? undefined : closest(written, UNIT_NAMES);
+}
+
+/** The unit a spelling from another tool means (`constructor` is none: an own key only). */
+function spelling(word: string): string | undefined {
+  return Object.hasOwn(UNIT_SPELLINGS, word) ? UNIT_SPELLINGS[word] : undefined;
 }

@@ -3,10 +3,9 @@
 import type { ActionStmt, Atom, HypercallStmt, Quantity, RunStmt, ScriptedStmt, WordLit } from "../ast.js";
 import type { ArgSpec, OptionSpec, OptionValue, RegisteredVerb, ScenarioView } from "../../core/plugin-host/context.js";
 import type { Loc } from "../ast.js";
-import { hint } from "../../core/world/cluster.js";
-import { inDimension, inRange, written } from "./values.js";
+import { defaultMax, inDimension, inRange, SAFE_MAX, timeBounds, written } from "./values.js";
 import { optionDefaults } from "../../core/plugin-host/option-defaults.js";
-import type { ValidationContext } from "./context.js";
+import { didYouMean, type ValidationContext } from "./context.js";
 
 function describeAtom(a: Atom): string {
   switch (a.kind) {
@@ -24,17 +23,20 @@ function describeAtom(a: Atom): string {
 }
 
 function hintText(name: string, known: Iterable<string>): string | undefined {
-  const h = hint(name, known);
+  const h = didYouMean(name, known);
   return h ? h.replace(/^ \((.*)\)$/, "$1") : undefined;
 }
 
+/** A point in simulated time, as written (the scheduler rounds it to whole ns). */
 function time(q: Quantity, ctx: ValidationContext, what: string): number | undefined {
   const t = inDimension(q, "time", what, ctx.diagnostics);
   if (t !== undefined && t < 0) {
     ctx.error("VMSCN0211", `${what} is ${written(q)}, in the past: the simulation starts at 0 s`, q.loc);
     return undefined;
   }
-  return t;
+  if (t === undefined || inRange(t, q, what, ctx.diagnostics, timeBounds()) === undefined) return undefined;
+  // -0 (`at -0 s`) is 0.
+  return t + 0;
 }
 
 /**
@@ -184,7 +186,9 @@ function describeArg(s: ArgSpec): string {
 function argValue(atom: Atom, spec: ArgSpec, verb: RegisteredVerb, ctx: ValidationContext): OptionValue | undefined {
   if (spec.kind === "quantity") {
     if (atom.kind !== "quantity") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
-    return spec.dimension ? inDimension(atom, spec.dimension, `"${spec.name}" of "${verb.name}"`, ctx.diagnostics) : atom.value;
+    const what = `"${spec.name}" of "${verb.name}"`;
+    const v = spec.dimension ? inDimension(atom, spec.dimension, what, ctx.diagnostics) : atom.value;
+    return v === undefined ? undefined : inRange(v, atom, what, ctx.diagnostics, spec.dimension ? defaultMax(spec.dimension) : SAFE_MAX);
   }
   if (spec.kind === "world" && atom.kind === "string") return atom.value;
   if (atom.kind !== "word") return wrong(atom, `${describeArg(spec)} for "${spec.name}"`, ctx);
@@ -236,17 +240,17 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
       i++;
       continue;
     }
-    const spec = verb.options[atom.text];
+    const spec = Object.hasOwn(verb.options, atom.text) ? verb.options[atom.text] : undefined;
     i++;
     if (!spec) {
       ctx.error("VMSCN0208", `"${verb.name}" has no option "${atom.text}"`, atom.loc, hintText(atom.text, names) ?? `its options are ${names.join(", ") || "none"}`);
       ok = false;
       // Skip this option's values: up to the next word that names an option.
-      while (i < atoms.length && !(atoms[i]!.kind === "word" && (atoms[i] as WordLit).text in verb.options)) i++;
+      while (i < atoms.length && !(atoms[i]!.kind === "word" && Object.hasOwn(verb.options, (atoms[i] as WordLit).text))) i++;
       continue;
     }
     where.set(atom.text, atom.loc);
-    if (atom.text in out) {
+    if (Object.hasOwn(out, atom.text)) {
       ctx.error("VMSCN0214", `option "${atom.text}" is given twice`, atom.loc);
       ok = false;
     }
@@ -256,7 +260,7 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
     else out[atom.text] = value;
   }
   for (const [name, spec] of Object.entries(verb.options)) {
-    if (spec.required && !(name in out)) {
+    if (spec.required && !Object.hasOwn(out, name)) {
       ctx.error("VMSCN0209", `"${verb.name}" needs option "${name}" (${spec.description})`, a.optionsLoc ?? a.verb.loc);
       ok = false;
     }
@@ -280,9 +284,12 @@ function optionValue(name: WordLit, spec: OptionSpec, atoms: Atom[], i: number, 
     case "quantity":
     case "integer": {
       if (next?.kind !== "quantity") return missing(spec.type === "integer" ? "a whole number" : `a value such as ${example(spec)}`);
-      const v = spec.type === "integer" ? inDimension(next, "count", what, ctx.diagnostics) : inDimension(next, spec.dimension, what, ctx.diagnostics);
+      const dim = spec.type === "integer" ? "count" : spec.dimension;
+      const v = inDimension(next, dim, what, ctx.diagnostics);
       if (v === undefined) return [undefined, 1];
-      return [inRange(v, next, what, ctx.diagnostics, { ...(spec.min !== undefined ? { min: spec.min } : {}), ...(spec.max !== undefined ? { max: spec.max } : {}), integer: spec.type === "integer" }, spec.type === "integer" ? String(v) : written(next)), 1];
+      // An option without a maximum of its own still gets what the kernel can represent.
+      const max = spec.max !== undefined ? { max: spec.max } : defaultMax(dim);
+      return [inRange(v, next, what, ctx.diagnostics, { ...(spec.min !== undefined ? { min: spec.min } : {}), ...max, integer: spec.type === "integer" }, spec.type === "integer" ? String(v) : written(next)), 1];
     }
     case "enum": {
       if (next?.kind !== "word") return missing(`one of ${spec.values.join(", ")}`);
@@ -313,7 +320,7 @@ function optionValue(name: WordLit, spec: OptionSpec, atoms: Atom[], i: number, 
     }
     default: {
       if (next?.kind === "string") return [next.value, 1];
-      if (next?.kind === "word" && !(next.text in verb.options)) return [next.text, 1];
+      if (next?.kind === "word" && !Object.hasOwn(verb.options, next.text)) return [next.text, 1];
       return missing("a string");
     }
   }
@@ -328,7 +335,11 @@ export function checkScripted(s: ScriptedStmt, ctx: ValidationContext): void {
   if (!ctx.resolve("vm", s.vm)) return;
   const pages = ctx.vmPages.get(s.vm.text);
   let ok = t !== undefined;
-  if (s.pages.last < s.pages.first) {
+  const fraction = [s.pages.first, s.pages.last].find((p) => !Number.isInteger(p));
+  if (fraction !== undefined) {
+    ctx.error("VMSCN0212", `a page number must be a whole number (got ${fraction})`, s.pages.loc, "pages are numbered 0, 1, 2, ... from the start of the guest's memory");
+    ok = false;
+  } else if (s.pages.last < s.pages.first) {
     ctx.error("VMSCN0212", `the page range ${s.pages.first}..${s.pages.last} is empty`, s.pages.loc);
     ok = false;
   } else if (pages !== undefined && s.pages.last >= pages) {

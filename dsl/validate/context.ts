@@ -1,6 +1,6 @@
 // What every check sees: the names declared in the scenario, the verbs of the loaded plugins,
 // the plan being built, and where to put diagnostics.
-import type { ActionStmt, RunStmt, DatastoreDecl, HostDecl, LinkDecl, Loc, Name, VmDecl } from "../ast.js";
+import type { ActionStmt, RunStmt, DatastoreDecl, HostDecl, LinkDecl, Loc, Name, Quantity, VmDecl } from "../ast.js";
 import { diag, type Diagnostic, type DslCode } from "../diagnostics.js";
 import type { OptionValue, RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import { hint } from "../../core/world/cluster.js";
@@ -36,6 +36,9 @@ export class ValidationContext {
   readonly vmPages = new Map<string, number>();
   readonly vmVcpus = new Map<string, number>();
 
+  /** Workload rates in accesses/s, checked against the tick once it is known (checkRates). */
+  readonly rates: { rate: number; q: Quantity; what: string }[] = [];
+
   /** The first `run` statement, once checked. */
   run: RunStmt | undefined;
   /** Well-formed actions, waiting for their verb's own check before they are planned. */
@@ -61,7 +64,7 @@ export class ValidationContext {
     const table = kind === "host" ? this.symbols.hosts : kind === "vm" ? this.symbols.vms : this.symbols.datastores;
     if (table.has(name.text)) return true;
     const code: DslCode = kind === "host" ? "VMSCN0201" : kind === "vm" ? "VMSCN0202" : "VMSCN0203";
-    const h = hint(name.text, table.keys());
+    const h = didYouMean(name.text, table.keys());
     this.error(code, `there is no ${kind === "vm" ? "VM" : kind} "${name.text}"`, name.loc, h ? h.replace(/^ \((.*)\)$/, "$1") : table.size > 0 ? `the ${kind === "vm" ? "VM" : kind}s are ${[...table.keys()].join(", ")}` : undefined);
     return false;
   }
@@ -77,4 +80,13 @@ export class ValidationContext {
   linkName(l: LinkDecl): string {
     return `${l.a.text}<->${l.b.text}`;
   }
+}
+
+/** Names longer than this get no "did you mean": the edit distance is quadratic in the lengths. */
+const MAX_HINTED_NAME = 100;
+
+/** The kernel's "did you mean" for a name (` (did you mean "x"?)`), or "" for none. */
+export function didYouMean(name: string, known: Iterable<string>): string {
+  if (name.length > MAX_HINTED_NAME) return "";
+  return hint(name, [...known].filter((k) => k.length <= MAX_HINTED_NAME));
 }

@@ -3,13 +3,19 @@ import { dirname, resolve } from "node:path";
 import type { ContentMixNode, DatastoreDecl, HostDecl, LinkDecl, Node, PatternNode, PropertyProblem, Quantity, VmDecl, WorkloadNode } from "../ast.js";
 import { DEFAULT_MIX, type ContentMix } from "../../core/memory/content.js";
 import type { Activity, AccessPattern, DiskActivity, WorkloadSpec } from "../../core/workload/spec.js";
-import { PAGE_SIZE } from "../../core/config.js";
+import { defaultRunConfig, PAGE_SIZE } from "../../core/config.js";
+import { asWhole, LIMITS, type Dimension } from "../../core/units.js";
 import type { VmSpec } from "../../core/world/vm-spec.js";
-import { inDimension, inRange, plainNumber, written } from "./values.js";
+import { BANDWIDTH_BOUNDS, inDimension, inRange, plainNumber, SAFE_MAX, timeBounds, written, type Bounds } from "./values.js";
 import type { ValidationContext } from "./context.js";
 
 const DEFAULT_NIC = 10e9 / 8;
 const DEFAULT_DATASTORE_LATENCY = 100_000;
+
+/** Memory: at least one page, at most what 32-bit frame numbers can address. */
+const MEMORY_BOUNDS: Bounds = { min: PAGE_SIZE, minText: "one page (4 KiB)", max: LIMITS.maxPages * PAGE_SIZE, maxText: "8 TiB", maxHint: "frame and page numbers are 32-bit: a host holds at most 2^31 pages of 4 KiB" };
+const DISK_BOUNDS: Bounds = { whole: "bytes", max: LIMITS.maxDiskBytes, maxText: "1 PiB", maxHint: "a disk's dirty-block log has one entry per 1 MiB block, at most 2^30 of them" };
+const DEVICE_STATE_BOUNDS: Bounds = { whole: "bytes", max: LIMITS.maxDeviceStateBytes, maxText: "1 GiB", maxHint: "a checkpoint holds the device state in one buffer" };
 
 function problems(ctx: ValidationContext, list: readonly PropertyProblem[], owner: string): void {
   for (const p of list) ctx.error("VMSCN0214", `${owner} gives "${p.property}" twice`, p.loc, "keep one of them");
@@ -28,11 +34,11 @@ export function checkHost(h: HostDecl, ctx: ValidationContext): void {
   problems(ctx, h.problems, who);
   let cpus: number | undefined;
   let memory: number | undefined;
-  if (required(ctx, h.cpus, "a number of CPUs (cpus 16)", h, who)) cpus = plainNumber(h.cpus, `the CPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true });
-  if (required(ctx, h.memory, "memory (memory 64 GiB)", h, who)) memory = positive(ctx, h.memory, inDimension(h.memory, "bytes", `the memory of ${who}`, ctx.diagnostics), `the memory of ${who}`);
-  const nic = h.nic ? positive(ctx, h.nic, inDimension(h.nic, "bandwidth", `the NIC of ${who}`, ctx.diagnostics), `the NIC of ${who}`) : DEFAULT_NIC;
+  if (required(ctx, h.cpus, "a number of CPUs (cpus 16)", h, who)) cpus = plainNumber(h.cpus, `the CPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true, ...SAFE_MAX });
+  if (required(ctx, h.memory, "memory (memory 64 GiB)", h, who)) memory = quantity(ctx, h.memory, "bytes", `the memory of ${who}`, MEMORY_BOUNDS);
+  const nic = h.nic ? quantity(ctx, h.nic, "bandwidth", `the NIC of ${who}`, BANDWIDTH_BOUNDS) : DEFAULT_NIC;
   if (memory !== undefined) ctx.hostMemory.set(h.name.text, memory);
-  const nodes = h.nodes ? plainNumber(h.nodes, `the nodes of ${who}`, ctx.diagnostics, { min: 1, integer: true }) : undefined;
+  const nodes = h.nodes ? plainNumber(h.nodes, `the nodes of ${who}`, ctx.diagnostics, { min: 1, integer: true, ...SAFE_MAX }) : undefined;
   if (cpus !== undefined && memory !== undefined && nic !== undefined && (h.nodes === undefined || nodes !== undefined)) {
     ctx.plan.hosts.push({
       name: h.name.text,
@@ -55,8 +61,9 @@ export function checkLink(l: LinkDecl, ctx: ValidationContext): void {
   const okB = ctx.resolve("host", l.b);
   if (okA && okB && l.a.text === l.b.text) ctx.error("VMSCN0213", `${who} connects a host to itself`, l.b.loc);
   let bandwidth: number | undefined;
-  if (required(ctx, l.bandwidth, "a bandwidth (bandwidth 10 Gbit/s)", l, who)) bandwidth = positive(ctx, l.bandwidth, inDimension(l.bandwidth, "bandwidth", `the bandwidth of ${who}`, ctx.diagnostics), `the bandwidth of ${who}`);
-  const latency = l.latency ? nonNegative(ctx, l.latency, inDimension(l.latency, "time", `the latency of ${who}`, ctx.diagnostics), `the latency of ${who}`) : 0;
+  if (required(ctx, l.bandwidth, "a bandwidth (bandwidth 10 Gbit/s)", l, who)) bandwidth = quantity(ctx, l.bandwidth, "bandwidth", `the bandwidth of ${who}`, BANDWIDTH_BOUNDS);
+  // The kernel takes a latency in whole ns: the value is rounded (1.1 ms is not exact in binary).
+  const latency = l.latency ? quantity(ctx, l.latency, "time", `the latency of ${who}`, timeBounds(), true) : 0;
   if (okA && okB && bandwidth !== undefined && latency !== undefined) ctx.plan.links.push({ a: l.a.text, b: l.b.text, bandwidth, latency, name });
 }
 
@@ -79,9 +86,9 @@ export function checkDatastore(d: DatastoreDecl, ctx: ValidationContext): void {
     ok = false;
   }
   let bandwidth: number | undefined;
-  if (required(ctx, d.bandwidth, "a bandwidth (bandwidth 1 GB/s)", d, who)) bandwidth = positive(ctx, d.bandwidth, inDimension(d.bandwidth, "bandwidth", `the bandwidth of ${who}`, ctx.diagnostics), `the bandwidth of ${who}`);
-  const latency = d.latency ? nonNegative(ctx, d.latency, inDimension(d.latency, "time", `the latency of ${who}`, ctx.diagnostics), `the latency of ${who}`) : DEFAULT_DATASTORE_LATENCY;
-  const iops = d.iops ? plainNumber(d.iops, `the IOPS of ${who}`, ctx.diagnostics, { min: 1 }) : undefined;
+  if (required(ctx, d.bandwidth, "a bandwidth (bandwidth 1 GB/s)", d, who)) bandwidth = quantity(ctx, d.bandwidth, "bandwidth", `the bandwidth of ${who}`, BANDWIDTH_BOUNDS);
+  const latency = d.latency ? quantity(ctx, d.latency, "time", `the latency of ${who}`, timeBounds(), true) : DEFAULT_DATASTORE_LATENCY;
+  const iops = d.iops ? plainNumber(d.iops, `the IOPS of ${who}`, ctx.diagnostics, { min: 1, ...SAFE_MAX }) : undefined;
   if (ok && bandwidth !== undefined && latency !== undefined && (d.iops === undefined || iops !== undefined)) {
     ctx.plan.datastores.push({ name: d.name.text, hosts, bandwidth, latency, ...(iops !== undefined ? { iops } : {}) });
   }
@@ -93,18 +100,18 @@ export function checkVm(v: VmDecl, ctx: ValidationContext): void {
   const hostOk = ctx.resolve("host", v.host);
   let vcpus: number | undefined;
   let memory: number | undefined;
-  if (required(ctx, v.vcpus, "a number of vCPUs (vcpus 4)", v, who)) vcpus = plainNumber(v.vcpus, `the vCPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true });
-  if (required(ctx, v.memory, "memory (memory 4 GiB)", v, who)) memory = positive(ctx, v.memory, inDimension(v.memory, "bytes", `the memory of ${who}`, ctx.diagnostics), `the memory of ${who}`);
+  if (required(ctx, v.vcpus, "a number of vCPUs (vcpus 4)", v, who)) vcpus = plainNumber(v.vcpus, `the vCPUs of ${who}`, ctx.diagnostics, { min: 1, integer: true, max: LIMITS.maxVcpus, maxHint: "as KVM's KVM_MAX_VCPUS" });
+  if (required(ctx, v.memory, "memory (memory 4 GiB)", v, who)) memory = guestMemory(ctx, v.memory, `the memory of ${who}`);
   const hostMemory = ctx.hostMemory.get(v.host.text);
   if (memory !== undefined && hostMemory !== undefined && memory > hostMemory) {
     ctx.error("VMSCN0206", `${who} has ${v.memory!.value} ${v.memory!.unit} of memory, more than host "${v.host.text}" has`, v.memory!.loc, `host "${v.host.text}" has ${hostMemory / 1024 ** 3} GiB`);
   }
-  if (memory !== undefined) ctx.vmPages.set(v.name.text, Math.ceil(memory / PAGE_SIZE));
+  if (memory !== undefined) ctx.vmPages.set(v.name.text, memory / PAGE_SIZE);
   if (vcpus !== undefined) ctx.vmVcpus.set(v.name.text, vcpus);
   const disks: VmSpec["disks"] = [];
   let disksOk = true;
   for (const d of v.disks) {
-    const size = positive(ctx, d.size, inDimension(d.size, "bytes", `the disk of ${who}`, ctx.diagnostics), `the disk of ${who}`);
+    const size = quantity(ctx, d.size, "bytes", `the disk of ${who}`, DISK_BOUNDS);
     if (!ctx.resolve("datastore", d.datastore)) {
       disksOk = false;
       continue;
@@ -118,10 +125,10 @@ export function checkVm(v: VmDecl, ctx: ValidationContext): void {
     if (size === undefined) disksOk = false;
     else disks.push({ datastore: d.datastore.text, sizeBytes: size });
   }
-  const deviceState = v.deviceState ? nonNegative(ctx, v.deviceState, inDimension(v.deviceState, "bytes", `the device state of ${who}`, ctx.diagnostics), `the device state of ${who}`) : undefined;
-  const boot = v.boot ? nonNegative(ctx, v.boot, inDimension(v.boot, "time", `the boot time of ${who}`, ctx.diagnostics), `the boot time of ${who}`) : undefined;
-  const init = v.init ? nonNegative(ctx, v.init, inDimension(v.init, "time", `the initialisation time of ${who}`, ctx.diagnostics), `the initialisation time of ${who}`) : undefined;
-  const appLaunch = v.appLaunch ? nonNegative(ctx, v.appLaunch, inDimension(v.appLaunch, "time", `the application launch time of ${who}`, ctx.diagnostics), `the application launch time of ${who}`) : undefined;
+  const deviceState = v.deviceState ? quantity(ctx, v.deviceState, "bytes", `the device state of ${who}`, DEVICE_STATE_BOUNDS, true) : undefined;
+  const boot = v.boot ? duration(ctx, v.boot, `the boot time of ${who}`) : undefined;
+  const init = v.init ? duration(ctx, v.init, `the initialisation time of ${who}`) : undefined;
+  const appLaunch = v.appLaunch ? duration(ctx, v.appLaunch, `the application launch time of ${who}`) : undefined;
   let mac: string | undefined;
   if (v.mac) {
     if (/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/.test(v.mac.value)) mac = v.mac.value.toLowerCase();
@@ -204,7 +211,7 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
   for (const a of w.disk) {
     const what = `the disk ${a.op}s of ${who}`;
     const rate = inDimension(a.rate, "bandwidth", what, ctx.diagnostics);
-    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined) ok = false;
+    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0, max: BANDWIDTH_BOUNDS.max!, maxText: BANDWIDTH_BOUNDS.maxText! }) === undefined) ok = false;
     if (a.pattern.kind === "zipf") {
       ctx.error("VMSCN0213", `${what} can be uniform or sequential, not zipf`, a.pattern.loc);
       ok = false;
@@ -226,8 +233,12 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
     const what = `the ${a.op}s of ${who}`;
     const rate = a.rate ? inDimension(a.rate, "rate", what, ctx.diagnostics) : undefined;
     const pattern = checkPattern(a.pattern, ctx, what);
-    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0 }) === undefined || !pattern) ok = false;
-    else activities.push(a.pace ? { op: a.op, rate, pattern, pace: a.pace.value } : { op: a.op, rate, pattern });
+    if (rate === undefined || inRange(rate, a.rate, what, ctx.diagnostics, { min: 0, ...SAFE_MAX }) === undefined || !pattern) ok = false;
+    else {
+      activities.push(a.pace ? { op: a.op, rate, pattern, pace: a.pace.value } : { op: a.op, rate, pattern });
+      // How many accesses one tick may issue depends on the tick, checked at the end (checkRates).
+      ctx.rates.push({ rate, q: a.rate!, what });
+    }
   }
   const mix = w.content ? checkMix(w.content, ctx, `the content of ${who}'s writes`) : DEFAULT_MIX;
   if (!mix) ok = false;
@@ -255,6 +266,46 @@ function checkWorkload(w: WorkloadNode, ctx: ValidationContext, who: string, dis
   if (!ok || !mix) return undefined;
   // A trace path is relative to the file that names it.
   return { activities, mix, scripted: [], ...(writeBytes === undefined ? {} : { writeBytes }), ...(writeOffset === undefined ? {} : { writeOffset }), ...(disk.length > 0 ? { disk } : {}), ...(w.trace ? { trace: resolve(dirname(w.trace.loc.file), w.trace.value) } : {}) };
+}
+
+/**
+ * One tick issues each activity's accesses of the tick as one batch of typed arrays: a rate
+ * whose batch would not fit is refused, with the rate the tick allows.
+ */
+export function checkRates(ctx: ValidationContext): void {
+  const tickNs = ctx.plan.tickNs ?? defaultRunConfig().tickNs;
+  const max = LIMITS.maxAccessesPerTick;
+  for (const r of ctx.rates) {
+    if ((r.rate * tickNs) / 1e9 <= max) continue;
+    const allowed = Math.floor((max * 1e9) / tickNs);
+    ctx.error("VMSCN0212", `${r.what} must be at most ${allowed} pages/s with a tick of ${tickNs / 1e6} ms (got ${written(r.q)})`, r.q.loc, `one tick issues at most ${max} accesses of an activity; a shorter tick ("tick 100 us") allows a higher rate`);
+  }
+}
+
+/** `q` in `dim`, above 0 (at least 0 with `zero`), within the kernel's bounds for its kind. */
+function quantity(ctx: ValidationContext, q: Quantity, dim: Dimension, what: string, b: Bounds, zero = false): number | undefined {
+  const v = inDimension(q, dim, what, ctx.diagnostics);
+  const signed = zero ? nonNegative(ctx, q, v, what) : positive(ctx, q, v, what);
+  return signed === undefined ? undefined : inRange(signed, q, what, ctx.diagnostics, b);
+}
+
+/** A boot, initialisation or launch time: checked, and kept as written (the kernel rounds it). */
+function duration(ctx: ValidationContext, q: Quantity, what: string): number | undefined {
+  const v = nonNegative(ctx, q, inDimension(q, "time", what, ctx.diagnostics), what);
+  return v !== undefined && inRange(v, q, what, ctx.diagnostics, timeBounds()) !== undefined ? v : undefined;
+}
+
+/** A VM's memory: a whole number of pages, at least one, at most 8 TiB; in bytes. */
+function guestMemory(ctx: ValidationContext, q: Quantity, what: string): number | undefined {
+  const v = positive(ctx, q, inDimension(q, "bytes", what, ctx.diagnostics), what);
+  if (v === undefined) return undefined;
+  const pages = asWhole(v / PAGE_SIZE);
+  if (pages === undefined || pages < 1) {
+    const near = Math.max(1, Math.round(v / PAGE_SIZE));
+    ctx.error("VMSCN0212", `${what} must be a whole number of 4 KiB pages, at least one (got ${written(q)})`, q.loc, `a guest's memory is made of pages: ${near === 1 ? "one page is" : `${near} pages are`} ${near * PAGE_SIZE} B`);
+    return undefined;
+  }
+  return inRange(pages * PAGE_SIZE, q, what, ctx.diagnostics, MEMORY_BOUNDS);
 }
 
 function positive(ctx: ValidationContext, q: Quantity, v: number | undefined, what: string): number | undefined {

@@ -5,9 +5,9 @@ import type { Statement } from "../ast.js";
 import type { RegisteredHypercall, RegisteredVerb } from "../../core/plugin-host/context.js";
 import type { Plan } from "../plan.js";
 import type { LoadedProgram } from "../load.js";
-import { inDimension, inRange } from "./values.js";
+import { inDimension, inRange, timeBounds } from "./values.js";
 import { ValidationContext } from "./context.js";
-import { checkDatastore, checkHost, checkLink, checkVm } from "./platform.js";
+import { checkDatastore, checkHost, checkLink, checkRates, checkVm } from "./platform.js";
 import { checkAction, checkHorizon, checkHypercall, checkRun, checkScripted, planAction, verbCheck } from "./actions.js";
 import { ValidationRegistry, type StatementType } from "./registry.js";
 import { checkExpect } from "./expects.js";
@@ -34,7 +34,7 @@ export function validationRegistry(verbs: ReadonlyMap<string, RegisteredVerb>): 
   });
   r.register("tick", (s, ctx) => {
     const v = inDimension(s.value, "time", "the workload tick", ctx.diagnostics);
-    if (v !== undefined && inRange(v, s.value, "the workload tick", ctx.diagnostics, { min: 1_000 }) !== undefined) ctx.plan.tickNs = Math.round(v);
+    if (v !== undefined && inRange(v, s.value, "the workload tick", ctx.diagnostics, timeBounds(1_000)) !== undefined) ctx.plan.tickNs = Math.round(v);
   });
   r.register("run", (s, ctx) => {
     checkRun(s, ctx, ctx.run);
@@ -75,6 +75,7 @@ export function validate(
     for (const s of program.statements) if (s.type === type) registry.run(s, ctx);
   }
   checkHorizon(ctx);
+  checkRates(ctx);
   return { plan, diagnostics: ctx.diagnostics };
 }
 
