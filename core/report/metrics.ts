@@ -5,6 +5,7 @@ import { kernelError } from "../errors.js";
 import { formatTime } from "../sim/time.js";
 import { UNITS } from "../units.js";
 import type { ChartSpec, SummaryTable } from "./chart.js";
+import { nameTable } from "./table.js";
 
 export interface MetricGroup {
   readonly name: string;
@@ -122,7 +123,7 @@ export class Metrics {
    * plugin host, so a throw is VMSCN6006 naming the plugin and the hook `metric(<group>)`.
    */
   collect(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const out = nameTable();
     for (const g of this.byName.values()) {
       const value = g.provider();
       // A plugin's group with nothing to say (no migration in this run) is left out.
@@ -135,7 +136,7 @@ export class Metrics {
   units(collected: Readonly<Record<string, unknown>>): Record<string, Record<string, string>> | null {
     let out: Record<string, Record<string, string>> | null = null;
     for (const g of this.byName.values()) {
-      if (g.units === undefined || !(g.name in collected)) continue;
+      if (g.units === undefined || !Object.hasOwn(collected, g.name)) continue;
       out ??= Object.create(null) as Record<string, Record<string, string>>;
       out[g.name] = Object.assign(Object.create(null) as Record<string, string>, g.units);
     }
