@@ -2,16 +2,23 @@
 // runs, so a scenario too big for the machine is refused with the largest contributors
 // instead of being killed by the OS halfway through.
 import { formatBytesRounded } from "../core/text/bytes.js";
-import { PAGE_SIZE } from "../core/config.js";
+import { PAGE_SIZE, defaultRunConfig } from "../core/config.js";
+import { SERIES_MAX_POINTS } from "../core/report/metrics.js";
 import type { OptionValue } from "../core/plugin-host/context.js";
 import type { Plan } from "../dsl/plan.js";
 
 /** Bytes per guest page: the page map's frame index (4) and metadata byte (1). */
 const PAGE_MAP_BYTES = 5;
-/** Bytes per machine frame in use: content identity (8), references (4), owner (4), free-list slot (4). */
+/**
+ * Bytes per machine frame: content identity (8), references (4), owner (4), free-list slot (4).
+ * A host's frame table is allocated for its whole capacity when the host is made, so every
+ * frame of every host counts, used or not; the frames behind guest pages are among them.
+ */
 const FRAME_BYTES = 20;
-/** A VM's whole memory in the kernel: its page map and a frame behind every page. */
-const VM_PAGE_BYTES = PAGE_MAP_BYTES + FRAME_BYTES;
+/** A VM's memory in the kernel besides the frames (its host's): its page map. */
+const VM_PAGE_BYTES = PAGE_MAP_BYTES;
+/** A time series point: its time and its value (8 + 8). */
+const SERIES_POINT_BYTES = 16;
 /** Node, the modules and the kernel's fixed structures. */
 const BASELINE_BYTES = 96 * 1024 * 1024;
 /**
@@ -43,24 +50,36 @@ export interface EstimateOptions {
 }
 
 /**
- * Upper bound: every guest page mapped and backed by a frame, and what the verbs of the plan
- * add — a migration's second copy of the VM; a fork's children and a clone's clones (each a
- * page map and, as it writes or receives its image, frames of its own) and the captured image's
- * page map; a checkpoint's file (unless it goes to disk) and the save's tables; a restore's
- * tables; page sharing's tables over every guest page. A verb of another plugin that names a VM
- * and something more (a destination) counts as a second copy of that VM.
+ * Upper bound: every host's frame table (its whole capacity), every guest's page map, the time
+ * series sampled during the run (memory per host, rate per link: at most SERIES_MAX_POINTS
+ * points each, fewer for a short run), and what the verbs of the plan add — a migration's
+ * second page map of the VM; a fork's children and a clone's clones (each a page map; their
+ * frames are their host's) and the captured image's page map; a checkpoint's file (unless it
+ * goes to disk) and the save's tables; a restore's tables; page sharing's tables over every
+ * guest page. A verb of another plugin that names a VM and something more (a destination)
+ * counts as a second copy of that VM.
  */
 export function estimateMemory(plan: Plan, opts: EstimateOptions = {}): MemoryEstimate {
   const contributors: { what: string; bytes: number }[] = [];
   const pagesOf = new Map(plan.vms.map((v) => [v.name, Math.ceil(v.memoryBytes / PAGE_SIZE)]));
   const add = (what: string, bytes: number) => void (bytes > 0 && contributors.push({ what, bytes }));
-  for (const v of plan.vms) add(`VM ${v.name} (${gib(v.memoryBytes)} guest): page map and frames`, pagesOf.get(v.name)! * VM_PAGE_BYTES);
+  // The hosts' frame tables, in one line (ten thousand hosts are one contributor).
+  const hosts = plan.hosts ?? [];
+  const frames = hosts.reduce((s, h) => s + Math.floor(h.memoryBytes / PAGE_SIZE), 0);
+  const machine = formatBytesRounded(frames * PAGE_SIZE);
+  add(hosts.length === 1 ? `host ${hosts[0]!.name} (${machine}): its frame table` : `the frame tables of ${hosts.length} hosts (${machine} of machine memory)`, frames * FRAME_BYTES);
+  // The sampler's series: one per host and one per link, bounded by decimation.
+  const series = hosts.length + (plan.links?.length ?? 0);
+  const interval = defaultRunConfig().sampleIntervalNs;
+  const points = plan.until === undefined ? SERIES_MAX_POINTS : Math.min(SERIES_MAX_POINTS, Math.floor(plan.until / interval) + 2);
+  add(`the time series (${series} of at most ${points} points)`, series * points * SERIES_POINT_BYTES);
+  for (const v of plan.vms) add(`VM ${v.name} (${gib(v.memoryBytes)} guest): page map`, pagesOf.get(v.name)! * VM_PAGE_BYTES);
   // Every guest page there may be at once (page sharing scans them, wherever they are).
   let guestPages = [...pagesOf.values()].reduce((s, p) => s + p, 0);
   let tpsAt: number | undefined;
 
   const launch = (what: string, pages: number, workers: number, onDemand: boolean, image: boolean) => {
-    add(`${what}: ${workers === 1 ? "a new VM's page map" : `${workers} new VMs' page maps`} and frames`, workers * pages * (VM_PAGE_BYTES + (onDemand ? 1 : 0)));
+    add(`${what}: ${workers === 1 ? "a new VM's page map" : `${workers} new VMs' page maps`}`, workers * pages * (VM_PAGE_BYTES + (onDemand ? 1 : 0)));
     // The captured runtime image: a page map on the source, kept while a clone needs it.
     if (image) add(`${what}: the captured image's page map`, pages * PAGE_MAP_BYTES);
     guestPages += workers * pages;
@@ -92,7 +111,7 @@ export function estimateMemory(plan: Plan, opts: EstimateOptions = {}): MemoryEs
         add(`${what}: the restore's page tables`, pages * RESTORE_PAGE_BYTES);
         break;
       default:
-        if (Object.keys(a.args).some((k) => k !== "vm")) add(`${what}: the VM's second copy`, pages * VM_PAGE_BYTES);
+        if (Object.keys(a.args).some((k) => k !== "vm")) add(`${what}: the VM's second page map`, pages * VM_PAGE_BYTES);
     }
   }
   for (const h of plan.hypercalls) {

@@ -4,7 +4,30 @@ import { relative } from "node:path";
 import { run, type RunOutcome } from "../../app/pipeline.js";
 import { formatDiagnostic, type Diagnostic } from "../../dsl/diagnostics.js";
 import { estimateMemory, formatMiB } from "../../app/limits.js";
+import { UsageError } from "../args.js";
+import { DEFAULT_TASK_TIMEOUT_MS, type PoolError } from "../pool.js";
 import type { TapFile, TapPoint } from "../tap.js";
+
+/** `vmscn test --timeout SECONDS`: one file's time limit (wall clock); 0 for none. */
+export const TIMEOUT_HELP = `  --timeout SECONDS  the time one file may run (default ${DEFAULT_TASK_TIMEOUT_MS / 1000}; 0: no limit): a file still running
+                     then (it never ends, or reads a FIFO) fails with VMSCN8101, and the others run`;
+
+/** The limit in ms from `--timeout SECONDS` (undefined: the default). */
+export function fileTimeoutMs(text: string | undefined): number {
+  if (text === undefined) return DEFAULT_TASK_TIMEOUT_MS;
+  const s = /^\s*[0-9]+(?:\.[0-9]+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isFinite(s) || s > 2_000_000) throw new UsageError(`--timeout needs a number of seconds from 0 to 2000000, 0 for no limit (got ${text})`);
+  return Math.round(s * 1000);
+}
+
+/**
+ * A file whose worker failed: stopped at the time limit (VMSCN8101, the file fails and the
+ * suite goes on), or the worker died.
+ */
+export function workerFailure(name: string, error: PoolError): TapFile {
+  if (error.timedOut) return { name, expectations: [], ok: false, diagnostics: { message: error.message, severity: "fail", code: error.code ?? "VMSCN8101" } };
+  return { name, expectations: [], ok: false, diagnostics: { message: `the worker failed: ${error.message}` } };
+}
 
 export interface ConformanceTask {
   file: string;

@@ -5,6 +5,7 @@ import { kernelError } from "../errors.js";
 import { formatTime } from "../sim/time.js";
 import { UNITS } from "../units.js";
 import type { ChartSpec, SummaryTable } from "./chart.js";
+import { nameTable } from "./table.js";
 
 export interface MetricGroup {
   readonly name: string;
@@ -18,26 +19,45 @@ export interface MetricGroup {
   readonly units?: Readonly<Record<string, string>>;
 }
 
+/** Points a time series keeps at most (two Float64Arrays: 32 KiB). */
+export const SERIES_MAX_POINTS = 2048;
+
 /**
- * Samples `(time in ns, value)` in two growable Float64Arrays: no object per sample, so a
- * series of millions of points stays small. Times never go backwards.
+ * Samples `(time in ns, value)` in two growable Float64Arrays: no object per sample. Bounded:
+ * when `maxPoints` are kept, every other point goes and from then on one sample in twice as
+ * many is kept (decimation), so a run of any length keeps between maxPoints / 2 and maxPoints
+ * points, evenly spread. The newest sample is always the last point, so the end of a run
+ * shows. Times never go backwards.
  */
 export class TimeSeries {
   readonly name: string;
   readonly unit: string;
+  readonly maxPoints: number;
   private t: Float64Array;
   private v: Float64Array;
   private n = 0;
+  /** Samples appended so far, and one kept in every `stride` (a power of two). */
+  private seen = 0;
+  private stride = 1;
+  /** The last point is the newest sample, kept until the next one, not a kept one. */
+  private provisional = false;
 
-  constructor(name: string, unit: string, initialCapacity = 64) {
+  constructor(name: string, unit: string, initialCapacity = 64, maxPoints = SERIES_MAX_POINTS) {
     this.name = name;
     this.unit = unit;
-    this.t = new Float64Array(Math.max(1, initialCapacity));
-    this.v = new Float64Array(Math.max(1, initialCapacity));
+    this.maxPoints = Math.max(2, maxPoints - (maxPoints % 2));
+    const cap = Math.min(Math.max(1, initialCapacity), this.maxPoints);
+    this.t = new Float64Array(cap);
+    this.v = new Float64Array(cap);
   }
 
   get length(): number {
     return this.n;
+  }
+
+  /** Samples appended, kept or not. */
+  get samples(): number {
+    return this.seen;
   }
 
   append(timeNs: number, value: number): void {
@@ -49,15 +69,33 @@ export class TimeSeries {
         { time: timeNs },
       );
     }
-    if (n === this.t.length) this.grow();
-    this.t[n] = timeNs;
-    this.v[n] = value;
-    this.n = n + 1;
+    const sample = this.seen++;
+    // The newest sample replaces a provisional last point; otherwise it takes a new slot.
+    if (!this.provisional) {
+      if (this.n === this.maxPoints) this.decimate();
+      if (this.n === this.t.length) this.grow();
+      this.n++;
+    }
+    this.t[this.n - 1] = timeNs;
+    this.v[this.n - 1] = value;
+    this.provisional = sample % this.stride !== 0;
+  }
+
+  /** Full: keep points 0, 2, 4, ... (samples 0, 2·stride, ...) and keep half as many from now on. */
+  private decimate(): void {
+    const half = this.n >> 1;
+    for (let i = 1; i < half; i++) {
+      this.t[i] = this.t[2 * i]!;
+      this.v[i] = this.v[2 * i]!;
+    }
+    this.n = half;
+    this.stride *= 2;
   }
 
   private grow(): void {
-    const t = new Float64Array(this.t.length * 2);
-    const v = new Float64Array(this.v.length * 2);
+    const size = Math.min(this.t.length * 2, this.maxPoints);
+    const t = new Float64Array(size);
+    const v = new Float64Array(size);
     t.set(this.t);
     v.set(this.v);
     this.t = t;
@@ -122,7 +160,7 @@ export class Metrics {
    * plugin host, so a throw is VMSCN6006 naming the plugin and the hook `metric(<group>)`.
    */
   collect(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
+    const out = nameTable();
     for (const g of this.byName.values()) {
       const value = g.provider();
       // A plugin's group with nothing to say (no migration in this run) is left out.
@@ -135,7 +173,7 @@ export class Metrics {
   units(collected: Readonly<Record<string, unknown>>): Record<string, Record<string, string>> | null {
     let out: Record<string, Record<string, string>> | null = null;
     for (const g of this.byName.values()) {
-      if (g.units === undefined || !(g.name in collected)) continue;
+      if (g.units === undefined || !Object.hasOwn(collected, g.name)) continue;
       out ??= Object.create(null) as Record<string, Record<string, string>>;
       out[g.name] = Object.assign(Object.create(null) as Record<string, string>, g.units);
     }

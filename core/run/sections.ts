@@ -1,10 +1,13 @@
 // The kernel's sections of the report: hosts, VMs, links, datastores, actions, run figures.
 import { PAGE_SIZE } from "../config.js";
 import { vmInfo } from "../world/vm-info.js";
+import { nameTable } from "../report/table.js";
 import type { Kernel } from "./kernel.js";
 
+// Every table keyed by a name the scenario chose is prototype-free (nameTable): a host or VM
+// named `__proto__` or `constructor` is an entry like any other.
 export function kernelSections(k: Kernel): Record<string, unknown> {
-  const hosts: Record<string, unknown> = {};
+  const hosts = nameTable();
   for (const h of k.cluster.hosts) {
     const m = k.memory.machine(h.id);
     hosts[h.name] = {
@@ -17,7 +20,7 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
       network: withoutName(k.network.hostStats(h.name)),
     };
   }
-  const vms: Record<string, unknown> = {};
+  const vms = nameTable();
   for (const w of k.cluster.worlds) {
     if (w.kind !== "vm") continue;
     const g = w.memory!;
@@ -43,7 +46,7 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
     links: byName(net.links),
     transfers: net.transfers,
     datastores: byName(store.datastores),
-    files: Object.fromEntries(store.files.map(({ datastore, name, ...f }) => [`${datastore}/${name}`, { datastore, ...f }])),
+    files: nameTable(store.files.map(({ datastore, name, ...f }) => [`${datastore}/${name}`, { datastore, ...f }])),
     actions: k.actionLog().map((a) => ({
       time: a.time,
       verb: a.verb,
@@ -59,7 +62,7 @@ export function kernelSections(k: Kernel): Record<string, unknown> {
 }
 
 function byName<T extends { name: string }>(items: readonly T[]): Record<string, Omit<T, "name">> {
-  return Object.fromEntries(items.map((i) => [i.name, withoutName(i)]));
+  return nameTable(items.map((i) => [i.name, withoutName(i)] as const));
 }
 
 function withoutName<T extends { name: string }>(item: T): Omit<T, "name"> {

@@ -209,6 +209,24 @@ t.test("clone into a declared worker: it gets the image (its own frames given ba
   t.end();
 });
 
+t.test("a clone that is cloned from in turn: its entry keeps both roles, the clone's and (under as-parent) the parent's", async (t) => {
+  const k = await cluster();
+  parent(k);
+  k.createVm({ name: "w", host: "b", vcpus: 1, memoryBytes: M * PAGE, initial: RANDOM, bootNs: 30 * SECOND });
+  k.act(0, "start", { vm: "web" });
+  k.act(1 * SECOND, "clone", { vm: "web", worker: "w", host: "b" });
+  k.act(2 * SECOND, "clone", { vm: "w", host: "a" });
+  k.act(3 * SECOND, "clone", { vm: "w", host: "nowhere" });
+  k.run(4 * SECOND);
+  t.same(k.actionLog().map((a) => a.state), ["done", "done", "done", "failed"]);
+  t.match(section(k, "w"), { role: "clone", parent: "web", declared: true, status: "running", to: "b" });
+  t.match(section(k, "w")["as-parent"], { requests: 1, workers: 1, running: 1, failed: 0, "requested-at": 2 * SECOND, refusals: 1, "refusal-code": "VMSCN5005" });
+  t.notOk("role" in section(k, "w")["as-parent"], "the role is the entry's");
+  t.match(section(k, "w-clone1"), { role: "clone", parent: "w", from: "b", to: "a", status: "running" });
+  t.match(section(k, "web"), { role: "parent", requests: 1 });
+  t.end();
+});
+
 t.test("refusals: own host, unknown or started worker, a worker on another host, no room, down or unreachable host", async (t) => {
   const k = await cluster([{ name: "a" }, { name: "b", nodes: 1, memoryBytes: 64 * MiB }, { name: "c", memoryBytes: 512 * 1024 }]);
   k.addHost({ name: "island", cpus: 1, memoryBytes: 64 * MiB });

@@ -6,7 +6,7 @@ import { VmscnError, definePlugin, type Host, type World } from "../../core/api.
 import { checkClone } from "./check.js";
 import type { Clone } from "./clone.js";
 import { CLONE_ARGS, CLONE_OPTIONS, parseLaunchOptions } from "./options.js";
-import { FanOut, cloneReport } from "./report.js";
+import { FanOut, cloneReport, withParentRole } from "./report.js";
 import { CloneState } from "./service.js";
 
 export const CODES = {
@@ -112,13 +112,14 @@ export default definePlugin({
     });
 
     k.metric("clone", () => {
-      const out: Record<string, unknown> = {};
+      // Keyed by VM names (no prototype: a VM may be called `__proto__`). A clone that was
+      // cloned from in turn keeps its clone entry and carries its parent's under `as-parent`.
+      const out = Object.create(null) as Record<string, Record<string, unknown>>;
       for (const [name, c] of state.clones) out[name] = cloneReport(c);
-      for (const [name, f] of fanouts) out[name] = { role: "parent", requests: f.count, ...f.last.report() };
-      for (const [name, r] of refusals) {
-        const base = (out[name] as Record<string, unknown> | undefined) ?? { role: "parent", status: "refused" };
-        out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
-      }
+      const parents = new Map<string, Record<string, unknown>>();
+      for (const [name, f] of fanouts) parents.set(name, { role: "parent", requests: f.count, ...f.last.report() });
+      for (const [name, r] of refusals) parents.set(name, { ...(parents.get(name) ?? { role: "parent", status: "refused" }), refusals: r.count, "refusal-code": r.code, refusal: r.reason });
+      for (const [name, p] of parents) out[name] = withParentRole(out[name], p);
       return out;
     });
 

@@ -100,6 +100,13 @@ export function cloneReport(c: Clone): Record<string, unknown> {
   };
 }
 
+/** A VM's entry: its parent entry, or its clone entry with the parent's under `as-parent`. */
+export function withParentRole(clone: Record<string, unknown> | undefined, parent: Record<string, unknown>): Record<string, unknown> {
+  if (clone === undefined) return parent;
+  const { role: _role, ...asParent } = parent;
+  return { ...clone, "as-parent": asParent };
+}
+
 export function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }

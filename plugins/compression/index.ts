@@ -77,7 +77,8 @@ function createService(k: PluginContext, sessions: Map<string, Session>, caches:
 }
 
 export function compressionReport(sessions: Map<string, Session>, caches: Map<string, Xbzrle>): Record<string, unknown> {
-  const out: Record<string, Record<string, unknown>> = {};
+  // Keyed by VM names: no prototype, so a VM called `__proto__` is an entry like another.
+  const out = Object.create(null) as Record<string, Record<string, unknown>>;
   for (const [name, s] of sessions) {
     const st = s.stats;
     if (st.pages === 0 && st.decoded === 0) continue;

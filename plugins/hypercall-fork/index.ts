@@ -92,13 +92,14 @@ export default definePlugin({
     });
 
     k.metric("fork", () => {
-      const out: Record<string, unknown> = {};
+      // Keyed by VM names (no prototype: a VM may be called `__proto__`). A child that forked
+      // in turn keeps its child entry and carries its parent's under `as-parent`.
+      const out = Object.create(null) as Record<string, Record<string, unknown>>;
       for (const f of forks) for (const c of f.children) out[c.name] = childReport(k, c);
-      for (const [name, { last, count }] of byParent) out[name] = { role: "parent", requests: count, ...fanOutReport(k, api, last) };
-      for (const [name, r] of refusals) {
-        const base = (out[name] as Record<string, unknown> | undefined) ?? { role: "parent", status: "refused" };
-        out[name] = { ...base, refusals: r.count, "refusal-code": r.code, refusal: r.reason };
-      }
+      const parents = new Map<string, Record<string, unknown>>();
+      for (const [name, { last, count }] of byParent) parents.set(name, { role: "parent", requests: count, ...fanOutReport(k, api, last) });
+      for (const [name, r] of refusals) parents.set(name, { ...(parents.get(name) ?? { role: "parent", status: "refused" }), refusals: r.count, "refusal-code": r.code, refusal: r.reason });
+      for (const [name, p] of parents) out[name] = bothRoles(out[name], p);
       return out;
     });
 
@@ -136,6 +137,13 @@ export default definePlugin({
     }));
   },
 });
+
+/** A VM's entry: its parent entry, or its child entry with the parent's under `as-parent`. */
+function bothRoles(child: Record<string, unknown> | undefined, parent: Record<string, unknown>): Record<string, unknown> {
+  if (child === undefined) return parent;
+  const { role: _role, ...asParent } = parent;
+  return { ...child, "as-parent": asParent };
+}
 
 function optional(v: OptionValue | undefined): string | undefined {
   return v === undefined || v === "" ? undefined : String(v);

@@ -121,3 +121,36 @@ t.test("the guest's fork hypercall: children, a named next host, and a refusal t
   t.match(rep.clone["web-clone1"], { origin: "fork-hypercall", to: "b", memory: "on-demand", "host-model": "micro-hypervisor", status: "fetching" });
   t.end();
 });
+
+t.test("a child that forks in turn: its entry keeps both roles, the child's and (under as-parent) the parent's", async (t) => {
+  const r = await run(
+    files({
+      "t.vmscn": `scenario "t" {
+  host a { cpus 8  memory 64 MiB  nodes 8 }
+  vm web on a { vcpus 1  memory 4 MiB  device-state 0 B }
+  vm w on a { vcpus 1  memory 4 MiB  device-state 0 B }
+  at 0 s: start web
+  at 1 ms: web writes pages 0..99
+  at 100 ms: fork web into w
+  at 200 ms: fork w { children 2 }
+  at 300 ms: w hypercall fork { children 9 }
+  run until 1 s
+}
+`,
+    }),
+  );
+  t.same(r.diagnostics, []);
+  t.equal(r.error, undefined);
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const fork = (r.report as any).fork;
+  t.same(Object.keys(fork).sort(), ["w", "w-child1", "w-child2", "web"]);
+  t.match(fork.w, { role: "child", parent: "web", declared: true, status: "running", "frames-shared": 100 });
+  t.match(fork.w["as-parent"], { requests: 1, workers: 2, children: 2, running: 2, failed: 0, origin: "fork", "requested-at": 200e6 });
+  // The refused hypercall counts on the parent side too.
+  t.match(fork.w["as-parent"], { refusals: 1, "refusal-code": "VMSCN7101" });
+  t.notOk("role" in fork.w["as-parent"], "the role is the entry's");
+  t.match(fork["w-child1"], { role: "child", parent: "w", status: "running" });
+  t.match(fork.web, { role: "parent", requests: 1, workers: 1 });
+  t.notOk("as-parent" in fork.web, "a parent that is no child has one entry");
+  t.end();
+});

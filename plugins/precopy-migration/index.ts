@@ -117,7 +117,8 @@ export default definePlugin({
 
     k.metric("migration", () => {
       const now = k.scheduler.now;
-      const out: Record<string, unknown> = {};
+      // Keyed by VM names: no prototype, so a VM called `__proto__` is an entry like another.
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [name, m] of byVm) out[name] = { ...migrationReport(m, now), mac: k.vmInfo(m.world)?.mac ?? null };
       for (const [name, r] of refusals) {
         const base = (out[name] as Record<string, unknown> | undefined) ?? { status: "refused" };

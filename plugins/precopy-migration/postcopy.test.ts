@@ -40,3 +40,37 @@ t.test("migrate-start-postcopy is refused without a migration, without postcopy-
   t.match(late.failure, /VMSCN5011/, "q's migration completed long before (an idle 4 MiB guest)");
   t.end();
 });
+
+t.test("demand paging and a link failure: the next page request finds no route, the migration fails and the VM is stopped", async (t) => {
+  const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
+  // Without a background thread nothing is on the wire when the link goes down: the faults find out.
+  const cases = [{ name: "demand-paging", mode: "demand-paging", options: {} }];
+  for (const c of cases) {
+    const k = createKernel({ seed: 3, checkInvariants: true });
+    await k.plugins.registerAll([compression, plugin]);
+    k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
+    k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB });
+    k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 50_000 });
+    const web = k.createVm({ name: "web", host: "a", vcpus: 2, memoryBytes: 4 * MiB, deviceStateBytes: 4104, initial: RANDOM });
+    k.act(0, "start", { vm: "web" });
+    const mig = k.act(1 * SECOND, "migrate", { vm: "web", host: "b", mode: c.mode }, c.options);
+    k.act(1.1 * SECOND, "link", { link: "a<->b", state: "down" });
+    // Both vCPUs fault on pages still on the source, after the link went down.
+    k.workload.attach(web, { activities: [], mix: RANDOM, scripted: [
+      { at: 1.2 * SECOND, op: "read", first: 1000, count: 3, vcpu: 0 },
+      { at: 1.2 * SECOND, op: "write", first: 1010, count: 1, vcpu: 1 },
+    ] });
+    k.run(2 * SECOND);
+    t.equal(mig.state, "failed", c.name);
+    t.equal(mig.failure, 'VMSCN5009 at 1.2 s: migration of "web" to "b" failed: the destination could no longer fetch pages from "a" (no route from host "b" to host "a")', c.name);
+    t.equal(web.state, "stopped", c.name);
+    t.equal(web.host.name, "b", `${c.name}: it had resumed on the destination`);
+    t.equal(web.failure, 'VMSCN5009 at 1.2 s: migration: the destination could no longer fetch pages from "a" (no route from host "b" to host "a")', c.name);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const r = (k.report("t") as any).migration.web;
+    t.match(r, { status: "failed", "depends-on-source": false }, c.name);
+    t.equal(k.memory.machine(0).used + k.memory.machine(1).used, 0, `${c.name}: both copies are freed`);
+    k.checkInvariants();
+  }
+  t.end();
+});

@@ -2,8 +2,10 @@
 // touching one takes a network page fault: the request crosses to the source (one way) and the
 // page comes back, the vCPU parked meanwhile; vCPUs faulting on one page share its fetch. With
 // `background`, a background paging thread (a system world on the destination) also pulls the
-// pages left, in order, a batch at a time. The sender on the source serves both.
-import { PageState, STATE_MASK, WAIT } from "../../core/api.js";
+// pages left, in order, a batch at a time. The sender on the source serves both. A request
+// that finds no route to the source (a link went down) fails the migration as a transfer would:
+// the destination VM is stopped.
+import { PageState, STATE_MASK, VmscnError, WAIT } from "../../core/api.js";
 import type { Migration } from "./migration.js";
 import { PostcopyPush } from "./postcopy-push.js";
 
@@ -58,10 +60,11 @@ export class PostCopy {
     w.push(vcpu, m.k.scheduler.now);
     if (m.postcopyBitmap !== null) return this.request(page);
     if (this.fetching![page] === 1) return WAIT;
+    // The request crosses to the source (one way), then the page comes back.
+    const oneWay = this.requestLatency();
+    if (oneWay === undefined) return WAIT;
     this.fetching![page] = 1;
     m.c.postcopyRequests++;
-    // The request crosses to the source (one way), then the page comes back.
-    const oneWay = m.k.network.route(m.dest.name, m.src.name).latency;
     m.k.after(oneWay, () => {
       if (m.state !== "postcopy") return;
       const c = m.k.memory.peek(m.srcGuest, page);
@@ -79,12 +82,30 @@ export class PostCopy {
    */
   private request(page: number): number {
     const m = this.m;
+    const oneWay = this.requestLatency();
+    if (oneWay === undefined) return WAIT;
     m.c.postcopyRequests++;
-    const oneWay = m.k.network.route(m.dest.name, m.src.name).latency;
     m.k.after(oneWay, () => {
       if (m.state === "postcopy") this.push?.request(page);
     }, "post-copy request");
     return WAIT;
+  }
+
+  /**
+   * How long a page request takes to reach the source; undefined when no route is left (a link
+   * went down): the migration then fails as a transfer that cannot start does — on an event of
+   * its own, so the faulting access parks first — and the destination VM is stopped, which
+   * wakes its vCPUs (README, Failures).
+   */
+  private requestLatency(): number | undefined {
+    const m = this.m;
+    try {
+      return m.k.network.route(m.dest.name, m.src.name).latency;
+    } catch (err) {
+      if (!(err instanceof VmscnError)) throw err;
+      m.k.after(0, () => m.outcome.transferFailed(err), "demand paging");
+      return undefined;
+    }
   }
 
   /** The background paging thread: pulls the pages still absent, in order, a batch at a time. */

@@ -47,7 +47,7 @@ export function migrationReport(m: Migration, now: number): Record<string, unkno
   // At completion QEMU's mbps is every byte of the channel over the time after setup (migration_calculate_complete).
   const transferNs = total - (setup ?? 0);
   const mbps = m.state === "completed" || live === null ? (transferNs > 0 ? (m.net.bytesOnWire() * 8 * 1e3) / transferNs : 0) : live.mbps;
-  const rounds: Record<string, unknown> = {};
+  const rounds = Object.create(null) as Record<string, unknown>;
   for (const r of m.rounds) rounds[`r${r.round}`] = { pages: r.pages, dirtied: r.dirtied, bytes: r.bytes, start: r.startNs, duration: r.durationNs, ...(m.o.autoConverge ? { throttle: r.throttle } : {}) };
   return {
     status: m.status,

@@ -48,6 +48,16 @@ export class Dependence {
   copierKilled: string | undefined;
   private bgCursor = 0;
   /**
+   * Per page: copy it home (1) — its frame on the source is no longer mapped by any VM there,
+   * so the source keeps it for remote VMs only (index.ts decides when). The copier brings these
+   * pages whatever `remote-background` says. Allocated on first use.
+   */
+  private home: Uint8Array | null = null;
+  /** Pages marked for home while the copier was past them: it scans once more. */
+  private rescan = false;
+  /** Pages the copier brought home because the source no longer kept them for a VM of its own. */
+  homePages = 0;
+  /**
    * This period's own changes — its VM stopped when it fails, its helpers ended — so that its
    * handlers tell them from a crash or a kill (the signal's cause is one of these objects).
    */
@@ -220,6 +230,28 @@ export class Dependence {
 
   // ---- background copy -------------------------------------------------------------------
 
+  /** Remote pages on host `hostId` whose frame no page map there maps (`local[frame]` is not 1). */
+  orphans(hostId: number, local: Uint8Array): number[] {
+    const g = this.guest;
+    const out: number[] = [];
+    if (!this.active || !this.remote.has(hostId)) return out;
+    for (let p = 0; p < g.pages; p++) {
+      if ((g.meta[p]! & STATE_MASK) === PageState.Remote && g.remoteHost![p] === hostId && local[g.frame[p]!] !== 1) out.push(p);
+    }
+    return out;
+  }
+
+  /** Copies `pages` home in the background (the copier starts if it is not running). */
+  copyHome(pages: readonly number[]): void {
+    if (!this.active || pages.length === 0) return;
+    this.home ??= new Uint8Array(this.guest.pages);
+    for (const p of pages) this.home[p] = 1;
+    // A killed copier stays dead: the pages then come over on access only.
+    if (this.copierKilled !== undefined || this.copierDue) return;
+    if (this.copier === null) this.startCopier();
+    else this.rescan = true;
+  }
+
   private startCopier(): void {
     this.copier = this.k.systemWorld(`${this.world.name}.remote-copier#${this.seq}`, this.world.host, this.world);
     this.k.cluster.setState(this.copier, "running");
@@ -235,7 +267,7 @@ export class Dependence {
     let host = -1;
     while (this.bgCursor < g.pages && pages.length < this.o.batch) {
       const p = this.bgCursor;
-      if ((g.meta[p]! & STATE_MASK) === PageState.Remote && this.copying[p] === 0) {
+      if ((g.meta[p]! & STATE_MASK) === PageState.Remote && this.copying[p] === 0 && (this.o.background || this.home?.[p] === 1)) {
         const h = g.remoteHost![p]!;
         if (host === -1) host = h;
         if (h !== host) break;
@@ -243,6 +275,11 @@ export class Dependence {
         this.copying[p] = 1;
       }
       this.bgCursor++;
+    }
+    if (pages.length === 0 && this.rescan) {
+      this.rescan = false;
+      this.bgCursor = 0;
+      return this.pump();
     }
     if (pages.length === 0) {
       // Nothing left to pull; copies under way finish the job.
@@ -256,6 +293,7 @@ export class Dependence {
         if (this.land(p, host, frames[i]!)) {
           this.backgroundPages++;
           this.backgroundBytes += PAGE_SIZE;
+          if (this.home?.[p] === 1) this.homePages++;
         }
         this.copying[p] = 0;
         this.release(p);

@@ -52,7 +52,7 @@ export default definePlugin({
     let seq = 0;
 
     const snapshot = (hosts: Host[]): Record<string, unknown> => {
-      const out: Record<string, unknown> = {};
+      const out = Object.create(null) as Record<string, unknown>;
       for (const h of hosts) {
         const c = tps.counters(h.name);
         out[h.name] = c === null ? null : Object.fromEntries(KSM_FIELDS.map((f) => [f, c[f] ?? 0]));
@@ -182,6 +182,23 @@ export default definePlugin({
       for (const d of [...deps.values()]) if (d.world === w && d.active && !d.did(cause)) d.vmGone(`VM "${w.name}" was destroyed at ${formatTime(k.scheduler.now)}`);
     });
 
+    // Copy home: the source keeps a page left behind only while a VM of its own maps the same
+    // frame. When a world leaves the source (a VM destroyed there; a migration's helpers,
+    // destroyed when it ends, after the source's page map was dropped), the frames no page map
+    // there maps any more are kept for remote VMs alone: their pages are copied home in the
+    // background, so the moved VMs stop depending on the source and it can be evacuated.
+    k.on("destroyed", (w) => {
+      const hostId = w.host.id;
+      const dependents = [...deps.values()].filter((d) => d.active && d.remote.has(hostId));
+      if (dependents.length === 0 || !w.host.up) return;
+      const local = new Uint8Array(k.memory.machine(hostId).touched);
+      for (const g of k.memory.liveGuests()) {
+        if (g.hostId !== hostId) continue;
+        for (let p = 0; p < g.pages; p++) if ((g.meta[p]! & STATE_MASK) === PageState.Present) local[g.frame[p]!] = 1;
+      }
+      for (const d of dependents) d.copyHome(d.orphans(hostId, local));
+    });
+
     // A period still under way at the end shows in the trace up to the end.
     k.on("simulation-end", (now) => {
       for (const d of deps.values()) if (d.active) k.trace.span("remote-shared", "rdma", { host: d.world.host.name, world: d.world.name }, d.startedAt, now, { end: "ongoing", pages: d.pages });
@@ -201,7 +218,8 @@ export default definePlugin({
 });
 
 function report(k: PluginContext, records: Map<string, Record_>, deps: Map<GuestMemory, Dependence>, ended: Map<string, Dependence>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  // Keyed by VM names: no prototype, so a VM called `__proto__` is an entry like another.
+  const out = Object.create(null) as Record<string, unknown>;
   for (const [vm, r] of records) out[vm] = entry(k, r, r.dependence);
   // Periods no migration started (page sharing re-mapped a local page onto a remote frame):
   // the VM's last one.
@@ -261,5 +279,6 @@ function dependenceFields(k: PluginContext, d: Dependence | undefined): Record<s
     "depends-on-source": d?.active ?? false,
     "dependence-end": d?.end ?? null,
     ...(d?.copierKilled ? { "background-stopped": d.copierKilled } : {}),
+    ...(d && d.homePages > 0 ? { "copied-home": d.homePages } : {}),
   };
 }

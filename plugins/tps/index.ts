@@ -73,7 +73,8 @@ export default definePlugin({
     } satisfies TpsService);
 
     k.metric("ksm", () => {
-      const out: Record<string, unknown> = {};
+      // Keyed by host names: no prototype, so a host called `__proto__` is an entry like another.
+      const out = Object.create(null) as Record<string, unknown>;
       for (const [h, ksm] of hosts) {
         const s = ksm.settings;
         out[h.name] = {

@@ -1,6 +1,7 @@
 import t from "tap";
 import { buildReport, stableStringify } from "../../core/report/json.js";
 import { VmscnError } from "../../core/errors.js";
+import { nameTable } from "../../core/report/table.js";
 
 t.test("keys are sorted recursively; arrays keep their order", (t) => {
   const value = { b: 1, a: { d: [3, 1, 2], c: { z: true, y: null } } };
@@ -99,5 +100,26 @@ t.test("buildReport puts the schema and kernel versions in the header", (t) => {
   const err = t.throws(() => buildReport({ scenario: "s", seed: 1, simulatedTimeNs: 0, sections: { seed: 3 } })) as unknown as VmscnError;
   t.equal(err.code, "VMSCN6008");
   t.equal(err.message, 'report section "seed" has the name of a report header field (schema, kernel, scenario, seed, simulatedTimeNs); rename the metric group');
+  t.end();
+});
+
+t.test("a table keyed by names such as __proto__, constructor or toJSON keeps them all, as JSON.stringify does", (t) => {
+  const table = nameTable<unknown>([
+    ["__proto__", { host: "a" }],
+    ["constructor", { host: "b" }],
+    ["toJSON", { host: "c" }],
+    ["web", 1],
+  ]);
+  const text = stableStringify(table, 0);
+  t.equal(text, '{"__proto__":{"host":"a"},"constructor":{"host":"b"},"toJSON":{"host":"c"},"web":1}');
+  // The same keys as the built-in stringifier, which emits an own __proto__ too.
+  t.same(Object.keys(JSON.parse(JSON.stringify(table))).sort(), Object.keys(JSON.parse(text)).sort());
+  t.ok(Object.hasOwn(JSON.parse(text), "__proto__"));
+  // A Map and an own property made by defineProperty on a plain object are written alike.
+  t.equal(stableStringify(new Map([["__proto__", 1]]), 0), '{"__proto__":1}');
+  const plain = Object.defineProperty({}, "__proto__", { value: 2, enumerable: true });
+  t.equal(stableStringify(plain, 0), '{"__proto__":2}');
+  t.equal(Object.getPrototypeOf(nameTable()), null, "no prototype: nothing inherited answers a name");
+  t.equal(nameTable()["constructor"], undefined);
   t.end();
 });

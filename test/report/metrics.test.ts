@@ -3,7 +3,7 @@ import t from "tap";
 import { container } from "tsyringe";
 import { VmscnError } from "../../core/errors.js";
 import { TOKENS } from "../../core/di/tokens.js";
-import { Metrics, TimeSeries } from "../../core/report/metrics.js";
+import { Metrics, SERIES_MAX_POINTS, TimeSeries } from "../../core/report/metrics.js";
 import { SECOND } from "../../core/sim/time.js";
 
 t.test("groups keep registration order and are computed at collect time", (t) => {
@@ -67,6 +67,41 @@ t.test("time series: append, growth and read-back", (t) => {
   small.append(2, 3.5);
   t.same(JSON.parse(JSON.stringify(small.toJSON())), { unit: "B/s", timesNs: { 0: 1, 1: 2 }, values: { 0: 2.5, 1: 3.5 } });
   t.same(Array.from(small.toJSON().values), [2.5, 3.5]);
+  t.end();
+});
+
+t.test("time series are bounded: full, they drop every other point and keep one sample in twice as many", (t) => {
+  const s = new TimeSeries("x", "B", 2, 8);
+  for (let i = 0; i < 8; i++) s.append(i, i * 10);
+  t.same([...s.times()], [0, 1, 2, 3, 4, 5, 6, 7], "up to the bound, every sample");
+  s.append(8, 80);
+  // Full: samples 0, 2, 4, 6 stay; the new one is the last point.
+  t.same([...s.times()], [0, 2, 4, 6, 8]);
+  s.append(9, 90);
+  t.same([...s.times()], [0, 2, 4, 6, 8, 9], "the newest sample is always last, kept or not");
+  s.append(10, 100);
+  t.same([...s.times()], [0, 2, 4, 6, 8, 10], "sample 9 was only the newest: 10 replaces it");
+  t.same([...s.values()], [0, 20, 40, 60, 80, 100]);
+  for (let i = 11; i <= 1000; i++) s.append(i, i * 10);
+  t.ok(s.length <= 8 && s.length >= 4, `between half the bound and the bound (${s.length})`);
+  t.equal(s.samples, 1001);
+  const times = [...s.times()];
+  t.equal(times[0], 0);
+  t.equal(times[times.length - 1], 1000, "the end of the run shows");
+  // Evenly spread: the kept points are one stride apart (the last one is the newest sample).
+  const gaps = new Set(times.slice(1, -1).map((x, i) => x - times[i]!));
+  t.equal(gaps.size, 1, `one spacing: ${[...gaps]}`);
+  t.throws(() => s.append(999, 0), { code: "VMSCN5011" });
+  t.end();
+});
+
+t.test("the default bound holds a run of days at 100 ms in 32 KiB", (t) => {
+  const s = new TimeSeries("host.a.memory.used", "B");
+  const n = 3 * 24 * 3600 * 10;
+  for (let i = 0; i < n; i++) s.append(i * 1e8, i);
+  t.ok(s.length <= SERIES_MAX_POINTS && s.length > SERIES_MAX_POINTS / 2, String(s.length));
+  t.equal(s.timeAt(s.length - 1), (n - 1) * 1e8);
+  t.equal(SERIES_MAX_POINTS, 2048);
   t.end();
 });
 

@@ -2,11 +2,12 @@
 // bundled CLI starting itself as its own worker.
 import t from "tap";
 import { spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { poolWorkerTask, runPool, serveWorker, type PoolResult } from "../../../cli/pool.js";
+import { DEFAULT_TASK_TIMEOUT_MS, poolWorkerTask, runPool, serveWorker, timeoutError, type PoolResult } from "../../../cli/pool.js";
 
 const fixture = new URL("./fixtures/pool-worker.ts", import.meta.url);
 
@@ -42,7 +43,7 @@ t.test("a failing task or a dying worker fails that item only", async (t) => {
     "done b",
     { name: "Error", message: "boom outside the task", code: undefined, crashed: true },
     { name: "Error", message: "a bare string", code: undefined, crashed: false },
-    { name: "DataCloneError", message: "() => 1 could not be cloned.", code: undefined, crashed: false },
+    { name: "Error", message: "() => 1 could not be cloned.", code: undefined, crashed: false },
     "done c",
   ]);
   const thrown = results[1]!;
@@ -55,6 +56,27 @@ t.test("a worker that will not exit is terminated after the close timeout", asyn
     { ok: true, value: 2 },
     { ok: true, value: 3 },
   ]);
+});
+
+t.test("a task over its time limit fails with VMSCN8101, its worker is killed, and the others go on", async (t) => {
+  // A task that never returns and one blocked in a read of a FIFO nobody writes (a thread could
+  // not be stopped there; a process can).
+  const dir = t.testdir({});
+  const fifo = join(dir, "fifo");
+  execFileSync("mkfifo", [fifo]);
+  const items = ["a", "loop", "b", `fifo:${fifo}`, "c"];
+  const seen: number[] = [];
+  const results = await runPool<string, string>(items, fixture, { task: "hang", concurrency: 2, taskTimeoutMs: 3000, onResult: (_r, i) => void seen.push(i) });
+  const brief = (r: PoolResult<string>) => (r.ok ? r.value : { code: r.error.code, message: r.error.message, crashed: r.error.crashed, timedOut: r.error.timedOut });
+  const over = { code: "VMSCN8101", message: "VMSCN8101: still running after 3 s, the time limit of one task; its worker was stopped and the others go on", crashed: true, timedOut: true };
+  t.same(results.map(brief), ["done a", over, "done b", over, "done c"]);
+  t.same(seen, [0, 1, 2, 3, 4], "in input order");
+  t.same(timeoutError(300_000).message, "VMSCN8101: still running after 300 s, the time limit of one task; its worker was stopped and the others go on");
+  t.equal(DEFAULT_TASK_TIMEOUT_MS, 300_000, "five minutes unless told otherwise");
+});
+
+t.test("no time limit with taskTimeoutMs 0", async (t) => {
+  t.same(await runPool<string, string>(["x"], fixture, { task: "hang", taskTimeoutMs: 0 }), [{ ok: true, value: "done x" }]);
 });
 
 t.test("a worker module that cannot load fails every item, and the pool still resolves", async (t) => {
@@ -77,8 +99,9 @@ t.test("an onResult that throws rejects the pool once every worker has stopped",
 
 t.test("bad arguments and the main thread", async (t) => {
   await t.rejects(runPool([1], fixture, { concurrency: 0 }), { message: "runPool: concurrency must be a whole number ≥ 1 (got 0)" });
-  t.equal(poolWorkerTask(), undefined, "the main thread is no pool worker");
-  t.throws(() => serveWorker(() => 1), { message: "serveWorker: not in a worker thread" });
+  await t.rejects(runPool([1], fixture, { taskTimeoutMs: -1 }), { message: "runPool: taskTimeoutMs must be ≥ 0 (got -1)" });
+  t.equal(poolWorkerTask(), undefined, "the main process is no pool worker");
+  t.throws(() => serveWorker(() => 1), { message: "serveWorker: not in a pool worker" });
 });
 
 t.test("a single-file ESM bundle starts itself as its workers", async (t) => {
