@@ -4,7 +4,7 @@
 // code, naming the file and the offset.
 import { compressionService } from "../../app/checkpoint-inspect.js";
 import type { CompressionService } from "../../plugins/compression/api.js";
-import { FormatError, NO_BLOCK, ZERO_BLOCK, codecLabel, inspectCheckpoint, type Inspection } from "../../plugins/lazy-checkpoint/api.js";
+import { FormatError, NO_BLOCK, StoreRefusal, ZERO_BLOCK, codecLabel, inspectCheckpoint, type Inspection } from "../../plugins/lazy-checkpoint/api.js";
 import { parseArgs, UsageError } from "../args.js";
 import { formatBytes } from "../summary.js";
 
@@ -84,8 +84,14 @@ export async function checkpointCommand(argv: string[], out: (s: string) => void
       err(`vmscn: error ${e.code}: checkpoint file "${file}" is refused at offset ${e.offset}: ${e.message}`);
       return 2;
     }
+    // Missing (VMSCN7306), or no regular file (VMSCN7310: a folder, a FIFO, a device, opened
+    // without waiting for a writer); an IO error reading it is VMSCN7306 too.
+    if (e instanceof StoreRefusal) {
+      err(`vmscn: error ${e.code}: checkpoint file "${file}" ${e.code === "VMSCN7306" ? "cannot be read" : "is refused"}: ${e.message}`);
+      return 2;
+    }
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "EISDIR" || code === "EACCES") {
+    if (typeof code === "string" && code.startsWith("E")) {
       err(`vmscn: error VMSCN7306: checkpoint file "${file}" cannot be read: ${(e as Error).message}`);
       return 2;
     }

@@ -4,8 +4,9 @@
 // flight (the run's FairShare, as for links), and it completes one datastore latency later.
 // Backed files are real files under `<outDir>/<datastore>/<name>`, so checkpoints can be
 // inspected and restored from; other files keep written bytes in memory.
-import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { closeSync, ftruncateSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { resolve, sep } from "node:path";
+import { openBacking } from "./backing.js";
 import { inject, injectable } from "tsyringe";
 import type { RunConfig } from "../config.js";
 import { TOKENS } from "../di/tokens.js";
@@ -463,9 +464,9 @@ export class Storage {
         throw this.error("VMSCN5011", `file "${name}" on datastore "${ds.name}" would be stored outside the output folder "${this.config.outDir}"`);
       }
       relativePath = realPath.slice(root.length + 1).split(sep).join("/");
-      mkdirSync(dirname(realPath), { recursive: true });
-      // "w+" truncates what an earlier run left, so a run's files depend on that run only.
-      fd = openSync(realPath, "w+");
+      fd = openBacking(root, realPath, (what) => this.error("VMSCN5011", `file "${name}" on datastore "${ds.name}" cannot be stored under the output folder "${this.config.outDir}": ${what}`));
+      // Truncated: what an earlier run left goes, so a run's files depend on that run only.
+      ftruncateSync(fd, 0);
       ftruncateSync(fd, sizeBytes);
     }
     const f = new SimFile(name, ds, sizeBytes, realPath, relativePath, this);

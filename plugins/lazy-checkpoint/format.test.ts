@@ -1,7 +1,8 @@
 // The checkpoint file format: header and maps round trips, and each way a file is refused,
 // with its code and the offset named.
 import t, { type Test } from "tap";
-import { FormatError, H, HEADER_SIZE, NO_BLOCK, ZERO_BLOCK, decodeHeader, decodeMaps, encodeHeader, encodeMaps, geometry, parseIoBlock, putRecord, sealIoBlock, crcOf, type Header } from "./format.js";
+import { FormatError, H, HEADER_SIZE, NO_BLOCK, ZERO_BLOCK, decodeHeader, encodeHeader, geometry, crcOf, type Header } from "./format.js";
+import { decodeMaps, encodeMaps, parseIoBlock, putRecord, sealIoBlock } from "./blocks.js";
 import { FileStore, MemoryStore } from "./store.js";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,7 +79,7 @@ t.test("the maps round-trip and every entry is checked", async (t) => {
   const b = encodeMaps(m, false);
   t.equal(b.length, 36);
   const hh = { ...h, mapsCrc: crcOf(b) };
-  t.same(decodeMaps(b, hh), m);
+  t.same(decodeMaps(b, hh), { ...m, perIo: Uint32Array.of(2), partOf: Uint8Array.of(1) }, "with what they say of each IO block: how many memory blocks, which part");
   const bad = (at: number, v: number): Uint8Array => {
     const x = b.slice();
     new DataView(x.buffer).setUint32(at, v, true);
@@ -96,8 +97,8 @@ t.test("the maps round-trip and every entry is checked", async (t) => {
   fails(t, () => decodeMaps(c.x, c.h), "VMSCN7301", h.memIoOffset, "memory block 0 not listed in its IO block");
   const compressed = encodeMaps({ memIo: Float64Array.of(off, ZERO_BLOCK, off), ioMem: new Uint32Array(0), parts: Uint32Array.of(0) }, true);
   t.equal(compressed.length, 28, "compressed files have no IO-memory map");
-  t.same(decodeMaps(compressed, { ...h, compressed: true, codec: 1, ioMemLength: 0, mapsCrc: crcOf(compressed) }).ioMem.length, 0);
-  const parts2 = { ...h, ioBlocks: 2, ioMemLength: 16 };
+  t.same(decodeMaps(compressed, { ...h, compressed: true, codec: 1, ioMemLength: 0, fileLength: h.fileLength - 8, mapsCrc: crcOf(compressed) }).ioMem.length, 0);
+  const parts2 = { ...h, ioBlocks: 2, ioMemLength: 16, fileLength: h.fileLength + 12 };
   const dup = encodeMaps({ memIo: Float64Array.of(off, ZERO_BLOCK, off), ioMem: Uint32Array.of(0, 2, NO_BLOCK, NO_BLOCK), parts: Uint32Array.of(0, 0) }, false);
   fails(t, () => decodeMaps(dup, { ...parts2, mapsCrc: crcOf(dup) }), "VMSCN7301", h.memIoOffset + 24 + 16 + 4, "an IO block listed twice");
 });
@@ -105,11 +106,17 @@ t.test("the maps round-trip and every entry is checked", async (t) => {
 t.test("IO blocks: uncompressed and compressed layouts parse; corruption is found where it is", async (t) => {
   const h = header();
   const g = geometry(8, 2);
-  const b = new Uint8Array(g.ioBlockSize);
-  const ids = new Float64Array(8).fill(3);
-  putRecord(b, 32, g, 2, true, 8 * 4096, 0, 0, ids, 0, 8);
-  b.fill(9, g.dataOffset, g.dataOffset + 8 * 4096);
-  sealIoBlock(b, 0, 1, 0, 1, g.dataOffset + 8 * 4096);
+  // Memory block 2 is the guest's last: pages 16-19 of 20, so its identities end in zeros.
+  const ids = Float64Array.of(3, 3, 3, 3, 0, 0, 0, 0);
+  const block = (patch?: (b: Uint8Array, v: DataView) => void, count = 1): Uint8Array => {
+    const b = new Uint8Array(g.ioBlockSize);
+    putRecord(b, 32, g, 2, true, 8 * 4096, 0, 0, ids, 0, 8);
+    b.fill(9, g.dataOffset, g.dataOffset + 8 * 4096);
+    patch?.(b, new DataView(b.buffer));
+    sealIoBlock(b, 0, 1, 0, count, g.dataOffset + Math.min(count, 2) * 8 * 4096);
+    return b;
+  };
+  const b = block();
   const v = parseIoBlock(b, 8192, h, 0);
   t.same([v.index, v.part, v.writer, v.records.length, v.records[0]!.mb, v.records[0]!.bodyAt, v.records[0]!.body.length], [0, 1, 0, 1, 2, g.dataOffset, 8 * 4096]);
   fails(t, () => parseIoBlock(b, 8192, h, 1), "VMSCN7301", 8192 + 4, "the wrong index");
@@ -123,41 +130,63 @@ t.test("IO blocks: uncompressed and compressed layouts parse; corruption is foun
   const used = b.slice();
   new DataView(used.buffer).setUint32(20, 5, true);
   fails(t, () => parseIoBlock(used, 8192, h, 0), "VMSCN7301", 8192 + 20, "used bytes out of range");
-  // a record naming a memory block past the last, and one with a wrong body length
-  const rec = new Uint8Array(g.ioBlockSize);
-  putRecord(rec, 32, g, 7, true, 8 * 4096, 0, 0, ids, 0, 8);
-  sealIoBlock(rec, 0, 1, 0, 1, g.dataOffset + 8 * 4096);
-  fails(t, () => parseIoBlock(rec, 8192, h, 0), "VMSCN7301", 8192 + 32, "a memory block id past the last");
-  putRecord(rec, 32, g, 1, true, 100, 0, 0, ids, 0, 8);
-  sealIoBlock(rec, 0, 1, 0, 1, g.dataOffset + 8 * 4096);
-  fails(t, () => parseIoBlock(rec, 8192, h, 0), "VMSCN7301", 8192 + 32 + 8, "an uncompressed body of the wrong length");
+  // Each field of a record, its CRC made good: the check that refuses it, at its byte.
+  const rec = (what: string, at: number, patch: (b: Uint8Array, v: DataView) => void, count = 1): void => fails(t, () => parseIoBlock(block(patch, count), 8192, h, 0), "VMSCN7301", 8192 + at, what);
+  rec("a memory block id past the last", 32, (_, w) => w.setUint32(32, 7, true));
+  rec("an uncompressed body of the wrong length", 32 + 8, (_, w) => w.setUint32(32 + 8, 100, true));
+  rec("more records than an IO block holds", 16, () => {}, 3);
+  rec("a second record naming the same memory block", 32 + g.recordBytes, (x) => x.copyWithin(32 + g.recordBytes, 32, 32 + g.recordBytes), 2);
+  for (const [bad, name] of [[NaN, "NaN"], [-1, "a negative"], [1.5, "a fraction"], [2 ** 53, "2^53"], [Infinity, "infinity"]] as const) {
+    rec(`a page content that is ${name}`, 32 + 24 + 8, (_, w) => w.setFloat64(32 + 24 + 8, bad, true));
+  }
+  rec("contents past the guest's last page", 32 + 24 + 5 * 8, (_, w) => w.setFloat64(32 + 24 + 5 * 8, 3, true));
+  rec("a page with contents marked zero", 32 + 12, (_, w) => w.setUint32(32 + 12, 0b1, true));
+  rec("a zero mask past the block's last page", 32 + 12, (_, w) => w.setUint32(32 + 12, 0b10000, true));
+  rec("a zero page not marked zero", 32 + 12, (_, w) => w.setFloat64(32 + 24, 0, true));
+  rec("an untouched page that is not zero", 32 + 16, (_, w) => w.setUint32(32 + 16, 0b1, true));
+  // With the maps: exactly the blocks they place here, in their order and part.
+  const off = 8192;
+  const maps = (memIo: number[], ioMem: number[], partOf = 1) => ({ memIo: Float64Array.from(memIo), ioMem: Uint32Array.from(ioMem), parts: Uint32Array.of(0), perIo: Uint32Array.of(memIo.filter((o) => o === off).length), partOf: Uint8Array.of(partOf) });
+  t.equal(parseIoBlock(b, off, h, 0, maps([ZERO_BLOCK, ZERO_BLOCK, off], [2, NO_BLOCK])).records.length, 1, "the maps agree");
+  fails(t, () => parseIoBlock(b, off, h, 0, maps([off, ZERO_BLOCK, off], [0, 2])), "VMSCN7301", off + 16, "fewer records than the memory-IO map places in it");
+  fails(t, () => parseIoBlock(b, off, h, 0, maps([ZERO_BLOCK, ZERO_BLOCK, off], [2, NO_BLOCK], 2)), "VMSCN7301", off + 8, "another part than the part table's");
+  fails(t, () => parseIoBlock(b, off, h, 0, { ...maps([off, ZERO_BLOCK, ZERO_BLOCK], [0, NO_BLOCK]), perIo: Uint32Array.of(1) }), "VMSCN7301", off + 32, "a block the memory-IO map places elsewhere");
+  fails(t, () => parseIoBlock(b, off, h, 0, maps([ZERO_BLOCK, ZERO_BLOCK, off], [1, NO_BLOCK])), "VMSCN7301", off + 32, "another order than the IO-memory map's");
   // compressed: records and bodies one after the other
   const hc = { ...h, compressed: true, codec: 1 };
-  const c = new Uint8Array(g.ioBlockSize);
-  putRecord(c, 32, g, 0, false, 10, 0b11, 0b01, ids, 0, 8);
-  c.fill(7, 32 + g.recordBytes, 32 + g.recordBytes + 10);
-  putRecord(c, 32 + g.recordBytes + 10, g, 2, true, 4096, 0, 0, ids, 0, 8);
-  sealIoBlock(c, 0, 2, 0x10000, 2, 32 + 2 * g.recordBytes + 10 + 4096);
-  const cv = parseIoBlock(c, 8192, hc, 0);
-  t.same(cv.records.map((r) => [r.mb, r.raw, r.zeroMask, r.untouchedMask, r.body.length, r.bodyAt]), [[0, false, 3, 1, 10, 32 + g.recordBytes], [2, true, 0, 0, 4096, 32 + 2 * g.recordBytes + 10]]);
+  const ids0 = Float64Array.of(0, 0, 3, 3, 3, 3, 3, 3);
+  const cblock = (first: { raw: boolean; length: number }, count = 2, patch?: (b: Uint8Array) => void): Uint8Array => {
+    const c = new Uint8Array(g.ioBlockSize);
+    putRecord(c, 32, g, 0, first.raw, first.length, 0b11, 0b01, ids0, 0, 8);
+    c.fill(7, 32 + g.recordBytes, 32 + g.recordBytes + first.length);
+    const second = 32 + g.recordBytes + first.length;
+    putRecord(c, second, g, 2, true, 4 * 4096, 0, 0, ids, 0, 8);
+    patch?.(c);
+    sealIoBlock(c, 0, 2, 0x10000, count, second + g.recordBytes + 4 * 4096);
+    return c;
+  };
+  const cv = parseIoBlock(cblock({ raw: false, length: 10 }), 8192, hc, 0);
+  t.same(cv.records.map((r) => [r.mb, r.raw, r.zeroMask, r.untouchedMask, r.body.length, r.bodyAt]), [[0, false, 3, 1, 10, 32 + g.recordBytes], [2, true, 0, 0, 4 * 4096, 32 + 2 * g.recordBytes + 10]]);
   t.same([cv.part, cv.writer], [2, 0x10000]);
-  sealIoBlock(c, 0, 2, 0, 2, 32 + g.recordBytes + 5);
-  fails(t, () => parseIoBlock(c, 8192, hc, 0), "VMSCN7301", 8192 + 32 + 8, "a body past the bytes used");
-  sealIoBlock(c, 0, 2, 0, 3, 32 + 2 * g.recordBytes + 10 + 4096);
-  fails(t, () => parseIoBlock(c, 8192, hc, 0), "VMSCN7301", 8192 + 32 + 2 * g.recordBytes + 10 + 4096, "a record past the bytes used");
+  const short = cblock({ raw: false, length: 10 });
+  sealIoBlock(short, 0, 2, 0, 2, 32 + g.recordBytes + 5);
+  fails(t, () => parseIoBlock(short, 8192, hc, 0), "VMSCN7301", 8192 + 32 + 8, "a body past the bytes used");
+  fails(t, () => parseIoBlock(cblock({ raw: false, length: 10 }, 3), 8192, hc, 0), "VMSCN7301", 8192 + 32 + 2 * g.recordBytes + 10 + 4 * 4096, "a record past the bytes used");
+  fails(t, () => parseIoBlock(cblock({ raw: true, length: 10 }), 8192, hc, 0), "VMSCN7301", 8192 + 32 + 8, "a stored body that is not its pages' bytes");
+  fails(t, () => parseIoBlock(cblock({ raw: false, length: 6 * 4096 }), 8192, hc, 0), "VMSCN7301", 8192 + 32 + 8, "a compressed body no smaller than its pages");
 });
 
 t.test("byte stores: a real file and memory behave alike", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "vmscn-store-"));
   try {
-    for (const s of [new FileStore(join(dir, "sub", "f.ckpt"), "create", "7"), new MemoryStore()]) {
+    for (const s of [FileStore.create(dir, ["sub"], "f.ckpt"), new MemoryStore()]) {
       s.write(3, Uint8Array.of(1, 2, 3));
       s.write(2 * 1024 * 1024 - 1, Uint8Array.of(9, 9));
       t.equal(s.size, 2 * 1024 * 1024 + 1);
       t.same([...s.read(2, 5)], [0, 1, 2, 3, 0]);
       t.same([...s.read(2 * 1024 * 1024 - 1, 10)], [9, 9], "a read past the end is short");
       if (s instanceof FileStore) {
-        t.same(readdirSync(join(dir, "sub")), ["f.ckpt.tmp-7"], "a file being written has its temporary name only");
+        t.match(readdirSync(join(dir, "sub")), [/^f\.ckpt\.tmp-[0-9a-f]{16}$/], "a file being written has its temporary name only: 64 random bits");
         s.close();
         s.write(0, Uint8Array.of(5));
         t.same([...s.read(0, 4)], [5, 0, 0, 1], "closed, it opens again without truncating");
@@ -166,7 +195,7 @@ t.test("byte stores: a real file and memory behave alike", async (t) => {
       s.close();
     }
     t.same(readdirSync(join(dir, "sub")), ["f.ckpt"], "committed, it has its final name only");
-    const r = new FileStore(join(dir, "sub", "f.ckpt"), "read");
+    const r = FileStore.openInside(dir, ["sub"], "f.ckpt");
     t.equal(r.size, 2 * 1024 * 1024 + 1);
     t.same([...r.read(3, 3)], [1, 2, 3]);
     r.close();
@@ -177,7 +206,7 @@ t.test("byte stores: a real file and memory behave alike", async (t) => {
     m.truncate(6);
     t.same([...m.read(0, 10)], [1, 1, 1, 1, 0, 1]);
     // A failed save: the temporary file goes, the final name never appears, the head stays readable.
-    const f = new FileStore(join(dir, "g.ckpt"), "create", "2");
+    const f = FileStore.create(dir, [], "g.ckpt");
     f.write(0, new Uint8Array(8192).fill(3));
     f.discard(4096);
     f.discard(4096);

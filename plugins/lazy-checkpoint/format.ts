@@ -1,7 +1,8 @@
 // The checkpoint file format (docs/checkpoint-format.md): a 4 KiB header, the device state,
 // the IO blocks, then the memory-IO map, the IO-memory map and the part table. All integers
-// little-endian. This module only encodes and decodes bytes: it knows nothing of the run, so
-// `vmscn checkpoint inspect` uses it as the restore does.
+// little-endian. This module (the header) and blocks.ts (the maps and the IO blocks) only
+// encode, decode and check bytes: they know nothing of the run, so `vmscn checkpoint inspect`
+// checks a file exactly as the restore does.
 import { crc32 } from "node:zlib";
 
 export const MAGIC = "VMSCNCKP";
@@ -22,6 +23,12 @@ export const BACKGROUND_WRITER = 0x10000;
 export const RECORD_RAW = 1;
 export const MAX_PAGES_PER_BLOCK = 32;
 export const MAX_BLOCKS_PER_IO = 64;
+/**
+ * Limits a save keeps to and a restore checks before it reads or allocates anything: the
+ * device state, and the maps (read in one piece), at most 1 GiB each.
+ */
+export const MAX_DEVICE_STATE = 2 ** 30;
+export const MAX_MAPS_BYTES = 2 ** 30;
 
 /** Offsets of the header's fields: errors name them. */
 export const H = {
@@ -143,7 +150,7 @@ export function getU64(v: DataView, at: number): number {
   return v.getUint32(at, true) + v.getUint32(at + 4, true) * 0x1_0000_0000;
 }
 
-function view(b: Uint8Array): DataView {
+export function view(b: Uint8Array): DataView {
   return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }
 
@@ -153,7 +160,7 @@ function putString(b: Uint8Array, at: number, s: string, max: number): void {
   b.set(bytes, at);
 }
 
-function getString(b: Uint8Array, at: number, max: number): string {
+export function getString(b: Uint8Array, at: number, max: number): string {
   let end = at;
   while (end < at + max && b[end] !== 0) end++;
   return new TextDecoder().decode(b.subarray(at, end));
@@ -208,6 +215,8 @@ export function encodeHeader(h: Header): Uint8Array {
   return b;
 }
 
+const U64_FIELDS = ["guestPages", "deviceOffset", "deviceLength", "ioAreaOffset", "memIoOffset", "memIoLength", "ioMemOffset", "ioMemLength", "partOffset", "partLength", "fileLength", "contentPages", "zeroPages", "untouchedPages", "savedAt"] as const;
+
 /**
  * Decodes and checks a header read from a file of `fileSize` bytes: magic, version, checksum,
  * completeness, geometry and the sections' places. Throws FormatError naming the offset.
@@ -260,6 +269,11 @@ export function decodeHeader(b: Uint8Array, fileSize: number): Header {
   if (!h.complete) throw new FormatError("VMSCN7305", "it is incomplete: the save that wrote it did not finish", H.flags);
   if (h.pageSize !== 4096) throw new FormatError("VMSCN7304", `its pages are ${h.pageSize} bytes; vmscn's are 4096`, H.pageSize);
   const bad = (field: keyof typeof H, what: string): FormatError => new FormatError("VMSCN7301", `its header is inconsistent: ${what}`, H[field]);
+  // 64-bit fields past 2^53 would lose their low bits in the sums below.
+  for (const f of U64_FIELDS) if (!Number.isSafeInteger(h[f])) throw bad(f, `${f} is ${h[f]}, past 2^53`);
+  if (v.getUint32(H.headerSize, true) !== HEADER_SIZE) throw bad("headerSize", `a header of ${v.getUint32(H.headerSize, true)} bytes, ${HEADER_SIZE} expected`);
+  if (!h.compressed && h.level !== 0) throw bad("level", `level ${h.level} in a file not compressed`);
+  if (h.deviceLength > MAX_DEVICE_STATE) throw bad("deviceLength", `a device state of ${h.deviceLength} bytes, more than the ${MAX_DEVICE_STATE} a checkpoint holds`);
   if (!(h.pagesPerBlock >= 1 && h.pagesPerBlock <= MAX_PAGES_PER_BLOCK)) throw bad("pagesPerBlock", `${h.pagesPerBlock} pages per memory block (1..${MAX_PAGES_PER_BLOCK})`);
   if (!(h.blocksPerIo >= 1 && h.blocksPerIo <= MAX_BLOCKS_PER_IO)) throw bad("blocksPerIo", `${h.blocksPerIo} memory blocks per IO block (1..${MAX_BLOCKS_PER_IO})`);
   const g = geometry(h.pagesPerBlock, h.blocksPerIo);
@@ -277,188 +291,7 @@ export function decodeHeader(b: Uint8Array, fileSize: number): Header {
   if (h.partLength !== h.ioBlocks * 4) throw bad("partLength", `a part table of ${h.partLength} bytes`);
   if (h.fileLength !== h.partOffset + h.partLength) throw bad("fileLength", `a file length of ${h.fileLength}`);
   if (h.contentPages + h.zeroPages !== h.guestPages || h.untouchedPages > h.zeroPages) throw bad("contentPages", `${h.contentPages} pages with contents and ${h.zeroPages} zero pages for ${h.guestPages} pages`);
+  if (h.fileLength - h.memIoOffset > MAX_MAPS_BYTES) throw bad("memIoLength", `maps of ${h.fileLength - h.memIoOffset} bytes, more than the ${MAX_MAPS_BYTES} a checkpoint holds`);
   if (fileSize < h.fileLength) throw new FormatError("VMSCN7302", `it is truncated: ${fileSize} bytes, and its header says ${h.fileLength}`, fileSize);
   return h;
-}
-
-// ---- the maps ------------------------------------------------------------------------------
-
-export interface Maps {
-  /** File offset of the IO block of each memory block; ZERO_BLOCK for blocks encoded up front. */
-  memIo: Float64Array;
-  /** For uncompressed files: IO block i's memory blocks in order at [i*M, (i+1)*M), NO_BLOCK when unused. */
-  ioMem: Uint32Array;
-  /** IO block indices: the first part in order, then the second. */
-  parts: Uint32Array;
-}
-
-/** The maps as stored: memory-IO map, IO-memory map (uncompressed files), part table. */
-export function encodeMaps(m: Maps, compressed: boolean): Uint8Array {
-  const n = m.memIo.length;
-  const io = compressed ? 0 : m.ioMem.length;
-  const b = new Uint8Array(n * 8 + io * 4 + m.parts.length * 4);
-  const v = view(b);
-  for (let i = 0; i < n; i++) {
-    const off = m.memIo[i]!;
-    if (off === ZERO_BLOCK) {
-      v.setUint32(i * 8, 0xffffffff, true);
-      v.setUint32(i * 8 + 4, 0xffffffff, true);
-    } else putU64(v, i * 8, off);
-  }
-  let at = n * 8;
-  for (let i = 0; i < io; i++, at += 4) v.setUint32(at, m.ioMem[i]!, true);
-  for (let i = 0; i < m.parts.length; i++, at += 4) v.setUint32(at, m.parts[i]!, true);
-  return b;
-}
-
-/**
- * Decodes the maps (the bytes from the memory-IO map to the end of the file) and checks every
- * entry against the header: an offset that is no IO block's, a memory block id out of range,
- * a part table that is not a permutation. Throws FormatError with the entry's file offset.
- */
-export function decodeMaps(b: Uint8Array, h: Header): Maps {
-  const v = view(b);
-  const base = h.memIoOffset;
-  if (crcOf(b) !== h.mapsCrc) throw new FormatError("VMSCN7301", "its maps are corrupt (the CRC-32 does not match)", base);
-  const memIo = new Float64Array(h.memoryBlocks);
-  const ioEnd = h.ioAreaOffset + h.ioBlocks * h.ioBlockSize;
-  for (let i = 0; i < h.memoryBlocks; i++) {
-    const lo = v.getUint32(i * 8, true);
-    const hi = v.getUint32(i * 8 + 4, true);
-    if (lo === 0xffffffff && hi === 0xffffffff) {
-      memIo[i] = ZERO_BLOCK;
-      continue;
-    }
-    const off = lo + hi * 0x1_0000_0000;
-    if (off < h.ioAreaOffset || off >= ioEnd || (off - h.ioAreaOffset) % h.ioBlockSize !== 0) {
-      throw new FormatError("VMSCN7301", `its memory-IO map gives memory block ${i} offset ${off}, which is not an IO block's`, base + i * 8);
-    }
-    memIo[i] = off;
-  }
-  const ioMem = new Uint32Array(h.ioMemLength / 4);
-  const ioBase = h.memIoLength;
-  for (let i = 0; i < ioMem.length; i++) {
-    const id = v.getUint32(ioBase + i * 4, true);
-    if (id !== NO_BLOCK && id >= h.memoryBlocks) throw new FormatError("VMSCN7301", `its IO-memory map names memory block ${id}, past the last (${h.memoryBlocks - 1})`, base + ioBase + i * 4);
-    ioMem[i] = id;
-  }
-  const parts = new Uint32Array(h.ioBlocks);
-  const seen = new Uint8Array(h.ioBlocks);
-  const pBase = h.memIoLength + h.ioMemLength;
-  for (let i = 0; i < h.ioBlocks; i++) {
-    const io = v.getUint32(pBase + i * 4, true);
-    if (io >= h.ioBlocks || seen[io]) throw new FormatError("VMSCN7301", `its part table lists IO block ${io} ${io >= h.ioBlocks ? "past the last" : "twice"}`, base + pBase + i * 4);
-    seen[io] = 1;
-    parts[i] = io;
-  }
-  if (!h.compressed) {
-    // Each memory block the memory-IO map places in an IO block must be listed there.
-    for (let mb = 0; mb < h.memoryBlocks; mb++) {
-      const off = memIo[mb]!;
-      if (off === ZERO_BLOCK) continue;
-      const io = (off - h.ioAreaOffset) / h.ioBlockSize;
-      let found = false;
-      for (let j = 0; j < h.blocksPerIo; j++) if (ioMem[io * h.blocksPerIo + j] === mb) found = true;
-      if (!found) throw new FormatError("VMSCN7301", `its memory-IO map puts memory block ${mb} in IO block ${io}, whose IO-memory map entry does not list it`, base + mb * 8);
-    }
-  }
-  return { memIo, ioMem, parts };
-}
-
-// ---- IO blocks -----------------------------------------------------------------------------
-
-/** One memory block's record: its id, masks, body and its pages' content identities. */
-export interface BlockRecord {
-  mb: number;
-  raw: boolean;
-  zeroMask: number;
-  untouchedMask: number;
-  /** The record's body: compressed (or raw) bytes of the pages with contents; uncompressed files: all P pages at the data slot. */
-  body: Uint8Array;
-  /** Offset of the body within the IO block. */
-  bodyAt: number;
-  /** Offset of the record within the IO block. */
-  at: number;
-  identities: Float64Array;
-}
-
-export interface IoBlockView {
-  index: number;
-  part: number;
-  writer: number;
-  records: BlockRecord[];
-  used: number;
-}
-
-/** Writes a record's metadata at `at` in `b`. */
-export function putRecord(b: Uint8Array, at: number, g: Geometry, mb: number, raw: boolean, bodyLength: number, zeroMask: number, untouchedMask: number, identities: Float64Array, from: number, count: number): void {
-  const v = view(b);
-  v.setUint32(at, mb, true);
-  v.setUint32(at + 4, raw ? RECORD_RAW : 0, true);
-  v.setUint32(at + 8, bodyLength, true);
-  v.setUint32(at + 12, zeroMask >>> 0, true);
-  v.setUint32(at + 16, untouchedMask >>> 0, true);
-  v.setUint32(at + 20, 0, true);
-  for (let i = 0; i < g.pagesPerBlock; i++) v.setFloat64(at + 24 + i * 8, i < count ? identities[from + i]! : 0, true);
-}
-
-/** Fills in an IO block's header (after its records and data): index, part, writer, count, used, CRC. */
-export function sealIoBlock(b: Uint8Array, index: number, part: number, writer: number, count: number, used: number): void {
-  const v = view(b);
-  b.set(new TextEncoder().encode(IO_MAGIC), 0);
-  v.setUint32(4, index, true);
-  v.setUint32(8, part, true);
-  v.setUint32(12, writer, true);
-  v.setUint32(16, count, true);
-  v.setUint32(20, used, true);
-  v.setUint32(24, 0, true);
-  v.setUint32(28, crcOf(b.subarray(0, 28), b.subarray(IO_HEADER_SIZE, used)), true);
-}
-
-/**
- * Parses and checks one IO block read from file offset `offset`: magic, index, CRC, then its
- * records (the IO-memory map's order for uncompressed files, the metadata chain for compressed
- * ones, as the document's figure 3). Throws FormatError at the offending byte's file offset.
- */
-export function parseIoBlock(b: Uint8Array, offset: number, h: Header, expectIndex: number): IoBlockView {
-  const v = view(b);
-  const g = geometry(h.pagesPerBlock, h.blocksPerIo);
-  const bad = (at: number, what: string): FormatError => new FormatError("VMSCN7301", `IO block ${expectIndex} is corrupt: ${what}`, offset + at);
-  if (b.length < h.ioBlockSize) throw new FormatError("VMSCN7302", `it is truncated inside IO block ${expectIndex}`, offset + b.length);
-  if (getString(b, 0, 4) !== IO_MAGIC) throw bad(0, `no "${IO_MAGIC}" magic`);
-  const index = v.getUint32(4, true);
-  if (index !== expectIndex) throw bad(4, `it says it is IO block ${index}`);
-  const used = v.getUint32(20, true);
-  const count = v.getUint32(16, true);
-  if (used < IO_HEADER_SIZE || used > h.ioBlockSize) throw bad(20, `${used} bytes used of ${h.ioBlockSize}`);
-  if (crcOf(b.subarray(0, 28), b.subarray(IO_HEADER_SIZE, used)) !== v.getUint32(28, true)) throw bad(28, "the CRC-32 does not match");
-  const part = v.getUint32(8, true);
-  const writer = v.getUint32(12, true);
-  const records: BlockRecord[] = [];
-  let at = IO_HEADER_SIZE;
-  for (let i = 0; i < count; i++) {
-    if (at + g.recordBytes > used) throw bad(at, `record ${i} runs past the ${used} bytes used`);
-    const mb = v.getUint32(at, true);
-    if (mb >= h.memoryBlocks) throw bad(at, `record ${i} names memory block ${mb}, past the last (${h.memoryBlocks - 1})`);
-    const raw = (v.getUint32(at + 4, true) & RECORD_RAW) !== 0;
-    const bodyLength = v.getUint32(at + 8, true);
-    const identities = new Float64Array(h.pagesPerBlock);
-    for (let p = 0; p < h.pagesPerBlock; p++) identities[p] = v.getFloat64(at + 24 + p * 8, true);
-    const rec: BlockRecord = { mb, raw, zeroMask: v.getUint32(at + 12, true), untouchedMask: v.getUint32(at + 16, true), body: b, bodyAt: 0, at, identities };
-    if (h.compressed) {
-      const bodyAt = at + g.recordBytes;
-      if (bodyAt + bodyLength > used) throw bad(at + 8, `record ${i}'s body of ${bodyLength} bytes runs past the ${used} bytes used`);
-      rec.bodyAt = bodyAt;
-      rec.body = b.subarray(bodyAt, bodyAt + bodyLength);
-      at = bodyAt + bodyLength;
-    } else {
-      const bodyAt = g.dataOffset + i * h.pagesPerBlock * h.pageSize;
-      if (bodyLength !== h.pagesPerBlock * h.pageSize) throw bad(at + 8, `record ${i} has a body of ${bodyLength} bytes, ${h.pagesPerBlock * h.pageSize} expected`);
-      rec.bodyAt = bodyAt;
-      rec.body = b.subarray(bodyAt, bodyAt + bodyLength);
-      at += g.recordBytes;
-    }
-    records.push(rec);
-  }
-  return { index, part, writer, records, used };
 }

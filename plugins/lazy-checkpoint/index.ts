@@ -3,15 +3,15 @@
 // them, background threads save the rest), `restore` resumes a VM before its memory is loaded
 // (vCPU faults and background threads load it from the file). Compression comes from the
 // compression plugin's service. See README.md and docs/checkpoint-format.md.
-import { existsSync } from "node:fs";
-import { basename, resolve, sep } from "node:path";
+import { basename, relative, resolve, sep } from "node:path";
 import { VmscnError, definePlugin, kernelError, type PluginContext, type World } from "../../core/api.js";
+import { MAX_DEVICE_STATE, MAX_MAPS_BYTES } from "./format.js";
 import { checkpointReport, restoreReport } from "./report.js";
 import { CHECKPOINT_ARGS, CHECKPOINT_OPTIONS, RESTORE_ARGS, RESTORE_OPTIONS, checkCheckpoint, checkRestore, defaultDatastore, parseCheckpoint, parseRestore, type CheckpointOptions } from "./options.js";
 import { Restore } from "./restore/restore.js";
 import { Save } from "./save/save.js";
 import { PLUGIN, type CheckpointFile } from "./shared.js";
-import { FileStore, MemoryStore } from "./store.js";
+import { FileStore, MemoryStore, StoreRefusal, type ByteStore } from "./store.js";
 
 export const CHECKPOINT_CODES = {
   VMSCN7301: "a checkpoint file is corrupt (bad magic, checksum mismatch, malformed map or record)",
@@ -23,6 +23,8 @@ export const CHECKPOINT_CODES = {
   VMSCN7307: "no space left for a checkpoint file (disk full)",
   VMSCN7308: "a checkpoint save or restore of the VM, or of the file, is already under way",
   VMSCN7309: "a checkpoint save or restore was interrupted (host crash, IO failure, VM stopped, helper killed)",
+  VMSCN7310: "a checkpoint file's path is refused: a symbolic link or a special file (folder, FIFO, device, socket) where the file or a folder on its way should be, or a name that leaves the output folder",
+  VMSCN7311: "another process took a checkpoint file's name while a save wrote it (two runs sharing an output folder): the save is dropped rather than overwrite it",
 } as const;
 
 export default definePlugin({
@@ -58,10 +60,19 @@ export default definePlugin({
         const one = (): void => {
           n++;
           const s = beginSave(world, ds, o, n, (end) => {
-            if (end.state === "failed") failed ??= k.error(end.failureCode!, end.failure!).describe();
+            if (end.state === "failed") {
+              // A failed save ends its series: the action fails with it, and the report's save is this one.
+              failed ??= k.error(end.failureCode!, end.failure!).describe();
+              n = o.count;
+            }
             if (n >= o.count) call.done(failed ? { failed } : undefined);
           });
-          s.start();
+          try {
+            s.start();
+          } catch (err) {
+            if (!(err instanceof VmscnError)) throw err;
+            s.fail(err.code, err.message);
+          }
         };
         one();
         if (o.count > 1) {
@@ -98,11 +109,16 @@ export default definePlugin({
       const c = world.memory!.census();
       const away = c.absentRestore + c.absentFetch + c.remote;
       if (away > 0) throw k.error("VMSCN5011", `cannot save VM "${world.name}" now: ${away} of its pages are not on host "${world.host.name}" yet (a migration's post-copy, a lazy restore, or pages read over RDMA); save it once they are`, world.label);
+      const device = k.vmInfo(world)?.deviceStateBytes ?? 0;
+      // What a restore would refuse to read, a save does not write (docs/checkpoint-format.md, "Limits").
+      if (device > MAX_DEVICE_STATE) throw k.error("VMSCN5011", `cannot checkpoint VM "${world.name}": its device state of ${device} bytes is more than a checkpoint file holds (${MAX_DEVICE_STATE} bytes)`, world.label);
+      const maps = Save.mapsBytes(world.memory!.pages, o, world.vcpus);
+      if (maps > MAX_MAPS_BYTES) throw k.error("VMSCN5011", `cannot checkpoint VM "${world.name}": the maps of its ${world.memory!.pages} pages in memory blocks of ${o.pagesPerBlock} would take ${maps} bytes, more than a checkpoint file holds (${MAX_MAPS_BYTES} bytes); use larger blocks (block-pages)`, world.label);
       const name = fileName(o, world.name, n);
-      const capacity = Save.capacity(world.memory!.pages, k.vmInfo(world)?.deviceStateBytes ?? 0, o, world.vcpus);
+      const capacity = Save.capacity(world.memory!.pages, device, o, world.vcpus);
       const id = seq + 1;
       const previous = files.get(`${ds}/${name}`);
-      const file = openForSave(ds, name, capacity, id);
+      const file = openForSave(ds, name, capacity);
       seq = id;
       const session = o.compression === "none" ? null : svc.session(`checkpoint:${world.name}`, svc.codec(o.compression, o.level));
       const s = new Save(k, world, o, file, session, id, (end) => {
@@ -126,33 +142,51 @@ export default definePlugin({
     }
 
     /** The file a save writes: a real file under the output folder (or bytes in memory) and its datastore file. */
-    function openForSave(ds: string, name: string, capacity: number, id: number): CheckpointFile {
+    function openForSave(ds: string, name: string, capacity: number): CheckpointFile {
       const key = `${ds}/${name}`;
       const old = files.get(key);
       if (old && (old.busy || readers(old) > 0)) throw k.error("VMSCN7308", `checkpoint file "${key}" is being ${old.busy ? "written" : "read"}`);
       let sim = old?.sim;
       if (sim && sim.size < capacity) throw k.error("VMSCN5006", `file "${name}" on datastore "${ds}" is too small for this checkpoint (${sim.size} of ${capacity} bytes)`);
+      if (!sim && k.storage.datastore(ds).hasFile(name)) throw k.error("VMSCN5006", `file "${name}" already exists on datastore "${ds}" and is not a checkpoint file of this run`);
+      const store = k.config.outDir === undefined ? new MemoryStore() : createReal(ds, name);
       if (!sim) {
-        if (k.storage.datastore(ds).hasFile(name)) throw k.error("VMSCN5006", `file "${name}" already exists on datastore "${ds}" and is not a checkpoint file of this run`);
         try {
           sim = k.storage.createFile(ds, name, capacity);
         } catch (err) {
+          store.discard(0);
           if (err instanceof VmscnError && err.code === "VMSCN5016") throw k.error("VMSCN7307", `no space left on datastore "${ds}" for checkpoint file "${name}" (${err.message})`);
           throw err;
         }
       }
       old?.store.close();
-      const outDir = k.config.outDir;
-      let store;
-      if (outDir !== undefined) {
-        const root = resolve(outDir);
-        const path = resolve(root, ds, name);
-        if (!path.startsWith(resolve(root, ds) + sep)) throw k.error("VMSCN5011", `checkpoint file "${name}" on datastore "${ds}" would be stored outside the output folder "${outDir}"`);
-        store = new FileStore(path, "create", String(id));
-      } else store = new MemoryStore();
       const f: CheckpointFile = { key, datastore: ds, name, store, sim, snapshot: null, busy: true };
       files.set(key, f);
       return f;
+    }
+
+    /** A save's real file, `<out>/<datastore>/<name>`: it stays inside the output folder, through no link (store.ts). */
+    function createReal(ds: string, name: string): ByteStore {
+      const outDir = k.config.outDir!;
+      const { root, parts, base } = inside(outDir, ds, name);
+      try {
+        return FileStore.create(root, parts, base);
+      } catch (err) {
+        if (err instanceof StoreRefusal) throw k.error(err.code, `checkpoint file "${name}" on datastore "${ds}" is refused: ${err.message}`);
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === "ENOSPC" || e.code === "EDQUOT") throw k.error("VMSCN7307", `no space left for checkpoint file "${name}" on datastore "${ds}": ${e.message}`);
+        if (typeof e.code === "string") throw k.error("VMSCN7310", `checkpoint file "${name}" on datastore "${ds}" cannot be created under the output folder "${outDir}": ${e.message}`);
+        throw err;
+      }
+    }
+
+    /** Where `<out>/<datastore>/<name>` is: checked to stay inside the output folder, as the folders below it and the file's name. */
+    function inside(outDir: string, ds: string, name: string, how = "stored"): { root: string; parts: string[]; base: string } {
+      const root = resolve(outDir);
+      const path = resolve(root, ds, name);
+      if (!path.startsWith(resolve(root, ds) + sep)) throw k.error("VMSCN5011", `checkpoint file "${name}" on datastore "${ds}" would be ${how} outside the output folder "${outDir}"`);
+      const parts = relative(root, path).split(sep);
+      return { root, parts: parts.slice(0, -1), base: parts[parts.length - 1]! };
     }
 
     function readers(f: CheckpointFile): number {
@@ -206,16 +240,20 @@ export default definePlugin({
           return f;
         }
       }
-      const real = path !== undefined ? resolve(path) : k.config.outDir !== undefined ? resolve(k.config.outDir, ds, name) : undefined;
-      if (real === undefined || !existsSync(real)) {
-        const where = real ?? `${ds}/${name} (this run wrote no such checkpoint and has no output folder to look in)`;
-        throw k.error("VMSCN7306", `there is no checkpoint file ${real !== undefined ? `"${where}"` : where}`);
-      }
+      const outDir = k.config.outDir;
+      if (path === undefined && outDir === undefined) throw k.error("VMSCN7306", `there is no checkpoint file ${ds}/${name} (this run wrote no such checkpoint and has no output folder to look in)`);
+      const real = path !== undefined ? resolve(path) : resolve(outDir!, ds, name);
       let store: FileStore;
       try {
-        store = new FileStore(real, "read");
+        if (path !== undefined) store = FileStore.openPath(real);
+        else {
+          const { root, parts, base } = inside(outDir!, ds, name, "read from");
+          store = FileStore.openInside(root, parts, base);
+        }
       } catch (err) {
-        throw k.error("VMSCN7306", `checkpoint file "${real}" cannot be opened: ${(err as Error).message}`);
+        if (!(err instanceof StoreRefusal)) throw err;
+        if (err.code === "VMSCN7306" && err.message === "it does not exist") throw k.error("VMSCN7306", `there is no checkpoint file "${real}"`);
+        throw k.error(err.code, `checkpoint file "${real}" ${err.code === "VMSCN7306" ? "cannot be opened" : "is refused"}: ${err.message}`);
       }
       // The datastore file that times the reads: the checkpoint's name, made unique if taken.
       const dsObj = k.storage.datastore(ds);

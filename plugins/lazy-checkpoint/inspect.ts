@@ -3,11 +3,12 @@
 // memory blocks decoded (compressed ones with the compression service's codec, which the
 // caller supplies: a plugin never imports another's code). A file that is not a valid
 // checkpoint throws FormatError with the restore's code and the offset.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { PAGE_SIZE, pageBytes } from "../../core/api.js";
 import type { CompressionService } from "../compression/api.js";
-import { BACKGROUND_WRITER, FormatError, HEADER_SIZE, ZERO_BLOCK, decodeHeader, decodeMaps, parseIoBlock, type Header, type Maps } from "./format.js";
-import { codecName, fileCodec } from "./shared.js";
+import { decodeMaps, parseIoBlock, type MapIndex, type Maps } from "./blocks.js";
+import { BACKGROUND_WRITER, FormatError, HEADER_SIZE, ZERO_BLOCK, decodeHeader, type Header } from "./format.js";
+import { codecName, crcOfStore, fileCodec } from "./shared.js";
+import { FileStore } from "./store.js";
 
 export interface Inspection {
   file: string;
@@ -21,47 +22,39 @@ export interface Inspection {
   verified?: { ioBlocks: number; memoryBlocks: number; pages: number };
 }
 
-function readAt(fd: number, offset: number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, out, done, length - done, offset + done);
-    if (n === 0) return out.subarray(0, done);
-    done += n;
-  }
-  return out;
-}
-
-/** Reads and checks a checkpoint file; throws FormatError (code, offset) when it is not a valid one. */
+/**
+ * Reads and checks a checkpoint file; throws FormatError (code, offset) when it is not a valid
+ * one, and StoreRefusal when the path is no regular file (a folder, a FIFO, a device).
+ */
 export function inspectCheckpoint(file: string, verify: boolean, compression?: CompressionService): Inspection {
-  const fd = openSync(file, "r");
+  const store = FileStore.openPath(file);
   try {
-    const size = fstatSync(fd).size;
-    const header = decodeHeader(readAt(fd, 0, HEADER_SIZE), size);
-    const maps = decodeMaps(readAt(fd, header.memIoOffset, header.fileLength - header.memIoOffset), header);
+    const size = store.size;
+    const header = decodeHeader(store.read(0, HEADER_SIZE), size);
+    const maps = decodeMaps(store.read(header.memIoOffset, header.fileLength - header.memIoOffset), header);
     const parts = [...maps.parts];
     let zeroBlocks = 0;
     for (let b = 0; b < header.memoryBlocks; b++) if (maps.memIo[b] === ZERO_BLOCK) zeroBlocks++;
-    const out: Inspection = { file, size, header, firstPart: parts.slice(0, header.firstPart), secondPart: parts.slice(header.firstPart), zeroBlocks, maps };
-    if (verify) out.verified = verifyBlocks(fd, header, maps, compression);
+    const out: Inspection = { file, size, header, firstPart: parts.slice(0, header.firstPart), secondPart: parts.slice(header.firstPart), zeroBlocks, maps: { memIo: maps.memIo, ioMem: maps.ioMem, parts: maps.parts } };
+    if (verify) out.verified = verifyBlocks(store, header, maps, compression);
     return out;
   } finally {
-    closeSync(fd);
+    store.close();
   }
 }
 
-/** Every IO block parsed and CRC-checked, every memory block decoded and its pages' bytes compared with their contents. */
-function verifyBlocks(fd: number, h: Header, m: Maps, compression: CompressionService | undefined): { ioBlocks: number; memoryBlocks: number; pages: number } {
+/** What a restore checks, all of it: the codec, the device state's CRC-32, every IO block parsed against the maps, every memory block decoded and its pages' bytes compared with their contents. */
+function verifyBlocks(store: FileStore, h: Header, m: Maps & MapIndex, compression: CompressionService | undefined): { ioBlocks: number; memoryBlocks: number; pages: number } {
   if (h.compressed && !compression) throw new Error("verifying a compressed checkpoint file needs the compression service to decode its blocks");
-  const codec = h.compressed ? fileCodec(compression!, h) : null;
+  const codec = compression ? fileCodec(compression, h) : null;
+  if (crcOfStore(store, h.deviceOffset, h.deviceLength) !== h.deviceCrc) throw new FormatError("VMSCN7301", "its device state does not match its CRC-32", h.deviceOffset);
   const ref = new Uint8Array(PAGE_SIZE);
   let blocks = 0;
   let pages = 0;
   for (let io = 0; io < h.ioBlocks; io++) {
     const offset = h.ioAreaOffset + io * h.ioBlockSize;
-    const view = parseIoBlock(readAt(fd, offset, h.ioBlockSize), offset, h, io);
+    const view = parseIoBlock(store.read(offset, h.ioBlockSize), offset, h, io, m);
     for (const r of view.records) {
-      if (m.memIo[r.mb] !== offset) throw new FormatError("VMSCN7301", `IO block ${io} holds memory block ${r.mb}, which the memory-IO map places elsewhere`, offset + r.at);
       const count = Math.min(h.pagesPerBlock, h.guestPages - r.mb * h.pagesPerBlock);
       let bytes = r.body;
       if (codec && !r.raw) {

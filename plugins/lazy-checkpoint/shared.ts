@@ -1,8 +1,9 @@
 // Pieces the save and the restore share: codecs by the ids files carry (from the compression
 // service, k.use("compression")), modelled costs, the throttle, checkpoint files of the run.
-import type { PluginContext, SimFile } from "../../core/api.js";
+import { crc32 } from "node:zlib";
+import { VmscnError, type PluginContext, type SimFile } from "../../core/api.js";
 import type { Codec, CompressionService } from "../compression/api.js";
-import type { Header } from "./format.js";
+import { FormatError, H, type Header } from "./format.js";
 import type { ByteStore } from "./store.js";
 
 /** The plugin's name: the cause of the changes it makes to worlds names it. */
@@ -21,11 +22,36 @@ export function codecName(svc: CompressionService, id: number): string | undefin
   return svc.codecNames.find((n) => svc.codec(n).id === id);
 }
 
-/** The codec a compressed file's blocks decode with: zlib at the file's level, the others as they are. */
-export function fileCodec(svc: CompressionService, h: Pick<Header, "codec" | "level">): Codec {
-  const name = codecName(svc, h.codec)!;
-  return svc.codec(name, name === "zlib" ? h.level : undefined);
+/**
+ * The codec a compressed file's blocks decode with (zlib at the file's level), null for a file
+ * not compressed. A codec id no codec has is refused (VMSCN7303), and so is a level the codec
+ * does not take (VMSCN7301: vmscn never writes one), at the header's byte.
+ */
+export function fileCodec(svc: CompressionService, h: Pick<Header, "compressed" | "codec" | "level">): Codec | null {
+  if (!h.compressed) return null;
+  const name = codecName(svc, h.codec);
+  if (name === undefined) throw new FormatError("VMSCN7303", `it uses codec ${h.codec}, which this vmscn does not know`, H.codec);
+  try {
+    return svc.codec(name, h.level);
+  } catch (err) {
+    if (!(err instanceof VmscnError)) throw err;
+    throw new FormatError("VMSCN7301", `its header is inconsistent: ${err.message}`, H.level);
+  }
 }
+
+/** CRC-32 of `length` bytes of a store from `offset`, 16 MiB at a time (a device state may be large); null when the store ends sooner. */
+export function crcOfStore(store: ByteStore, offset: number, length: number): number | null {
+  let c = 0;
+  for (let done = 0; done < length; ) {
+    const chunk = store.read(offset + done, Math.min(CRC_CHUNK, length - done));
+    if (chunk.length === 0) return null;
+    c = crc32(chunk, c);
+    done += chunk.length;
+  }
+  return c >>> 0;
+}
+
+const CRC_CHUNK = 16 * 1024 * 1024;
 
 // ---- modelled costs (README.md, "Model") -----------------------------------------------------
 

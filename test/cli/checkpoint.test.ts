@@ -2,7 +2,9 @@
 // the restore's codes, the file and the offset (exit 2); usage errors.
 import "reflect-metadata";
 import t from "tap";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKernel } from "../../core/run/container.js";
@@ -11,6 +13,7 @@ import lazyCheckpoint from "../../plugins/lazy-checkpoint/index.js";
 import { H } from "../../plugins/lazy-checkpoint/format.js";
 import { checkpointCommand, inspectCheckpoint, writerName } from "../../cli/commands/checkpoint.js";
 
+const bundle = fileURLToPath(new URL("../../dist/vmscn.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "vmscn-inspect-"));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -95,7 +98,49 @@ t.test("bad files: the code, the file and the offset, exit 2", async (t) => {
   t.match(bad.err, new RegExp(`VMSCN7301.*offset ${x.header.ioAreaOffset + 28}: IO block 0 is corrupt: the CRC-32 does not match`));
   const missing = await cmd("inspect", join(dir, "nope.ckpt"));
   t.equal(missing.code, 2);
-  t.match(missing.err, /VMSCN7306: checkpoint file ".*nope.ckpt" cannot be read/);
+  t.match(missing.err, /^vmscn: error VMSCN7306: checkpoint file ".*nope.ckpt" cannot be read: it does not exist\n$/);
+  // Not a regular file: refused without reading it (a FIFO is not waited on).
+  const fifo = join(dir, "fifo.ckpt");
+  const special: [string, string][] = [[dir, "a folder"], ["/dev/zero", "a character device"]];
+  if (spawnSync("mkfifo", [fifo]).status === 0) special.push([fifo, "a FIFO"]);
+  else t.pass("no FIFO here (mkfifo failed)");
+  for (const [path, kind] of special) {
+    const r = await cmd("inspect", path, "--verify");
+    t.equal(r.code, 2, path);
+    t.equal(r.err, `vmscn: error VMSCN7310: checkpoint file "${path}" is refused: it is ${kind}, not a regular file\n`);
+  }
+});
+
+t.test("two runs sharing --out at once: each save completes or is dropped with VMSCN7311; the file is whole; no temporary file is left", { skip: existsSync(bundle) ? false : "dist/vmscn.js is missing: run `npm run build`" }, async (t) => {
+  const out = join(dir, "shared");
+  const scenario = join(dir, "shared.vmscn");
+  writeFileSync(scenario, `scenario "shared" {
+  host a { cpus 4  memory 1 GiB }
+  datastore san { on a  bandwidth 1 GB/s }
+  vm web on a { vcpus 1  memory 32 MiB  initial random 100% }
+  at 0 s: checkpoint web to san
+  run until 2 s
+}
+`);
+  const once = () =>
+    new Promise<{ code: number | null; out: string }>((done) => {
+      const p = spawn(process.execPath, [bundle, "run", scenario, "--out", out, "--json", "-"]);
+      let text = "";
+      p.stdout.on("data", (d: Buffer) => (text += d.toString()));
+      p.on("close", (code) => done({ code, out: text }));
+    });
+  for (let round = 0; round < 2; round++) {
+    const runs = await Promise.all([once(), once()]);
+    const saves = runs.map((r) => {
+      t.equal(r.code, 0);
+      const s = JSON.parse(r.out).checkpoint.web.save;
+      return s.status === "completed" ? "completed" : `${s.status} ${s["failure-code"]}`;
+    });
+    for (const s of saves) t.match(s, /^(completed|failed VMSCN7311)$/, `round ${round}: ${s}`);
+    t.ok(saves.includes("completed"), `round ${round}: one save at least completes`);
+    t.same(readdirSync(join(out, "san")), ["web.ckpt"], `round ${round}: the file and nothing else`);
+    t.ok(inspectCheckpoint(join(out, "san", "web.ckpt"), true).verified, `round ${round}: the file is whole`);
+  }
 });
 
 t.test("usage errors", async (t) => {

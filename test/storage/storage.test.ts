@@ -2,7 +2,7 @@ import "reflect-metadata";
 import { Hooks } from "../../core/plugin-host/hooks.js";
 import { throwsCode } from "../support/errors.js";
 import t, { type Test } from "tap";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { FairShare } from "../../core/net/fair-share.js";
 import { Storage } from "../../core/storage/storage.js";
@@ -187,6 +187,29 @@ t.test("a backed file may not escape the output folder", (t) => {
   throwsCode(t, () => st.createFile("d", "../../x", 10, { backing: true }), "VMSCN5011", /outside the output folder/);
   throwsCode(t, () => st.createFile("..", "x", 10, { backing: true }), "VMSCN5011");
   t.notOk(existsSync(join(dir, "..", "x")));
+  t.end();
+});
+
+t.test("a backed file is never written through a link or onto a special file under the output folder", (t) => {
+  const dir = t.testdir({ outside: { precious: "keep me\n" }, out: { d: { dir: {} }, e: {} } });
+  const out = join(dir, "out");
+  symlinkSync(join(dir, "outside"), join(out, "link"));
+  symlinkSync(join(dir, "outside", "precious"), join(out, "d", "f"));
+  symlinkSync(join(dir, "outside"), join(out, "e", "sub"));
+  const { st } = setup(out);
+  for (const name of ["d", "e", "link"]) st.addDatastore(name, { hosts: ["a"], bandwidth: GB, latency: 0 });
+  throwsCode(t, () => st.createFile("link", "x", 10, { backing: true }), "VMSCN5011", /^file "x" on datastore "link" cannot be stored under the output folder ".*": ".*\/out\/link" is a symbolic link$/);
+  throwsCode(t, () => st.createFile("d", "f", 10, { backing: true }), "VMSCN5011", /".*\/out\/d\/f" is a symbolic link$/);
+  throwsCode(t, () => st.createFile("e", "sub/x", 10, { backing: true }), "VMSCN5011", /".*\/out\/e\/sub" is a symbolic link$/);
+  throwsCode(t, () => st.createFile("d", "dir", 10, { backing: true }), "VMSCN5011", /".*\/out\/d\/dir" is not a regular file$/);
+  writeFileSync(join(out, "d", "plain"), "");
+  throwsCode(t, () => st.createFile("d", "plain/x", 10, { backing: true }), "VMSCN5011", /".*\/out\/d\/plain" is not a folder$/);
+  t.same(readdirSync(join(dir, "outside")), ["precious"]);
+  t.equal(readFileSync(join(dir, "outside", "precious"), "utf8"), "keep me\n");
+  // A regular file an earlier run left is truncated and reused.
+  writeFileSync(join(out, "d", "old"), "x".repeat(100));
+  st.createFile("d", "old", 10, { backing: true });
+  t.same(readFileSync(join(out, "d", "old")), Buffer.alloc(10));
   t.end();
 });
 

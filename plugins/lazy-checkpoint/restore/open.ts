@@ -4,8 +4,10 @@
 // page with contents becomes absent until restored (zero blocks become zero pages at once),
 // the background threads start (step 502) and the VM resumes (step 503).
 import { PAGE_SIZE, PageState, type PluginContext } from "../../../core/api.js";
-import { FormatError, HEADER_SIZE, ZERO_BLOCK, crcOf, decodeHeader, decodeMaps, geometry, type Header, type Maps } from "../format.js";
-import { SETUP_NS_PER_PAGE, codecName, fileCodec } from "../shared.js";
+import type { Codec } from "../../compression/api.js";
+import { decodeMaps, type MapIndex, type Maps } from "../blocks.js";
+import { FormatError, HEADER_SIZE, ZERO_BLOCK, decodeHeader, geometry, type Header } from "../format.js";
+import { SETUP_NS_PER_PAGE, crcOfStore, fileCodec } from "../shared.js";
 import { LOADED, type Restore } from "./restore.js";
 
 export class Opening {
@@ -23,21 +25,25 @@ export class Opening {
       if (h.guestPages !== r.guest.pages) {
         return r.refuse("VMSCN7304", `checkpoint file "${r.where()}" holds a guest of ${h.guestPages} pages (${(h.guestPages * PAGE_SIZE) / 2 ** 20} MiB; header offset 40) and VM "${r.world.name}" has ${r.guest.pages} pages (${(r.guest.pages * PAGE_SIZE) / 2 ** 20} MiB)`);
       }
-      if (h.compressed && codecName(r.svc, h.codec) === undefined) return r.refuse("VMSCN7303", `checkpoint file "${r.where()}" uses codec ${h.codec} (header offset 36), which this vmscn does not know`);
+      const codec = this.check(() => ({ codec: fileCodec(r.svc, h) }));
+      if (!codec) return;
       r.header = h;
       let left = 2;
-      let device: Uint8Array | null = null;
       let maps: Uint8Array | null = null;
       const both = (): void => {
         if (--left > 0) return;
-        if (crcOf(device!) !== h.deviceCrc) return r.refuse("VMSCN7301", `checkpoint file "${r.where()}" is corrupt at offset ${h.deviceOffset}: its device state does not match its CRC-32`);
+        // The device state is checked a piece at a time: it may be large, and nothing keeps it.
+        let crc: number | null;
+        try {
+          crc = crcOfStore(r.file.store, h.deviceOffset, h.deviceLength);
+        } catch (err) {
+          return r.refuse("VMSCN7309", `reading checkpoint file "${r.where()}" at offset ${h.deviceOffset} failed: ${(err as Error).message}`);
+        }
+        if (crc !== h.deviceCrc) return r.refuse("VMSCN7301", `checkpoint file "${r.where()}" is corrupt at offset ${h.deviceOffset}: its device state does not match its CRC-32`);
         const m = this.check(() => decodeMaps(maps!, h));
-        if (m) this.commit(h, m);
+        if (m) this.commit(h, m, codec.codec);
       };
-      r.readTimed(h.deviceOffset, h.deviceLength, (b) => {
-        device = b;
-        both();
-      });
+      r.readTimed(h.deviceOffset, h.deviceLength, both, false);
       r.readTimed(h.memIoOffset, h.fileLength - h.memIoOffset, (b) => {
         maps = b;
         both();
@@ -56,7 +62,7 @@ export class Opening {
   }
 
   /** Everything checked: the pages become absent, the threads start, the VM resumes (steps 501-503). */
-  private commit(h: Header, m: Maps): void {
+  private commit(h: Header, m: Maps & MapIndex, codec: Codec | null): void {
     const { k, r } = this;
     const g = r.guest;
     if (r.world.memory !== g || (r.world.state !== "created" && r.world.state !== "suspended")) {
@@ -70,13 +76,12 @@ export class Opening {
     }
     r.maps = m;
     r.g = geometry(h.pagesPerBlock, h.blocksPerIo);
-    if (h.compressed) r.session = r.svc.session(`restore:${r.world.name}`, fileCodec(r.svc, h));
+    if (codec) r.session = r.svc.session(`restore:${r.world.name}`, codec);
     const P = h.pagesPerBlock;
     r.mbState = new Uint8Array(h.memoryBlocks);
     r.ioState = new Uint8Array(h.ioBlocks);
     r.pool.open(h.ioBlocks);
-    r.partOf = new Uint8Array(h.ioBlocks).fill(2);
-    for (let i = 0; i < h.firstPart; i++) r.partOf[m.parts[i]!] = 1;
+    r.partOf = m.partOf;
     r.expected = new Float64Array(g.pages);
     for (let b = 0; b < h.memoryBlocks; b++) {
       const zero = m.memIo[b] === ZERO_BLOCK;

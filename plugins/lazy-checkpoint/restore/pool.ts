@@ -3,7 +3,8 @@
 // A buffer is free again once all its blocks are loaded. When none is free, the requester
 // finishes loading a buffer no one is going through and takes it (an eviction), or waits.
 import type { PluginContext } from "../../../core/api.js";
-import { FormatError, parseIoBlock, type BlockRecord, type IoBlockView } from "../format.js";
+import { parseIoBlock, type BlockRecord, type IoBlockView } from "../blocks.js";
+import { FormatError } from "../format.js";
 import type { Thread } from "./prefetch.js";
 import { ABSENT, BUSY, type Restore } from "./restore.js";
 
@@ -87,16 +88,9 @@ export class BufferPool {
       if (t) t.lastIoNs = this.k.scheduler.now - t0;
       let view: IoBlockView;
       try {
-        view = parseIoBlock(bytes, offset, h, io);
-        if (!h.compressed) {
-          // Uncompressed: the IO-memory map orders the block's memory blocks (step 534).
-          view.records.forEach((rec, j) => {
-            if (r.maps!.ioMem[io * h.blocksPerIo + j] !== rec.mb) throw new FormatError("VMSCN7301", `IO block ${io}'s record ${j} is memory block ${rec.mb}, and the IO-memory map says ${r.maps!.ioMem[io * h.blocksPerIo + j]}`, offset + rec.at);
-          });
-        }
-        for (const rec of view.records) {
-          if (r.maps!.memIo[rec.mb] !== offset) throw new FormatError("VMSCN7301", `IO block ${io} holds memory block ${rec.mb}, which the memory-IO map places elsewhere`, offset + rec.at);
-        }
+        // Checked against the maps: exactly the memory blocks they place here (uncompressed: in
+        // the IO-memory map's order, step 534), so every block waited for is in it.
+        view = parseIoBlock(bytes, offset, h, io, r.maps!);
       } catch (err) {
         if (!(err instanceof FormatError)) throw err;
         r.fail(err.code, `checkpoint file "${r.where()}" is corrupt at offset ${err.offset}: ${err.message}`);

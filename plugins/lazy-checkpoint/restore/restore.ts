@@ -7,7 +7,8 @@
 // is in; the parts read it.
 import { VmscnError, formatTime, kernelError, type Cause, type DirtyLog, type GuestMemory, type IoRequest, type PluginContext, type World } from "../../../core/api.js";
 import type { CompressionService, CompressionSession } from "../../compression/api.js";
-import type { Geometry, Header, Maps } from "../format.js";
+import type { MapIndex, Maps } from "../blocks.js";
+import type { Geometry, Header } from "../format.js";
 import type { RestoreOptions } from "../options.js";
 import { PLUGIN, Throttle, step, type CheckpointFile } from "../shared.js";
 import { DemandFaults } from "./demand.js";
@@ -26,6 +27,8 @@ const NEXT: Readonly<Record<RestoreState, readonly RestoreState[]>> = {
   failed: [],
 };
 
+const NO_BYTES = new Uint8Array(0);
+
 /** Memory block states. */
 export const ABSENT = 0;
 export const BUSY = 1;
@@ -39,7 +42,7 @@ export class Restore {
   resumedAt: number | undefined;
   completedAt: number | undefined;
   header: Header | null = null;
-  maps: Maps | null = null;
+  maps: (Maps & MapIndex) | null = null;
   g: Geometry | null = null;
   readonly guest: GuestMemory;
   readonly host: string;
@@ -56,7 +59,7 @@ export class Restore {
   /** IO blocks: 0 not fetched, 1 being read, 2 in a buffer, 3 loaded and its buffer free. */
   ioState = new Uint8Array(0);
   /** The part (1, 2) each IO block is in. */
-  partOf = new Uint8Array(0);
+  partOf: Uint8Array = new Uint8Array(0);
   /** Memory blocks still to load, and of them those in the first part. */
   toLoad = 0;
   firstPartLeft = 0;
@@ -128,15 +131,22 @@ export class Restore {
     return (this.maps!.memIo[mb]! - this.header!.ioAreaOffset) / this.header!.ioBlockSize;
   }
 
-  /** A timed read; the bytes come from the file when it completes. */
-  readTimed(offset: number, length: number, then: (bytes: Uint8Array) => void): void {
+  /** A timed read; the bytes come from the file when it completes (with `withBytes` false, the caller reads them itself). */
+  readTimed(offset: number, length: number, then: (bytes: Uint8Array) => void, withBytes = true): void {
     if (this.ended) return;
     let io: IoRequest;
     try {
       io = this.file.sim.read(this.host, offset, Math.min(length, Math.max(0, this.file.sim.size - offset)), () => {
         this.inflight.delete(io);
         if (this.ended) return;
-        const bytes = this.file.store.read(offset, length);
+        let bytes: Uint8Array;
+        try {
+          bytes = withBytes ? this.file.store.read(offset, length) : NO_BYTES;
+        } catch (err) {
+          // The real file went away or was replaced under the run (store.ts): the read fails.
+          this.fail("VMSCN7309", `reading checkpoint file "${this.where()}" at offset ${offset} failed: ${(err as Error).message}`);
+          return;
+        }
         this.c.bytesRead += length;
         then(bytes);
       }, (err) => {

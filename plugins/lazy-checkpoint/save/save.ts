@@ -8,6 +8,7 @@ import type { CompressionSession } from "../../compression/api.js";
 import { NO_BLOCK, geometry, type Geometry } from "../format.js";
 import type { CheckpointOptions } from "../options.js";
 import { PLUGIN, Throttle, step, type CheckpointFile } from "../shared.js";
+import { StoreRefusal } from "../store.js";
 import { Capture } from "./capture.js";
 import { SaveThreads } from "./buffers.js";
 import { FileWriter } from "./writer.js";
@@ -79,6 +80,12 @@ export class Save {
     this.throttle = new Throttle(k, file.datastore, o.throttle, Math.max(1, o.backgroundThreads));
   }
 
+  /** The most bytes the file's maps can take (the memory-IO map, the IO-memory map, the part table). */
+  static mapsBytes(pages: number, o: CheckpointOptions, vcpus: number): number {
+    const blocks = Math.ceil(pages / o.pagesPerBlock);
+    return blocks * 8 + FileWriter.maxIoBlocks(blocks, o, vcpus) * (o.blocksPerIo * 4 + 4);
+  }
+
   /** The datastore space the save reserves: the uncompressed worst case. */
   static capacity(pages: number, deviceBytes: number, o: CheckpointOptions, vcpus: number): number {
     return FileWriter.capacity(pages, deviceBytes, o, vcpus);
@@ -128,7 +135,8 @@ export class Save {
       // The real file takes its final name only now: it never looks complete before it is.
       this.file.store.commit();
     } catch (err) {
-      this.fail("VMSCN7309", `checkpoint file "${this.file.key}" could not take its final name: ${(err as Error).message}`);
+      if (err instanceof StoreRefusal) this.fail(err.code, `checkpoint file "${this.file.key}" could not take its final name: ${err.message}`);
+      else this.fail("VMSCN7309", `checkpoint file "${this.file.key}" could not take its final name: ${(err as Error).message}`);
       return;
     }
     this.to("completed");

@@ -3,7 +3,8 @@
 // where its memory blocks are), then the maps, then the header again, marked complete. Every
 // write is timed by the datastore; its bytes land in the file when it completes.
 import { PAGE_SIZE, VmscnError, pageBytes, type IoRequest, type PluginContext } from "../../../core/api.js";
-import { HEADER_SIZE, IO_HEADER_SIZE, VERSION, crcOf, encodeHeader, encodeMaps, geometry, putRecord, roundUp, sealIoBlock, type Header } from "../format.js";
+import { encodeMaps, putRecord, sealIoBlock } from "../blocks.js";
+import { HEADER_SIZE, IO_HEADER_SIZE, VERSION, crcOf, encodeHeader, geometry, roundUp, type Header } from "../format.js";
 import type { CheckpointOptions } from "../options.js";
 import { deviceStateIdentity } from "../shared.js";
 import type { Buffer } from "./buffers.js";
@@ -43,7 +44,9 @@ export class FileWriter {
 
   /** The file begins: its header (incomplete until the end) and the device state, one IO. */
   begin(): void {
-    this.write(0, this.head(false, 0, 0), () => {});
+    // Its end may be the last thing the save waits for (every block zero or untouched, or
+    // written before it): it looks whether the save can finish, as every write's end does.
+    this.write(0, this.head(false, 0, 0), () => this.s.checkFinish());
   }
 
   /** Steps 416-418: the buffer becomes the next IO block; the maps learn where its blocks are. */
