@@ -1,12 +1,12 @@
 // The front end of the scenario language: text → FileNode and every lexing and parsing
 // problem of the file at once. It never throws.
-import type { IToken } from "chevrotain";
+import { EOF, type IToken } from "chevrotain";
 import type { FileNode, Loc } from "./ast.js";
 import { cstToAst } from "./cst-to-ast.js";
 import { diag, sortDiagnostics, type Diagnostic } from "./diagnostics.js";
 import { readFrontMatter } from "./front-matter.js";
 import { lex } from "./lexer.js";
-import { parser } from "./parser.js";
+import { MAX_SYNTAX_ERRORS, parser } from "./parser.js";
 import { offsetLoc, tokenLoc } from "./syntax/loc.js";
 import { resumeOffsets, syntaxDiagnostics } from "./syntax/messages.js";
 import { blank, longLines } from "./syntax/text.js";
@@ -48,6 +48,11 @@ function parseUnchecked(text: string, file: string): { file: FileNode; diagnosti
   const cst = parser.parseTokens(tokens);
   const errors = parser.errors;
   let parseDiagnostics = syntaxDiagnostics(errors, { file, text, tokens });
+  const stop = parser.stoppedAt;
+  if (stop !== undefined) {
+    const at = stop.tokenType === EOF || Number.isNaN(stop.startOffset) ? offsetLoc(file, text, text.length, text.length) : tokenLoc(file, stop);
+    diagnostics.push(diag("VMSCN0101", `more than ${MAX_SYNTAX_ERRORS} syntax errors: the file is not parsed beyond this point`, at, "parse", "is it the right file? fix the first errors and check again"));
+  }
   if (tokens.length < lexed.tokens.length) {
     // cut by limitNesting: the file "ends" there, which is no error of its own
     const cut = tokens[tokens.length - 1]?.startOffset ?? 0;

@@ -6,7 +6,7 @@
 // The value rules (`sizeValue`, `timeValue`, ...) all accept a quantity or a bare number:
 // the validator checks dimensions. They exist separately so that an error message can say
 // which kind of value was expected ("a time such as \"10 s\"").
-import { CstParser, EOF, tokenMatcher, type CstNode, type IOrAlt, type IToken, type TokenType } from "chevrotain";
+import { CstParser, EOF, tokenMatcher, type CstNode, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from "chevrotain";
 import {
   AddOp,
   allTokens,
@@ -759,20 +759,48 @@ export class ScenarioParser extends CstParser {
     return (CstParser.prototype as unknown as { canRecoverWithSingleTokenDeletion(this: CstParser, e: TokenType): boolean }).canRecoverWithSingleTokenDeletion.call(this, expected);
   }
 
+  private saved = 0;
+  /** Where parsing stopped after MAX_SYNTAX_ERRORS errors, if it did. */
+  stoppedAt: IToken | undefined;
+
+  /**
+   * chevrotain's SAVE_ERROR, MAX_SYNTAX_ERRORS times at most. Its recovery inside a repetition
+   * recurses once per error, so thousands of errors in one list (a flat expression outside a
+   * scenario) would exhaust the stack: past the limit, parsing stops.
+   */
+  SAVE_ERROR(error: IRecognitionException): IRecognitionException {
+    if (++this.saved > MAX_SYNTAX_ERRORS) {
+      this.stoppedAt = error.token;
+      throw new TooManyErrors();
+    }
+    return (CstParser.prototype as unknown as { SAVE_ERROR(this: CstParser, e: IRecognitionException): IRecognitionException }).SAVE_ERROR.call(this, error);
+  }
+
   /** Parses `tokens` into the CST of a file; the errors are in `this.errors`. */
   parseTokens(tokens: IToken[]): CstNode {
     this.input = tokens;
+    this.saved = 0;
+    this.stoppedAt = undefined;
     // chevrotain signals each syntax error with an exception; their stack traces are never
     // read, and capturing them is most of the cost of a file with many errors.
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
       return this.file();
+    } catch (e) {
+      if (!(e instanceof TooManyErrors)) throw e;
+      // The statements parsed so far are lost with the rules' stack: the errors say enough.
+      return { name: "file", children: {} };
     } finally {
       Error.stackTraceLimit = limit;
     }
   }
 }
+
+/** Syntax errors reported at most in a file. */
+export const MAX_SYNTAX_ERRORS = 100;
+
+class TooManyErrors extends Error {}
 
 /** The parts of chevrotain's recovery the overrides above use. */
 interface RecoveryInternals {

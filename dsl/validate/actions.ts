@@ -230,6 +230,7 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
   const out: Record<string, OptionValue> = {};
   const atoms = a.options ?? [];
   const names = Object.keys(verb.options);
+  const given = new Set<string>();
   let ok = true;
   let i = 0;
   while (i < atoms.length) {
@@ -250,6 +251,7 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
       continue;
     }
     where.set(atom.text, atom.loc);
+    given.add(atom.text);
     if (Object.hasOwn(out, atom.text)) {
       ctx.error("VMSCN0214", `option "${atom.text}" is given twice`, atom.loc);
       ok = false;
@@ -260,7 +262,8 @@ function resolveOptions(a: ActionStmt, verb: RegisteredVerb, ctx: ValidationCont
     else out[atom.text] = value;
   }
   for (const [name, spec] of Object.entries(verb.options)) {
-    if (spec.required && !Object.hasOwn(out, name)) {
+    // An option given with a bad value has its own diagnostic: it is not missing too.
+    if (spec.required && !given.has(name)) {
       ctx.error("VMSCN0209", `"${verb.name}" needs option "${name}" (${spec.description})`, a.optionsLoc ?? a.verb.loc);
       ok = false;
     }
