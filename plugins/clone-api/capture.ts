@@ -63,6 +63,9 @@ export class Capture {
   private seal(): void {
     this.timer = null;
     const k = this.k;
+    // Stopped at this very instant (its host crashed, a stop) before its own failure event ran:
+    // nothing to seal, and no server to place on a host that is down.
+    if (this.parent.state === "stopped" || !this.host.up) return this.fail(this.parent.failure ?? `VM "${this.parent.name}" stopped during the capture`);
     this.status = "sealed";
     this.sealedAt = k.scheduler.now;
     const g = this.parent.memory!;

@@ -227,6 +227,22 @@ t.test("a clone that is cloned from in turn: its entry keeps both roles, the clo
   t.end();
 });
 
+t.test("the parent's host crashes at the very instant the capsule would be sealed: the capture fails, nothing is placed on the dead host", async (t) => {
+  const k = await cluster();
+  parent(k);
+  k.act(0, "start", { vm: "web" });
+  const clone = k.act(1 * SECOND, "clone", { vm: "web", host: "b" });
+  // The crash is an action at the seal's instant: it runs first, the seal finds the host down.
+  k.act(1 * SECOND + CAPTURE, "crash", { host: "a" });
+  k.run(2 * SECOND);
+  t.equal(clone.state, "failed");
+  t.match(clone.failure, /^VMSCN7208 at 1\.000465216 s: 1 of 1 clone of "web" failed: web-clone1: the capture of "web" failed: host "a" crashed at 1\.000465216 s$/);
+  t.same(k.cluster.host("a").worlds.map((w) => w.name), ["web"], "no image server on the dead host (the parent died there)");
+  t.equal(k.memory.machine(1).used, 0);
+  k.checkInvariants();
+  t.end();
+});
+
 t.test("refusals: own host, unknown or started worker, a worker on another host, no room, down or unreachable host", async (t) => {
   const k = await cluster([{ name: "a" }, { name: "b", nodes: 1, memoryBytes: 64 * MiB }, { name: "c", memoryBytes: 512 * 1024 }]);
   k.addHost({ name: "island", cpus: 1, memoryBytes: 64 * MiB });

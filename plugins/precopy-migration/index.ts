@@ -112,7 +112,7 @@ export default definePlugin({
     // stop (cause "crash"), before its transfers fail.
     k.on("state-changed", (w, _from, to, cause) => {
       if (to !== "stopped" || cause.by === k.pluginName) return;
-      for (const m of [...active.values()]) m.outcome.worldStopped(w);
+      for (const m of [...active.values()]) m.outcome.worldStopped(w, cause);
     });
 
     k.metric("migration", () => {

@@ -4,7 +4,7 @@
 // back to) running on the source. Failed after it: the document's destination VM "will die if
 // the source machine crashes" while it still depends on it, so it is stopped; if the
 // destination itself went, the VM died with it and the source's copy is freed.
-import { formatTime, type VmscnError, type World } from "../../core/api.js";
+import { formatTime, type Cause, type VmscnError, type World } from "../../core/api.js";
 import type { Migration } from "./migration.js";
 
 export class Outcome {
@@ -46,7 +46,7 @@ export class Outcome {
    * (cause "crash") or it was killed ("kill"); either way that end of the migration is gone.
    * (The sentences say the host went down for a kill too, as they always have.)
    */
-  worldStopped(w: World): void {
+  worldStopped(w: World, cause?: Cause): void {
     const m = this.m;
     if (m.done) return;
     const at = formatTime(m.k.scheduler.now);
@@ -56,7 +56,19 @@ export class Outcome {
       if (before) this.abort(`VM "${w.name}" stopped on "${m.src.name}" at ${at} before switch-over${why}`);
       else this.finishFailed(`VM "${w.name}" stopped on "${m.dest.name}" at ${at}${why}`);
     } else if (w === m.sender) this.sourceLost(at, before);
+    else if ((w === m.daemon || w === m.pager) && !before && cause?.reason === "kill") this.helperKilled(w, at);
     else if (w === m.daemon || w === m.pager) this.destinationLost(at, before);
+  }
+
+  /**
+   * After the resume, a helper on the destination killed while its host runs on: the VM there
+   * still misses pages nobody will bring, so it is stopped (README, Failures) — it must not run
+   * on with pages absent.
+   */
+  private helperKilled(w: World, at: string): void {
+    const m = this.m;
+    const blocks = m.disk?.pending ? ` and ${m.disk.describePending()}` : "";
+    this.killDestination(`"${w.name}" on "${m.dest.name}" was killed at ${at} while the destination still depended on "${m.src.name}" for ${m.remainingPost} pages${blocks}`);
   }
 
   /** The source's end (the sender) is gone. */

@@ -74,3 +74,28 @@ t.test("demand paging and a link failure: the next page request finds no route, 
   }
   t.end();
 });
+
+t.test("a helper on the destination killed after the resume: the VM, still missing pages, is stopped (it never runs on with pages absent)", async (t) => {
+  const RANDOM = { zero: 0, images: [], random: 1, compressible: [] };
+  for (const helper of ["web.migration-daemon#1", "web.background-pager#1"]) {
+    const k = createKernel({ seed: 3, checkInvariants: true });
+    await k.plugins.registerAll([compression, plugin]);
+    k.addHost({ name: "a", cpus: 4, memoryBytes: 1 * GiB });
+    k.addHost({ name: "b", cpus: 4, memoryBytes: 1 * GiB });
+    k.addLink({ a: "a", b: "b", bandwidth: 1.25e9, latency: 50_000 });
+    // 1 ms a page for the background thread: it is still at work at 1.1 s.
+    const web = k.createVm({ name: "web", host: "a", vcpus: 1, memoryBytes: 4 * MiB, deviceStateBytes: 4104, initial: RANDOM });
+    k.act(0, "start", { vm: "web" });
+    const mig = k.act(1 * SECOND, "migrate", { vm: "web", host: "b", mode: "demand-paging" }, { bandwidth: 4104000, after: ["background"] });
+    k.act(1.1 * SECOND, "kill", { world: helper });
+    k.workload.attach(web, { activities: [], mix: RANDOM, scripted: [{ at: 1.2 * SECOND, op: "read", first: 1000, count: 3 }] });
+    k.run(2 * SECOND);
+    t.equal(mig.state, "failed", helper);
+    t.match(mig.failure, new RegExp(`^VMSCN5010 at 1\\.1 s: migration of "web" to "b" failed: "${helper.replace(/[.#]/g, "\\$&")}" on "b" was killed at 1\\.1 s while the destination still depended on "a" for \\d+ pages$`), helper);
+    t.equal(web.state, "stopped", helper);
+    t.equal(web.host.name, "b", helper);
+    t.equal(k.memory.machine(0).used + k.memory.machine(1).used, 0, `${helper}: both copies are freed`);
+    k.checkInvariants();
+  }
+  t.end();
+});
