@@ -7,9 +7,9 @@ import { allowRead, maxMemory, parseArgs, one, UsageError } from "../args.js";
 import { parseShard, selectShard } from "../shard.js";
 import { runPool } from "../pool.js";
 import { tapFile, tapFileOk, tapHeader, tapSummary, type TapFile } from "../tap.js";
-import type { ConformanceTask } from "./conformance.js";
+import { fileTimeoutMs, TIMEOUT_HELP, type ConformanceTask } from "./conformance.js";
 
-export const TEST_USAGE = "vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]... [--allow-plugins] [--allow-read DIR]... [--max-memory SIZE]";
+export const TEST_USAGE = "vmscn test PATH... [--shard i/n] [--jobs N] [--plugin P]... [--allow-plugins] [--allow-read DIR]... [--max-memory SIZE] [--timeout SECONDS]";
 
 export const TEST_HELP = `usage: ${TEST_USAGE}
 
@@ -24,10 +24,11 @@ Runs every .vmscn file under the paths as a conformance suite (invariants checke
                      repeatable (docs/security.md)
   --max-memory SIZE  the memory one file's run may take (8GiB, 512MiB; default 80% of this machine's):
                      each file's need is estimated before it runs, and a file over the limit fails
-                     with VMSCN0223, its estimate and its largest contributors, while the others run`;
+                     with VMSCN0223, its estimate and its largest contributors, while the others run
+${TIMEOUT_HELP}`;
 
 export async function testCommand(argv: string[], out: (s: string) => void, self: URL, machineBytes = totalmem()): Promise<number> {
-  const args = parseArgs(argv, ["shard", "jobs", "plugin", "max-memory", "allow-read"], ["help", "allow-plugins"]);
+  const args = parseArgs(argv, ["shard", "jobs", "plugin", "max-memory", "allow-read", "timeout"], ["help", "allow-plugins"]);
   if (args.flags.has("help")) {
     out(TEST_HELP);
     return 0;
@@ -40,6 +41,7 @@ export async function testCommand(argv: string[], out: (s: string) => void, self
   const jobsText = one(args, "jobs");
   const jobs = jobsText === undefined ? undefined : Number(jobsText);
   if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1)) throw new UsageError(`--jobs needs a whole number ≥ 1 (got ${jobsText})`);
+  const taskTimeoutMs = fileTimeoutMs(one(args, "timeout"));
   const cwd = process.cwd();
   const allowed = allowRead(args, cwd);
   // A file may read the tree of the folder it was found under (the user named that folder).
@@ -63,9 +65,11 @@ export async function testCommand(argv: string[], out: (s: string) => void, self
   let n = 0;
   await runPool<ConformanceTask, TapFile>(tasks, self, {
     task: "conformance",
+    taskTimeoutMs,
     ...(jobs !== undefined ? { concurrency: jobs } : {}),
     onResult: (r, i) => {
-      const file: TapFile = r.ok ? r.value : { name: files[i]!, expectations: [], ok: false, diagnostics: { message: `the worker failed: ${r.error.message}` } };
+      // A file past its time limit (VMSCN8101) or a worker that died fails alone; the suite goes on.
+      const file: TapFile = r.ok ? r.value : { name: files[i]!, expectations: [], ok: false, diagnostics: { message: r.error.timedOut ? r.error.message : `the worker failed: ${r.error.message}`, ...(r.error.code ? { code: r.error.code } : {}) } };
       results.push(file);
       out(tapFile(++n, file).replace(/\n$/, ""));
     },
