@@ -70,7 +70,11 @@ export function writeAtomically(path: string, text: string): void {
     checkTarget(target, refuse);
     renameSync(tmp, target);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // Nothing more can be done about a temporary name someone else replaced.
+    }
     if (err instanceof OutputRefused) throw err;
     throw refuse(reason(err));
   }
