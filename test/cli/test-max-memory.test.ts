@@ -80,8 +80,8 @@ t.test("vmscn test --help names every option, --max-memory included", async (t) 
   const lines: string[] = [];
   t.equal(await testCommand(["--help"], (s) => lines.push(s), MAIN), 0);
   t.equal(lines.join("\n"), TEST_HELP);
-  t.match(TEST_HELP, /^usage: vmscn test PATH\.\.\. \[--shard i\/n\] \[--jobs N\] \[--plugin P\]\.\.\. \[--allow-plugins\] \[--allow-read DIR\]\.\.\. \[--max-memory SIZE\]\n/);
-  for (const o of ["--shard", "--jobs", "--plugin", "--allow-plugins", "--allow-read", "--max-memory"]) t.match(TEST_HELP, new RegExp(`\\n {2}${o} `));
+  t.match(TEST_HELP, /^usage: vmscn test PATH\.\.\. \[--shard i\/n\] \[--jobs N\] \[--plugin P\]\.\.\. \[--allow-plugins\] \[--allow-read DIR\]\.\.\. \[--max-memory SIZE\] \[--timeout SECONDS\]\n/);
+  for (const o of ["--shard", "--jobs", "--plugin", "--allow-plugins", "--allow-read", "--max-memory", "--timeout"]) t.match(TEST_HELP, new RegExp(`\\n {2}${o} `));
   t.match(TEST_HELP, /default 80% of this machine's/);
   await t.rejects(testCommand([], () => undefined, MAIN), /test takes one or more files or folders\nusage: vmscn test PATH\.\.\. .*--max-memory SIZE/);
 });
