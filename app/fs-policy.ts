@@ -123,7 +123,7 @@ export function policyReader(policy: ReadPolicy, mainPath: string): ReadFile {
 }
 
 /**
- * Checks a workload trace the kernel will read at the VM's start: the folder rule, a regular
+ * Checks a workload trace the kernel will read when it creates the VM: the folder rule, a regular
  * file, TRACE_FILE_LIMIT, and text (its first bytes have no NUL), so nothing binary reaches
  * the trace parser's messages.
  */
@@ -138,4 +138,16 @@ export function checkTrace(policy: ReadPolicy, path: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Reads a workload trace for the kernel, when it creates the VM, under the same rules as
+ * checkTrace, applied to the bytes actually read: a file replaced (by a link, a FIFO, a larger
+ * or binary file) between `check` and the run is refused, not read.
+ */
+export function readTrace(policy: ReadPolicy, path: string): string {
+  const real = checkFile(policy, path, TRACE_FILE_LIMIT, "a trace file");
+  const bytes = readBounded(real, TRACE_FILE_LIMIT, "a trace file");
+  if (bytes.subarray(0, 4096).includes(0)) throw new ReadRefused("VMSCN0244", "it is not text (it has NUL bytes)", "a trace is a text file (docs/trace-format.md); vmscn never shows the text of a binary file");
+  return bytes.toString("utf8");
 }

@@ -20,7 +20,7 @@ import { compile } from "../dsl/compile.js";
 import { evaluateExpects, type ExpectResult } from "../dsl/expect.js";
 import type { Plan } from "../dsl/plan.js";
 import { estimateMemory, formatMiB } from "./limits.js";
-import { checkFile, checkTrace, policyReader, readPolicy, realOrSelf, type ReadPolicy } from "./fs-policy.js";
+import { checkFile, checkTrace, policyReader, readPolicy, readTrace, realOrSelf, type ReadPolicy } from "./fs-policy.js";
 
 export interface PipelineOptions {
   /** Overrides the scenario's seed. */
@@ -85,6 +85,15 @@ async function prepare(path: string, opts: PipelineOptions, forRun: boolean): Pr
   if (hasErrors(parseErrors)) return { ...base, diagnostics: sortDiagnostics([...program.diagnostics]), failedPhase: "parse" };
 
   const kernel = createKernel(runConfig(program, opts));
+  // The kernel reads a trace when it creates the VM: under the policy again, on the bytes it reads.
+  kernel.workload.readTrace = (p) => {
+    try {
+      return readTrace(policy, p);
+    } catch (err) {
+      if (err instanceof ReadRefused) throw new Error(`${err.message} (${err.code})`);
+      throw err;
+    }
+  };
   const plugins = await registerPlugins(program, kernel, opts, forRun);
   const diagnostics = [...program.diagnostics, ...plugins.diagnostics, ...checkNamedFiles(program, policy, opts)];
   const verbs = new Map(kernel.plugins.allVerbs().map((v) => [v.name, v]));
@@ -147,7 +156,7 @@ function runConfig(program: LoadedProgram, opts: PipelineOptions): Partial<RunCo
 
 /**
  * The files a run will read that the scenario names besides its imports, checked against the
- * policy now: a workload's trace (read at the VM's start), and a `restore { path }` checkpoint
+ * policy now: a workload's trace (read when the VM is created), and a `restore { path }` checkpoint
  * (read by plugin lazy-checkpoint, relative to the working folder; the --out folder, which the
  * user named, is allowed too). A refusal is a diagnostic at the path; a file that is merely
  * missing is left to the run, which reports it as before (VMSCN5013, VMSCN7306).

@@ -1,7 +1,6 @@
 // The `vmscn` command. Exit codes: 0 ok, 1 an expectation failed, 2 invalid input or usage,
 // 3 a run failed or an internal error.
 import "reflect-metadata";
-import { writeFileSync } from "node:fs";
 import { VmscnError } from "../core/errors.js";
 import { stableStringify } from "../core/report/json.js";
 import { KERNEL_VERSION } from "../core/version.js";
@@ -19,6 +18,7 @@ import { checkpointCommand, CHECKPOINT_USAGE } from "./commands/checkpoint.js";
 import { builtinPlugins } from "../app/builtins.js";
 import { loadPlugin } from "../core/plugin-host/load.js";
 import { buildSmoke } from "./smoke.js";
+import { checkOutputPath, writeAtomically } from "./output.js";
 import { summarize } from "./summary.js";
 
 const HELP = `vmscn ${KERNEL_VERSION}: a deterministic, page-accurate simulator of VM clusters
@@ -47,18 +47,20 @@ async function smoke(argv: string[]): Promise<number> {
   if (args.positionals.length > 0) throw new UsageError(`smoke takes no file (got ${args.positionals.join(" ")})`);
   const seed = Number(one(args, "seed") ?? 42);
   if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed needs an integer (got ${one(args, "seed")})`);
-  const k = buildSmoke(seed);
+  const json = one(args, "json");
   const tracePath = one(args, "trace");
+  // Refused before the run, not after it (docs/cli.md, "Output files").
+  for (const p of [json === "-" ? undefined : json, tracePath]) if (p) checkOutputPath(p);
+  const k = buildSmoke(seed);
   if (tracePath) k.trace.enabled = true;
   k.run(5_000_000_000);
   const report = k.report("smoke");
-  const json = one(args, "json");
   if (json === "-") out(stableStringify(report));
   else {
     out(summarize(report));
-    if (json) writeFileSync(json, stableStringify(report) + "\n");
+    if (json) writeAtomically(json, `${stableStringify(report)}\n`);
   }
-  if (tracePath) await k.trace.write(tracePath);
+  if (tracePath) writeAtomically(tracePath, k.trace.toText());
   return 0;
 }
 

@@ -4,7 +4,7 @@ import { run } from "../../app/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { totalmem } from "node:os";
 import { allowRead, maxMemory, parseArgs, one, UsageError } from "../args.js";
-import { printDiagnostics, writeAtomically } from "../output.js";
+import { checkOutputPath, printDiagnostics, writeAtomically } from "../output.js";
 import { formatDuration, summarize } from "../summary.js";
 import { createProgress, type Progress } from "../progress.js";
 
@@ -22,6 +22,9 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   const tracePath = one(args, "trace");
   const htmlPath = one(args, "html");
   const outDir = one(args, "out");
+  // An output that will be refused is refused now, before a run that may take an hour; it is
+  // looked at again when written.
+  for (const p of [json === "-" ? undefined : json, tracePath, htmlPath]) if (p) checkOutputPath(p);
   // A progress bar on stderr for long runs, when stderr is a terminal (it draws nothing otherwise).
   let bar: Progress | undefined;
   const progress = (now: number, until: number | undefined): void => {
@@ -64,7 +67,7 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   if (json === "-") out(stableStringify(report));
   else out(summarize(report, outcome.kernel!.metrics.collectTables()));
   if (json && json !== "-") writeAtomically(json, `${stableStringify(report)}\n`);
-  if (tracePath) writeAtomically(tracePath, JSON.stringify(outcome.kernel!.trace.toJSON()));
+  if (tracePath) writeAtomically(tracePath, outcome.kernel!.trace.toText());
   if (htmlPath) {
     const { renderHtml } = await import("../html/render.js");
     writeAtomically(htmlPath, await renderHtml({ report, series: outcome.kernel!.metrics.allSeries(), charts: outcome.kernel!.metrics.collectCharts() }));

@@ -1,6 +1,5 @@
 // Trace events in the Chrome trace-event format, which Perfetto and chrome://tracing open:
 // hosts are processes, worlds are threads, times are microseconds of simulated time.
-import { writeFile } from "node:fs/promises";
 import { injectable } from "tsyringe";
 import { kernelError } from "../errors.js";
 import { KERNEL_VERSION } from "../version.js";
@@ -139,10 +138,6 @@ export class TraceRecorder {
     const lines = t.traceEvents.map((e) => stableStringify(e, 0));
     const events = lines.length === 0 ? "[]" : `[\n${lines.join(",\n")}\n]`;
     return `{"displayTimeUnit":"ns","otherData":${stableStringify(t.otherData, 0)},"traceEvents":${events}}\n`;
-  }
-
-  async write(path: string): Promise<void> {
-    await writeFile(path, this.toText());
   }
 
   private pid(host: string): number {

@@ -397,12 +397,13 @@ export class Kernel {
 function withDefaults(verb: RegisteredVerb, options: Record<string, OptionValue>): Record<string, OptionValue> {
   const out: Record<string, OptionValue> = {};
   for (const [name, spec] of Object.entries(verb.options)) {
-    if (name in options) out[name] = options[name]!;
+    if (Object.hasOwn(options, name)) out[name] = options[name]!;
     else if (spec.default !== undefined) out[name] = spec.default as OptionValue;
     else if (spec.required) throw kernelError("VMSCN5011", `verb "${verb.name}" needs option "${name}" (${spec.description})`);
   }
   for (const name of Object.keys(options)) {
-    if (!(name in verb.options)) throw kernelError("VMSCN5011", `verb "${verb.name}" has no option "${name}"; its options are ${Object.keys(verb.options).join(", ") || "none"}`);
+    // Own keys only: an option a scenario names `constructor` is not one the verb has.
+    if (!Object.hasOwn(verb.options, name)) throw kernelError("VMSCN5011", `verb "${verb.name}" has no option "${name}"; its options are ${Object.keys(verb.options).join(", ") || "none"}`);
   }
   return out;
 }

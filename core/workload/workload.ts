@@ -323,6 +323,13 @@ const WORKLOAD = new Slot<VmWorkload | null, World>("workload", () => null);
 
 @injectable()
 export class Workload {
+  /**
+   * How a trace file is read when the VM is created. The pipeline replaces it with a reader that
+   * applies the scenario's read policy to the very bytes it reads (docs/security.md), so a
+   * file swapped after `check` is refused too; the default reads the path as given.
+   */
+  readTrace: (path: string) => string = (path) => readFileSync(path, "utf8");
+
   constructor(
     @inject(TOKENS.Scheduler) readonly scheduler: Scheduler,
     @inject(TOKENS.Cluster) readonly cluster: Cluster,
@@ -378,8 +385,9 @@ export class Workload {
     if (spec.trace) {
       let text: string;
       try {
-        text = readFileSync(spec.trace, "utf8");
+        text = this.readTrace(spec.trace);
       } catch (err) {
+        if (err instanceof VmscnError) throw err;
         throw kernelError("VMSCN5013", `cannot read the trace file ${spec.trace} of "${world.name}": ${(err as Error).message}`, { cause: err });
       }
       wl.replay(parseTrace(text, spec.trace, world.memory.pages, world.vcpus));

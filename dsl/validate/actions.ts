@@ -291,7 +291,7 @@ function optionValue(name: WordLit, spec: OptionSpec, atoms: Atom[], i: number, 
       const v = inDimension(next, dim, what, ctx.diagnostics);
       if (v === undefined) return [undefined, 1];
       // An option without a maximum of its own still gets what the kernel can represent.
-      const max = spec.max !== undefined ? { max: spec.max } : defaultMax(dim);
+      const max = spec.max !== undefined ? { max: spec.max, ...(dim === "time" ? { whole: "nanoseconds" } : {}) } : defaultMax(dim);
       return [inRange(v, next, what, ctx.diagnostics, { ...(spec.min !== undefined ? { min: spec.min } : {}), ...max, integer: spec.type === "integer" }, spec.type === "integer" ? String(v) : written(next)), 1];
     }
     case "enum": {

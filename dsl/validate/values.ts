@@ -126,8 +126,9 @@ export const BANDWIDTH_BOUNDS: Bounds = { min: LIMITS.minBandwidth, minText: "1 
 export const SAFE_MAX: Bounds = { max: LIMITS.maxSafe, maxText: "9007199254740991 (2^53 - 1)" };
 
 /** Default bounds of a plugin option or argument of `dim` that declares no maximum of its own. */
-export function defaultMax(dim: Dimension): Pick<Bounds, "max" | "maxText" | "maxHint"> {
-  if (dim === "time") return { max: LIMITS.maxTimeNs, maxText: MAX_TIME_TEXT, maxHint: TIME_HINT };
+export function defaultMax(dim: Dimension): Pick<Bounds, "max" | "maxText" | "maxHint" | "whole"> {
+  // A time is a whole number of ns: `retry-interval 1e-320 ms` would be an interval of 0.
+  if (dim === "time") return { whole: "nanoseconds", max: LIMITS.maxTimeNs, maxText: MAX_TIME_TEXT, maxHint: TIME_HINT };
   if (dim === "bytes") return { max: LIMITS.maxSafe, maxText: "9007199254740991 B (2^53 - 1)" };
   if (dim === "bandwidth") return { max: LIMITS.maxBandwidth, maxText: BANDWIDTH_BOUNDS.maxText! };
   return SAFE_MAX;

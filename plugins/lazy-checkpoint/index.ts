@@ -296,7 +296,8 @@ export default definePlugin({
     });
 
     k.metric("checkpoint", () => {
-      const out: Record<string, Record<string, unknown>> = {};
+      // Keyed by VM names: no prototype, so a VM named `__proto__` is a key like any other.
+      const out = Object.create(null) as Record<string, Record<string, unknown>>;
       const now = k.scheduler.now;
       for (const [vm, s] of saves) out[vm] = { save: checkpointReport(s.last, now), saves: s.count };
       for (const [vm, r] of restores) out[vm] = { ...(out[vm] ?? {}), restore: restoreReport(r, now) };

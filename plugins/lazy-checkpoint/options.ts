@@ -125,6 +125,7 @@ export function checkCheckpoint(call: Call, s: ScenarioView): VerbProblem[] {
   const o = parseCheckpoint(call);
   const problems: VerbProblem[] = [];
   problems.push(...reach(o.vm, o.datastore, s));
+  problems.push(...fileName(o.file));
   if (o.mode === "suspend" && o.backgroundThreads === 0) problems.push({ message: "a suspend-mode save needs at least one background thread (no vCPU runs to save blocks)", at: "background-threads" });
   if (o.level !== undefined && o.compression !== "zlib") problems.push({ message: `option level is zlib's; this save uses ${o.compression}`, at: "level", hint: "use compression zlib, or drop level" });
   if (o.count > 1 && o.every === 0) problems.push({ message: `count ${o.count} needs a period: every`, at: "count", hint: "add every 30 s, say" });
@@ -133,9 +134,27 @@ export function checkCheckpoint(call: Call, s: ScenarioView): VerbProblem[] {
 
 export function checkRestore(call: Call, s: ScenarioView): VerbProblem[] {
   const o = parseRestore(call);
-  const problems = reach(o.vm, o.datastore, s);
+  const problems = [...reach(o.vm, o.datastore, s), ...fileName(o.file)];
   if (o.file !== undefined && o.path !== undefined) problems.push({ message: "give the file by name on the datastore (file) or by path (path), not both", at: "path" });
   return problems;
+}
+
+/**
+ * A `file` is a name on the datastore, kept under `<out>/<datastore>/`: an absolute path or
+ * one whose `..` leads out of the datastore's folder is refused here, before anything runs
+ * (the run refuses it too, VMSCN5011). A file elsewhere is named by a restore's `path`.
+ */
+function fileName(file: string | undefined): VerbProblem[] {
+  if (file === undefined) return [];
+  let depth = 0;
+  let leaves = file.startsWith("/") || file.startsWith("\\") || /^[A-Za-z]:/.test(file);
+  for (const part of file.split(/[\\/]/)) {
+    if (part === "..") depth--;
+    else if (part !== "" && part !== ".") depth++;
+    if (depth < 0) leaves = true;
+  }
+  if (!leaves && depth > 0) return [];
+  return [{ message: `file "${file}" is not a name inside the datastore's folder: a checkpoint file is kept under the output folder, as <out>/<datastore>/<file>`, at: "file", hint: "name the file without .. or a leading /; a restore reads a file elsewhere with path" }];
 }
 
 function reach(vmName: string, datastore: string | undefined, s: ScenarioView): VerbProblem[] {

@@ -11,12 +11,12 @@ export const MAP_SAMPLE = 16;
 export function checkpointReport(s: Save, now: number): Record<string, unknown> {
   const end = s.completedAt ?? now;
   const c = s.c;
-  const sampleMem: Record<string, string | number> = {};
+  const sampleMem = Object.create(null) as Record<string, string | number>;
   for (let b = 0; b < Math.min(MAP_SAMPLE, s.blocks); b++) {
     const off = s.memIo[b]!;
     sampleMem[`mb${b}`] = off === ZERO_BLOCK ? "zero" : off === 0 ? "unsaved" : off;
   }
-  const sampleIo: Record<string, string> = {};
+  const sampleIo = Object.create(null) as Record<string, string>;
   const ios = s.firstPart.length + s.secondPart.length;
   for (let i = 0; i < Math.min(MAP_SAMPLE, ios); i++) {
     const ids: number[] = [];

@@ -29,3 +29,33 @@ t.test("what the scenario already tells is refused at validation (VMSCN0222)", a
   const none = await check("n.vmscn", { read: () => `scenario "n" {\n host a { cpus 1  memory 1 GiB }\n vm web on a { vcpus 1  memory 4 MiB }\n at 1 s: checkpoint web\n run until 2 s\n}` });
   t.match(none.diagnostics.map((d) => d.message).join("\n"), /has nowhere to go/);
 });
+
+t.test("a file name that leaves the datastore's folder is refused at validation, at the option", async (t) => {
+  const refused = ["../x.ckpt", "../../etc/passwd", "/etc/passwd", "a/../../x", ".", "", "..", "a/.."];
+  const kept = ["x.ckpt", "sub/x.ckpt", "./x.ckpt", "a/../x.ckpt"];
+  const scenario = (file: string): string => `scenario "s" {
+  host a { cpus 1  memory 1 GiB }
+  datastore sa { on a  bandwidth 1 GB/s }
+  vm web on a { vcpus 1  memory 4 MiB }
+  at 1 s: checkpoint web to sa { file ${JSON.stringify(file)} }
+  at 2 s: restore web from sa { file ${JSON.stringify(file)} }
+  run until 3 s
+}`;
+  for (const file of refused) {
+    const c = await check("f.vmscn", { read: () => scenario(file) });
+    const ds = c.diagnostics.filter((d) => d.code === "VMSCN0222");
+    t.same(
+      ds.map((d) => [d.loc.line, d.loc.column]),
+      [
+        [5, 34],
+        [6, 33],
+      ],
+      `${JSON.stringify(file)}: refused at both file options`,
+    );
+    t.match(ds[0]?.message, /is not a name inside the datastore's folder/);
+  }
+  for (const file of kept) {
+    const c = await check("f.vmscn", { read: () => scenario(file) });
+    t.same(c.diagnostics, [], `${JSON.stringify(file)} stays inside`);
+  }
+});

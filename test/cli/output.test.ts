@@ -120,11 +120,30 @@ t.test("through the bundle: one line, exit 2, the other outputs as they were", {
     t.match(r.stderr, match, args.join(" "));
     t.notMatch(r.stderr, /internal error|\n\s+at /, `${args.join(" ")}: no stack trace`);
     t.equal(r.stderr.split("\n")[0]!.length > 0 && r.stderr.split("\n").filter((l) => l.startsWith("vmscn:")).length, 1, "one line says why");
+    t.equal(r.stdout, "", `${args.join(" ")}: refused before the run (no summary)`);
   }
   t.match(readFileSync(join(dir, "s.vmscn"), "utf8"), /^scenario "s"/, "the file the link points to is untouched");
   const ok = run("--json", join(dir, "out", "r.json"));
   t.equal(ok.status, 0, ok.stderr);
   t.equal(JSON.parse(readFileSync(join(dir, "out", "r.json"), "utf8")).schema, "vmscn.report/2");
   t.same(tmps(dir), []);
+  t.same(tmps(join(dir, "out")), []);
+});
+
+t.test("smoke writes its outputs the same way: refused before the run, written atomically", { skip: existsSync(bundle) ? false : "dist/vmscn.js is missing: run `npm run build`" }, async (t) => {
+  const dir = t.testdir({ "keep.txt": "keep me\n" });
+  symlinkSync(join(dir, "keep.txt"), join(dir, "r.json"));
+  const smoke = (...args: string[]) => spawnSync(process.execPath, [bundle, "smoke", ...args], { encoding: "utf8", cwd: dir });
+  for (const args of [["--json", "r.json"], ["--trace", "r.json"], ["--json", "/dev/null"]]) {
+    const r = smoke(...args);
+    t.equal(r.status, 2, `${args.join(" ")}: exit 2`);
+    t.match(r.stderr, /^vmscn: cannot write "(r\.json|\/dev\/null)": it is (a symbolic link|a character device)/, args.join(" "));
+    t.equal(r.stdout, "", `${args.join(" ")}: refused before the run`);
+  }
+  t.equal(readFileSync(join(dir, "keep.txt"), "utf8"), "keep me\n", "the linked file is untouched");
+  const ok = smoke("--json", "out/r.json", "--trace", "out/t.json");
+  t.equal(ok.status, 0, ok.stderr);
+  t.equal(JSON.parse(readFileSync(join(dir, "out", "r.json"), "utf8")).scenario, "smoke");
+  t.match(readFileSync(join(dir, "out", "t.json"), "utf8"), /^\{"displayTimeUnit":"ns",.*"traceEvents":\[\n\{/, "the trace, one event per line");
   t.same(tmps(join(dir, "out")), []);
 });

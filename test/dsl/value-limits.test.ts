@@ -120,6 +120,23 @@ t.test("a verb's options get the limits of their dimension when they declare no 
   // Its own maximum still rules, and a hypercall's options are checked the same way.
   await refused(t, probe("downtime-limit 1 s  max-rounds 1e309"), "1e309", `option "max-rounds" of "probe" ${INFINITE}`, LIMITS_HINT, true);
   await refused(t, scenario("  at 1 s: web hypercall probe { stall 1e309 s }", { plugin: true }), "1e309", `option "stall" of "hypercall probe" ${INFINITE}`, LIMITS_HINT, true);
+  // A time is a whole number of ns, as every other time: a fraction is refused, a decimal that
+  // means a whole ns (or a subnormal that means 0) is rounded to it.
+  await refused(t, probe("downtime-limit 0.5 ns"), "0.5 ns", 'option "downtime-limit" of "probe" must be a whole number of nanoseconds (got 0.5 ns)', undefined, true);
+  await refused(t, scenario("  at 1 s: web hypercall probe { stall 1.5 ns }", { plugin: true }), "1.5 ns", 'option "stall" of "hypercall probe" must be a whole number of nanoseconds (got 1.5 ns)', undefined, true);
+  const c = await check(files({ "p.vmscn": `scenario "p" {
+  host a { cpus 4  memory 1 GiB }
+  host b { cpus 4  memory 1 GiB }
+  link a <-> b { bandwidth 1 Gbit/s  latency 1 ms }
+  vm web on a { vcpus 1  memory 16 MiB }
+  at 1 s: migrate web to b { retry-interval 1e-320 ms  create-time 1.000000000000001 ms }
+  run until 2 s
+}
+` }));
+  t.same(c.diagnostics, []);
+  const opts = c.plan!.actions[0]!.options;
+  t.ok(Object.is(opts["retry-interval"], 0), "1e-320 ms is 0 ns");
+  t.equal(opts["create-time"], 1_000_000);
 });
 
 t.test("values at the limits pass check and run", async (t) => {

@@ -1,7 +1,5 @@
 import "reflect-metadata";
 import t from "tap";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { container } from "tsyringe";
 import { TOKENS } from "../../core/di/tokens.js";
 import type { SpanSink } from "../../core/plugin-host/context.js";
@@ -84,7 +82,7 @@ t.test("disabled: every call is a no-op", (t) => {
   t.end();
 });
 
-t.test("the file: one event per line, keys sorted, the same every time", async (t) => {
+t.test("the file: one event per line, keys sorted, the same every time", (t) => {
   const make = () => {
     const r = recorder();
     r.otherData.scenario = "precopy.vmscn";
@@ -106,10 +104,7 @@ t.test("the file: one event per line, keys sorted, the same every time", async (
   );
   t.same(JSON.parse(text), JSON.parse(JSON.stringify(make().toJSON())));
   t.equal(new TraceRecorder().toText(), `{"displayTimeUnit":"ns","otherData":{"generator":"vmscn","kernel":"1.0.0"},"traceEvents":[]}\n`);
-  const dir = t.testdir({});
-  const path = join(dir, "run.trace.json");
-  await make().write(path);
-  t.equal(readFileSync(path, "utf8"), text);
+  t.end();
 });
 
 t.test("TraceRecorder resolves from a container and is a plugin's span sink", (t) => {

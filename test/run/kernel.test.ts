@@ -58,6 +58,10 @@ t.test("impossible requests at build time are clear errors", (t) => {
   t.throws(() => k.createVm({ name: "y", host: "a", vcpus: 1, memoryBytes: MiB, mac: "02:AA:00:00:00:01" }), { code: "VMSCN5006", message: /already used by "x"/ });
   t.throws(() => k.createVm({ name: "z", host: "a", vcpus: 1, memoryBytes: MiB, mac: "nope" }), { code: "VMSCN5011" });
   t.throws(() => k.act(0, "fly", { vm: "x" }), { code: "VMSCN5005", message: /there is no verb "fly"/ });
+  // Options are own keys: a prototype's key is an option no verb has.
+  for (const name of ["constructor", "toString", "__proto__"]) {
+    t.throws(() => k.act(0, "suspend", { vm: "x" }, JSON.parse(`{"${name}": 1}`)), { code: "VMSCN5011", message: new RegExp(`verb "suspend" has no option "${name}"`) }, name);
+  }
   t.throws(() => k.vm("nobody"), { code: "VMSCN5005" });
   t.end();
 });

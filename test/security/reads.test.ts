@@ -2,7 +2,8 @@
 // its folder tree (or --allow-read), regular files only, of a bounded size, and a file that
 // does not look like a scenario never quoted. Every class with real files in a temp folder.
 import t from "tap";
-import { existsSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
+import { definePlugin } from "../../core/api.js";
 import { join } from "node:path";
 import { check, run } from "../../app/pipeline.js";
 import { MAX_IMPORT_DEPTH, SourceUnreadable } from "../../dsl/load.js";
@@ -195,6 +196,54 @@ t.test("a workload trace follows the same rules, checked before the run", async 
   // Allowed: it reaches the kernel's trace reader.
   writeFileSync(join(dir, "s.vmscn"), TRACED(join(outside, "w.trace")));
   t.same(codes(await check(join(dir, "s.vmscn"), { allowRead: [outside] })), []);
+});
+
+t.test("a trace swapped after the check is refused when the kernel reads it", async (t) => {
+  const outside = otherDir(t, { "w.trace": "0 w 1\n" });
+  const dir = t.testdir({});
+  writeFileSync(
+    join(dir, "s.vmscn"),
+    `scenario "s" {
+  host a { cpus 1  memory 1 GiB }
+  vm web on a { vcpus 1  memory 4 MiB  workload { trace "w.trace" } }
+  at 0 s: start web
+  at 0 s: swap
+  run until 1 s
+}
+`,
+  );
+  // The file is swapped by a verb's validation check: after the read policy's check of the
+  // trace, before the kernel reads it when it creates the VM.
+  const swapper = (swap: () => void) =>
+    definePlugin({
+      name: "swapper",
+      version: "1.0.0",
+      kernel: "^1",
+      register(k) {
+        k.verb("swap", { description: "swaps the trace file", args: [], options: {}, run() {}, check: () => (swap(), []) });
+      },
+    });
+  const trace = join(dir, "w.trace");
+  const cases: [string, () => void, RegExp][] = [
+    ["a link out of the tree", () => (rmSync(trace), symlinkSync(join(outside, "w.trace"), trace)), /it is outside the folders this scenario may read \(it leads to .*w\.trace\) \(VMSCN0241\)$/],
+    ["a binary file", () => writeFileSync(trace, Buffer.from([0x30, 0x20, 0, 0x31])), /it is not text \(it has NUL bytes\) \(VMSCN0244\)$/],
+    ["a folder", () => (rmSync(trace), mkdirSync(trace)), /it is a folder, not a regular file \(VMSCN0242\)$/],
+  ];
+  if (!NO_FIFO) cases.push(["a FIFO", () => (rmSync(trace), mkfifo(trace)), /it is a FIFO \(named pipe\), not a regular file \(VMSCN0242\)$/]);
+  for (const [what, swap, message] of cases) {
+    rmSync(trace, { recursive: true, force: true });
+    writeFileSync(trace, "0 w 1\n");
+    const o = await run(join(dir, "s.vmscn"), { pluginObjects: [swapper(swap)] });
+    t.same(codes(o), [], `${what}: the check passed`);
+    t.equal(o.error?.code, "VMSCN5013", what);
+    t.match(o.error?.message, message, what);
+  }
+  // Untouched, the same scenario runs and replays its one write.
+  rmSync(trace, { recursive: true, force: true });
+  writeFileSync(trace, "0 w 1\n");
+  const o = await run(join(dir, "s.vmscn"), { pluginObjects: [swapper(() => {})] });
+  t.equal(o.error, undefined);
+  t.equal((o.report as unknown as { vms: Record<string, { accesses: { writes: number } }> }).vms.web!.accesses.writes, 1);
 });
 
 t.test("restore { path } reads only in the tree, --allow-read or --out; a missing file is still the run's VMSCN7306", async (t) => {
