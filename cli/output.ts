@@ -7,10 +7,11 @@
 // written, with one line and exit code 2, as a usage error. A missing folder is created, as
 // before. Whatever fails, no temporary file is left behind.
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, rmSync, statfsSync, writeSync, type Stats } from "node:fs";
+import { closeSync, constants, lstatSync, openSync, renameSync, rmSync, statSync, statfsSync, writeSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { formatDiagnostic, type Diagnostic } from "../dsl/diagnostics.js";
 import { UsageError } from "./args.js";
+import { makeFolders } from "../core/storage/folders.js";
 
 /** An output that cannot be written where the user named it: a usage error (exit 2), one line. */
 export class OutputRefused extends UsageError {}
@@ -42,13 +43,47 @@ export function checkOutputPath(path: string): void {
   checkFileSystem(nearestExisting(dirname(target)), refuse);
 }
 
+/**
+ * Refuses (OutputRefused) an output folder (`--out`) that cannot hold files: something other
+ * than a folder (a link you name may lead to one), a path through a file, or a folder on a
+ * pseudo file system. A missing folder is fine: it is created when a file is first saved.
+ */
+export function checkOutputFolder(path: string): void {
+  const target = resolve(path);
+  const refuse = (why: string) => new OutputRefused(`cannot use "${path}" as the output folder: ${why}`);
+  let st: Stats | undefined;
+  try {
+    st = statSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTDIR") throw refuse("a part of its path is not a folder");
+    if (code === "ELOOP") throw refuse("its links lead round in a loop");
+    if (code !== "ENOENT") throw refuse(reason(err));
+  }
+  if (st === undefined) {
+    if (lstatOrNull(target)?.isSymbolicLink()) throw refuse("it is a symbolic link that leads nowhere; vmscn does not create folders through links");
+    const near = nearestExisting(dirname(target));
+    let above: Stats;
+    try {
+      above = statSync(near);
+    } catch (err) {
+      throw refuse(reason(err));
+    }
+    if (!above.isDirectory()) throw refuse(`"${near}" is ${special(above)}, not a folder`);
+    checkFileSystem(near, refuse);
+    return;
+  }
+  if (!st.isDirectory()) throw refuse(`it is ${st.isFile() ? "a regular file" : special(st)}, not a folder`);
+  checkFileSystem(target, refuse);
+}
+
 export function writeAtomically(path: string, text: string): void {
   const target = resolve(path);
   const refuse = refuser(path);
   checkOutputPath(path);
   const folder = dirname(target);
   try {
-    mkdirSync(folder, { recursive: true });
+    makeFolders(folder);
   } catch (err) {
     throw refuse(`its folder cannot be created (${reason(err)})`);
   }
@@ -113,6 +148,14 @@ function checkFileSystem(folder: string, refuse: (why: string) => OutputRefused)
   if (fs !== undefined) throw refuse(`"${folder}" is on the kernel's ${fs} file system, which holds no output files`);
 }
 
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
 /** The folder itself if it exists, else its nearest ancestor that does. */
 function nearestExisting(folder: string): string {
   let f = folder;
@@ -129,6 +172,7 @@ function nearestExisting(folder: string): string {
 }
 
 function special(st: Stats): string {
+  if (st.isFile()) return "a regular file";
   if (st.isCharacterDevice()) return "a character device";
   if (st.isBlockDevice()) return "a block device";
   if (st.isFIFO()) return "a FIFO";

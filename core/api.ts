@@ -53,6 +53,7 @@ export type { Cause } from "./world/cause.js";
 export type { Slot } from "./world/slots.js";
 export type { Network, Transfer, TransferKind, Initiator, TransferOptions, RateLimit, LinkState } from "./net/network.js";
 export type { Storage, Datastore, SimFile, IoRequest, IoKind } from "./storage/storage.js";
+export { makeFolders } from "./storage/folders.js";
 export type { DiskDirtyLog } from "./storage/disk-dirty-log.js";
 export type { AbsentBlocks, BlockFetch } from "./storage/absent-blocks.js";
 export type { Workload, WorkloadStats, HypercallCall, HypercallHandler } from "./workload/workload.js";

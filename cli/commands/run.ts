@@ -4,7 +4,7 @@ import { run } from "../../app/pipeline.js";
 import { SourceUnreadable } from "../../dsl/load.js";
 import { totalmem } from "node:os";
 import { allowRead, maxMemory, parseArgs, one, UsageError } from "../args.js";
-import { checkOutputPath, printDiagnostics, writeAtomically } from "../output.js";
+import { checkOutputFolder, checkOutputPath, printDiagnostics, writeAtomically } from "../output.js";
 import { formatDuration, summarize } from "../summary.js";
 import { createProgress, type Progress } from "../progress.js";
 
@@ -25,6 +25,7 @@ export async function runCommand(argv: string[], out: (s: string) => void): Prom
   // An output that will be refused is refused now, before a run that may take an hour; it is
   // looked at again when written.
   for (const p of [json === "-" ? undefined : json, tracePath, htmlPath]) if (p) checkOutputPath(p);
+  if (outDir) checkOutputFolder(outDir);
   // A progress bar on stderr for long runs, when stderr is a terminal (it draws nothing otherwise).
   let bar: Progress | undefined;
   const progress = (now: number, until: number | undefined): void => {

@@ -2,19 +2,20 @@
 // what lies under it may have been planted. No folder below it and not the file itself may be
 // a symbolic link or a special file (a FIFO, a device), so a backed file never lands outside
 // the output folder or on something that is not a file of its own.
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync, type Stats } from "node:fs";
+import { makeFolders } from "./folders.js";
 import { join, sep } from "node:path";
 import type { VmscnError } from "../errors.js";
 
 /** Opens (creating) `realPath`, which lies under `root`, read-write; `refuse` makes the error for what is found on the way. */
 export function openBacking(root: string, realPath: string, refuse: (what: string) => VmscnError): number {
-  mkdirSync(root, { recursive: true });
+  makeFolders(root);
   let cur = root;
   for (const part of realPath.slice(root.length + 1).split(sep).slice(0, -1)) {
     cur = join(cur, part);
     let st = lstatOrUndefined(cur);
     if (st === undefined) {
-      mkdirSync(cur, { recursive: true });
+      makeFolders(cur);
       st = lstatSync(cur);
     }
     if (!st.isDirectory()) throw refuse(`"${cur}" is ${st.isSymbolicLink() ? "a symbolic link" : "not a folder"}`);

@@ -18,6 +18,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { join } from "node:path";
+import { makeFolders } from "../../core/api.js";
 
 export interface ByteStore {
   /** The real file's path (where a save puts it once complete), or null for bytes kept in memory or a failed save's. */
@@ -240,7 +241,7 @@ export class FileStore implements ByteStore {
 
 /** The folders `parts` under `root`, each checked (lstat: a folder, not a link) or created one at a time; returns the last. */
 function safeFolder(root: string, parts: readonly string[]): string {
-  mkdirSync(root, { recursive: true });
+  makeFolders(root);
   let cur = root;
   for (const part of parts) {
     cur = join(cur, part);
