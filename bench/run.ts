@@ -9,12 +9,13 @@ import { benchmarks as migration } from "./migration.bench.js";
 import { benchmarks as fork } from "./fork.bench.js";
 import { benchmarks as checkpoint } from "./checkpoint.bench.js";
 import { benchmarks as tps } from "./tps.bench.js";
+import { benchmarks as scale } from "./scale.bench.js";
 import type { Benchmark } from "./harness.js";
 
 // The parser benchmark leaves a heap of gigabytes whose clean-up competes for the two cores
 // with the child processes of later benchmarks (the 64 GiB migration ran 1.8× slower after
 // it): it goes last.
-const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...fork, ...checkpoint, ...tps, ...cli, ...dsl];
+const all: Benchmark[] = [...scheduler, ...memory, ...net, ...migration, ...fork, ...checkpoint, ...tps, ...scale, ...cli, ...dsl];
 
 const args = process.argv.slice(2);
 const json = args.includes("--json");

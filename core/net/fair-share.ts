@@ -1,18 +1,22 @@
 // Max-min fair bandwidth sharing, used by the network (NICs, link directions) and by storage
 // (datastores). One instance per run, so a datastore and a link are solved by the same rules.
 //
-// Two ideas keep 10,000 concurrent flows cheap:
+// Three ideas keep 10,000 concurrent flows, and 1,000 independent links, cheap:
 //  * Flows with the same path and the same cap are interchangeable under max-min fairness, so
 //    they are grouped into a *class* and the solver works on classes, not flows. A class keeps
 //    a `served` counter (bytes delivered to each of its flows so far) and a min-heap of its
 //    flows keyed by the value of `served` at which each drains (`finish`), as in fluid fair
-//    queueing. Advancing time is then O(classes), not O(flows), and a flow's remaining bytes
-//    are `finish - served`, exact at any instant.
-//  * Changes are lazy: every change first advances the counters to `now`, then marks the
-//    solution dirty; one event at the same instant with Priority.Late recomputes the rates once,
-//    whatever the number of starts and ends at that instant, and keeps a single scheduler
-//    event for the earliest completion.
-// The solver itself is progressive filling over classes; see `recompute`.
+//    queueing. A flow's remaining bytes are `finish - served`, exact at any instant.
+//  * Counters are lazy: a class's `served` (and a resource's `carried`) is brought to the
+//    present only when its rate changes or a flow joins or leaves it; in between it is
+//    `served + rate × elapsed`. The next completion is the top of a heap of classes by the
+//    time their first flow drains.
+//  * Changes are local and batched: a change marks its class (or resource) dirty; one event at
+//    the same instant with Priority.Late solves again only the connected components (classes
+//    linked by shared resources) that hold a dirty one, whatever the number of starts and ends
+//    at that instant: max-min fairness is decided within a component, so the others keep
+//    their rates. (SimGrid's solver keeps the same locality with its "selective update".)
+// The solver itself is progressive filling over a component's classes; see `fill`.
 import { inject, injectable } from "tsyringe";
 import { TOKENS } from "../di/tokens.js";
 import { kernelError } from "../errors.js";
@@ -93,16 +97,17 @@ export class Flow {
 class Resource {
   /** Total rate through the resource in bytes/s, as of the last recomputation. */
   rate = 0;
-  /** Bytes carried up to `FairShare.lastUpdate`. */
+  /** Bytes carried up to `carriedAt`. */
   carried = 0;
+  carriedAt = 0;
+  /** Its capacity changed, or a class that crossed it ended: its component is solved again. */
+  dirty = false;
   /** Active classes whose path crosses this resource (insertion order: deterministic). */
   readonly classes = new Set<FlowClass>();
   // Solver scratch: capacity not yet given out, number of unfrozen flows, last solve it took part in.
   rem = 0;
   n = 0;
   epoch = -1;
-  /** Position in `FairShare.busy` while rate > 0, else -1. */
-  busyIndex = -1;
   constructor(
     readonly id: number,
     readonly name: string,
@@ -112,8 +117,9 @@ class Resource {
 
 /** @internal Flows with the same path and cap: max-min fairness gives them the same rate. */
 class FlowClass {
-  /** Bytes delivered to each flow of the class since the class's origin. */
+  /** Bytes delivered to each flow of the class since the class's origin, up to `servedAt`. */
   served = 0;
+  servedAt = 0;
   /** Rate of each flow of the class, bytes/s. */
   rate = 0;
   /** Min-heap of flows by (finish, id). */
@@ -121,7 +127,15 @@ class FlowClass {
   /** Position in `FairShare.classes`. */
   index = -1;
   frozen = false;
+  /** Its flows changed since the last solve. */
+  dirty = false;
+  /** The last component solve that reached it. */
+  epoch = -1;
+  /** When its first flow drains at the current rate, and its position in the completion heap (-1: not on it). */
+  due = Infinity;
+  dueIndex = -1;
   constructor(
+    readonly id: number,
     readonly key: string,
     readonly resources: Resource[],
     readonly maxRate: number,
@@ -134,29 +148,36 @@ export class FairShare {
   private readonly byKey = new Map<string, FlowClass>();
   /** Active classes (at least one flow). */
   private readonly classes: FlowClass[] = [];
-  /** Resources with a non-zero rate, so `advance` touches only those. */
-  private readonly busy: Resource[] = [];
   private nextFlowId = 1;
+  private nextClassId = 1;
   private flowCount = 0;
-  private lastUpdate = 0;
-  private dirty = false;
   private inUpdate = false;
   private pending: EventHandle | null = null;
   private pendingTime = -1;
   private epoch = 0;
   private readonly listeners: (() => void)[] = [];
+  /** Classes whose flows changed since the last solve: their components are solved again. */
+  private readonly dirtyClasses: FlowClass[] = [];
+  /** Resources whose capacity changed, or that a dropped class crossed: the same for theirs. */
+  private readonly dirtyResources: Resource[] = [];
+  /** Min-heap of classes by the time their first flow drains (`due`, then class id). */
+  private readonly due: FlowClass[] = [];
   // Solver heap of resources keyed by fair share (parallel arrays, reused between solves).
   private hKeys: number[] = [];
   private hRes: Resource[] = [];
   private useHeap = false;
+  // Solver scratch, reused: one component's classes, resources and capped classes.
+  private readonly compClasses: FlowClass[] = [];
   private readonly involved: Resource[] = [];
   private readonly capped: FlowClass[] = [];
   /** Class keys by path array: callers such as the network reuse one array per route. */
   private readonly pathKeys = new WeakMap<readonly number[], string>();
-  /** @internal Above this many resources in use, the solver finds bottlenecks with a heap. */
+  /** @internal Above this many resources in a component, the solver finds bottlenecks with a heap. */
   scanLimit = 64;
   /** Number of rate recomputations so far (tests check that one instant costs one). */
   recomputations = 0;
+  /** Classes solved again so far, over all recomputations (tests check that a change stays local). */
+  classesSolved = 0;
 
   constructor(@inject(TOKENS.Scheduler) private readonly scheduler: Scheduler) {}
 
@@ -172,8 +193,9 @@ export class FairShare {
     const r = this.resource(id);
     checkCapacity(capacityBytesPerSec, r.name, this.scheduler.now);
     if (r.capacity === capacityBytesPerSec) return;
-    this.touch();
     r.capacity = capacityBytesPerSec;
+    this.markResource(r);
+    this.ensureUpdate();
   }
 
   capacity(id: number): number {
@@ -192,8 +214,8 @@ export class FairShare {
   /** Bytes carried by a resource so far, exact at the current simulated time. */
   resourceBytes(id: number): number {
     const r = this.resource(id);
-    const dt = this.scheduler.now - this.lastUpdate;
-    return dt > 0 && r.rate > 0 ? r.carried + (r.rate * dt) / SECOND : r.carried;
+    const dt = this.scheduler.now - r.carriedAt;
+    return dt > 0 && r.rate > 0 && r.rate !== Infinity ? r.carried + (r.rate * dt) / SECOND : r.carried;
   }
 
   /** Number of active flows crossing a resource. */
@@ -228,7 +250,6 @@ export class FairShare {
       throw kernelError("VMSCN5011", `${label} was given a maximum rate of ${spec.maxRate} bytes/s; it must be > 0`, { time: now });
     }
     const path = spec.resources.map((id) => this.resource(id));
-    this.touch();
     let pathKey = this.pathKeys.get(spec.resources);
     if (pathKey === undefined) {
       pathKey = spec.resources.join(",");
@@ -237,17 +258,20 @@ export class FairShare {
     const key = `${pathKey}|${maxRate}`;
     let cls = this.byKey.get(key);
     if (cls === undefined) {
-      cls = new FlowClass(key, path, maxRate);
+      cls = new FlowClass(this.nextClassId++, key, path, maxRate);
+      cls.servedAt = now;
       this.byKey.set(key, cls);
       cls.index = this.classes.length;
       this.classes.push(cls);
       for (const r of path) r.classes.add(cls);
-    }
+    } else this.settle(cls);
     const f = new Flow(this.nextFlowId++, spec.bytes, maxRate, label, spec.onDrained, spec.onFailed, this);
     f.cls = cls;
     f.finish = cls.served + spec.bytes;
     heapPush(cls.heap, f);
     this.flowCount++;
+    this.markClass(cls);
+    this.ensureUpdate();
     return f;
   }
 
@@ -255,8 +279,8 @@ export class FairShare {
   remainingOf(f: Flow): number {
     const cls = f.cls;
     if (cls === null) return f.left;
-    const dt = this.scheduler.now - this.lastUpdate;
-    const served = dt > 0 && cls.rate > 0 ? cls.served + (cls.rate * dt) / SECOND : cls.served;
+    const dt = this.scheduler.now - cls.servedAt;
+    const served = dt > 0 && cls.rate > 0 && cls.rate !== Infinity ? cls.served + (cls.rate * dt) / SECOND : cls.served;
     const rem = f.finish - served;
     return rem <= BYTE_EPSILON + f.finish * RELATIVE_EPSILON ? 0 : rem;
   }
@@ -264,10 +288,11 @@ export class FairShare {
   /** @internal */
   stop(f: Flow, state: "cancelled" | "failed", reason: unknown): boolean {
     if (f.cls === null) return false;
-    this.touch();
+    this.settle(f.cls);
     f.left = this.remainingOf(f);
     this.remove(f);
     f.state = state;
+    this.ensureUpdate();
     if (state === "failed" && f.onFailed !== undefined) {
       const cb = f.onFailed;
       this.scheduler.at(this.scheduler.now, () => cb(reason));
@@ -281,6 +306,39 @@ export class FairShare {
     return r;
   }
 
+  /** Brings a class's `served` counter to now at its current rate. */
+  private settle(c: FlowClass): void {
+    const now = this.scheduler.now;
+    const dt = now - c.servedAt;
+    if (dt <= 0) return;
+    c.servedAt = now;
+    if (c.rate > 0 && c.rate !== Infinity) {
+      c.served += (c.rate * dt) / SECOND;
+      if (c.served > REBASE_AT) rebase(c);
+    }
+  }
+
+  /** Brings a resource's `carried` counter to now at its current rate. */
+  private settleResource(r: Resource): void {
+    const now = this.scheduler.now;
+    const dt = now - r.carriedAt;
+    if (dt <= 0) return;
+    r.carriedAt = now;
+    if (r.rate > 0 && r.rate !== Infinity) r.carried += (r.rate * dt) / SECOND;
+  }
+
+  private markClass(c: FlowClass): void {
+    if (c.dirty) return;
+    c.dirty = true;
+    this.dirtyClasses.push(c);
+  }
+
+  private markResource(r: Resource): void {
+    if (r.dirty) return;
+    r.dirty = true;
+    this.dirtyResources.push(r);
+  }
+
   private remove(f: Flow): void {
     const cls = f.cls!;
     heapRemove(cls.heap, f.heapIndex);
@@ -288,6 +346,7 @@ export class FairShare {
     f.cls = null;
     this.flowCount--;
     if (cls.heap.length === 0) this.dropClass(cls);
+    else this.markClass(cls);
   }
 
   private dropClass(cls: FlowClass): void {
@@ -298,13 +357,17 @@ export class FairShare {
       last.index = cls.index;
     }
     cls.index = -1;
-    for (const r of cls.resources) r.classes.delete(cls);
+    if (cls.dueIndex >= 0) dueRemove(this.due, cls.dueIndex);
+    // Its bytes stop: the resources it crossed carry what it carried up to now, then less.
+    for (const r of cls.resources) {
+      r.classes.delete(cls);
+      this.markResource(r);
+    }
+    cls.rate = 0;
   }
 
-  /** Brings the counters up to now (old rates), marks the rates stale, ensures an update at now. */
-  private touch(): void {
-    this.advance();
-    this.dirty = true;
+  /** Ensures one fair-share event at the current instant (Priority.Late: after every change of the instant). */
+  private ensureUpdate(): void {
     if (this.inUpdate) return;
     const now = this.scheduler.now;
     if (this.pending !== null) {
@@ -315,34 +378,19 @@ export class FairShare {
     this.pendingTime = now;
   }
 
-  private advance(): void {
-    const now = this.scheduler.now;
-    const dt = now - this.lastUpdate;
-    if (dt <= 0) return;
-    this.lastUpdate = now;
-    for (const c of this.classes) {
-      if (c.rate > 0 && c.rate !== Infinity) {
-        c.served += (c.rate * dt) / SECOND;
-        if (c.served > REBASE_AT) rebase(c);
-      }
-    }
-    for (const r of this.busy) if (r.rate !== Infinity) r.carried += (r.rate * dt) / SECOND;
-  }
-
   /** The single fair-share event: drain finished flows, notify, recompute, schedule the next. */
   private readonly update = (): void => {
     this.pending = null;
     this.pendingTime = -1;
-    this.advance();
     const drained = this.collectDrained();
-    // Callbacks that start or stop flows only mark the rates dirty: one recomputation below.
+    // Callbacks that start or stop flows only mark classes dirty: one recomputation below.
     this.inUpdate = true;
     let changed = false;
     try {
       for (const f of drained) f.onDrained();
     } finally {
       this.inUpdate = false;
-      if (this.dirty) {
+      if (this.dirtyClasses.length > 0 || this.dirtyResources.length > 0) {
         this.recompute();
         changed = true;
       }
@@ -351,81 +399,160 @@ export class FairShare {
     if (changed && this.listeners.length > 0) for (const fn of [...this.listeners]) fn();
   };
 
+  /**
+   * Flows that drained by now: those of the classes due by now, and of classes changed at this
+   * instant (a class with no path and no cap drains at once, before any solve).
+   */
   private collectDrained(): Flow[] {
+    const now = this.scheduler.now;
+    const check: FlowClass[] = [];
+    while (this.due.length > 0 && this.due[0]!.due <= now) {
+      const c = this.due[0]!;
+      dueRemove(this.due, 0);
+      check.push(c);
+    }
+    for (const c of this.dirtyClasses) if (c.index >= 0 && !check.includes(c)) check.push(c);
     const out: Flow[] = [];
-    // Backwards: dropping an emptied class swaps the last class, already visited, into its slot.
-    for (let i = this.classes.length - 1; i >= 0; i--) {
-      const c = this.classes[i]!;
+    for (const c of check) {
+      if (c.index < 0) continue;
+      this.settle(c);
       const heap = c.heap;
       const rate = effectiveRate(c);
+      let any = false;
       while (heap.length > 0) {
         const f = heap[0]!;
         const residue = f.finish - c.served;
         if (!isDrained(residue, rate, f.finish)) break;
         // Completion times are whole ns, so the counters ran a fraction of a byte past (or
         // short of) the flow's end: settle the resources' byte counts exactly.
-        for (const r of c.resources) r.carried += residue;
+        for (const r of c.resources) {
+          this.settleResource(r);
+          r.carried += residue;
+        }
         f.left = 0;
+        any = true;
         this.remove(f);
         f.state = "drained";
         out.push(f);
       }
+      // Due but not drained (floating-point residue): its next due time is computed again.
+      if (!any && c.index >= 0) this.pushDue(c);
     }
-    if (out.length > 0) this.dirty = true;
     if (out.length > 1) out.sort((a, b) => a.id - b.id);
     return out;
   }
 
-  /** Earliest completion over all classes; one scheduler event for it. */
+  /** Puts a class on the completion heap at the time its first flow drains (none: off the heap). */
+  private pushDue(c: FlowClass): void {
+    if (c.dueIndex >= 0) dueRemove(this.due, c.dueIndex);
+    const f = c.heap[0];
+    if (f === undefined) return;
+    const now = this.scheduler.now;
+    const rate = effectiveRate(c);
+    const rem = f.finish - c.served;
+    let d: number;
+    if (isDrained(rem, rate, f.finish)) d = 0;
+    else if (rate <= 0) return;
+    else d = Math.ceil((rem * SECOND) / rate - 1e-6);
+    if (!Number.isSafeInteger(now + d)) return;
+    c.due = now + d;
+    duePush(this.due, c);
+  }
+
+  /** One scheduler event for the earliest completion. */
   private scheduleNext(): void {
-    let best = Infinity;
-    for (const c of this.classes) {
-      const f = c.heap[0]!;
-      const rem = f.finish - c.served;
-      if (isDrained(rem, c.rate, f.finish)) {
-        best = 0;
-        break;
-      }
-      if (c.rate <= 0) continue;
-      const d = Math.ceil((rem * SECOND) / c.rate - 1e-6);
-      if (d < best) best = d;
-    }
     if (this.pending !== null) this.pending.cancel();
     this.pending = null;
     this.pendingTime = -1;
-    if (best === Infinity || !Number.isSafeInteger(this.scheduler.now + best)) return;
-    this.pendingTime = this.scheduler.now + best;
+    if (this.due.length === 0) return;
+    this.pendingTime = this.due[0]!.due;
     this.pending = this.scheduler.at(this.pendingTime, this.update, Priority.Late);
   }
 
   /**
-   * Progressive filling over classes: raise every unfrozen flow's rate together; a resource
-   * whose capacity runs out freezes the flows crossing it, a flow reaching its cap freezes
-   * alone. Each step freezes at the lowest level among resources (remaining / unfrozen flows)
-   * and caps, so levels only rise and every class is frozen once. The lowest resource is found
-   * by a linear scan when few resources are in use, by a lazy heap otherwise.
+   * Solves again the connected components (classes linked by the resources they share) that
+   * hold a changed class or resource; max-min fairness is decided within each component, so
+   * the others keep their rates. Each component is solved by progressive filling: raise every
+   * unfrozen flow's rate together; a resource whose capacity runs out freezes the flows
+   * crossing it, a flow reaching its cap freezes alone. Each step freezes at the lowest level
+   * among resources (remaining / unfrozen flows) and caps, so levels only rise and every class
+   * is frozen once. The lowest resource is found by a linear scan when few resources are in
+   * the component, by a lazy heap otherwise.
    */
   private recompute(): void {
-    this.dirty = false;
     this.recomputations++;
+    const seeds: FlowClass[] = [];
+    for (const c of this.dirtyClasses) {
+      c.dirty = false;
+      if (c.index >= 0) seeds.push(c);
+    }
+    this.dirtyClasses.length = 0;
+    const seedResources = this.dirtyResources.slice();
+    for (const r of seedResources) r.dirty = false;
+    this.dirtyResources.length = 0;
+    // A seed already reached by an earlier component of this recomputation is solved.
+    const first = this.epoch + 1;
+    for (const c of seeds) if (c.epoch < first) this.solveComponent([c], []);
+    for (const r of seedResources) if (r.epoch < first) this.solveComponent([], [r]);
+  }
+
+  /** Gathers the component reachable from the seeds and solves it. */
+  private solveComponent(seedClasses: FlowClass[], seedResources: Resource[]): void {
     const epoch = ++this.epoch;
-    const classes = this.classes;
+    const comp = this.compClasses;
     const involved = this.involved;
-    const capped = this.capped;
+    comp.length = 0;
     involved.length = 0;
+    const stack: FlowClass[] = [];
+    const visitResource = (r: Resource): void => {
+      if (r.epoch === epoch) return;
+      r.epoch = epoch;
+      involved.push(r);
+      for (const c of r.classes) if (c.epoch !== epoch) {
+        c.epoch = epoch;
+        stack.push(c);
+      }
+    };
+    for (const c of seedClasses) if (c.epoch !== epoch) {
+      c.epoch = epoch;
+      stack.push(c);
+    }
+    for (const r of seedResources) visitResource(r);
+    while (stack.length > 0) {
+      const c = stack.pop()!;
+      comp.push(c);
+      for (const r of c.resources) visitResource(r);
+    }
+    // The global class order, as one solve over all classes would visit them.
+    if (comp.length > 1) comp.sort((a, b) => a.index - b.index);
+    if (involved.length > 1) involved.sort((a, b) => a.id - b.id);
+    this.classesSolved += comp.length;
+    // Counters run at the old rates up to now.
+    for (const c of comp) this.settle(c);
+    for (const r of involved) this.settleResource(r);
+    this.fill(comp, involved);
+    // Resource totals, in class order (deterministic summation).
+    for (const r of involved) r.rate = 0;
+    for (const c of comp) {
+      const total = c.rate * c.heap.length;
+      if (total === 0) continue;
+      for (const r of c.resources) r.rate += total;
+    }
+    for (const c of comp) this.pushDue(c);
+  }
+
+  /** Progressive filling over one component's classes. */
+  private fill(comp: readonly FlowClass[], involved: readonly Resource[]): void {
+    const capped = this.capped;
     capped.length = 0;
-    for (const c of classes) {
+    for (const r of involved) {
+      r.rem = r.capacity;
+      r.n = 0;
+    }
+    for (const c of comp) {
       c.frozen = false;
       const n = c.heap.length;
-      for (const r of c.resources) {
-        if (r.epoch !== epoch) {
-          r.epoch = epoch;
-          r.rem = r.capacity;
-          r.n = 0;
-          involved.push(r);
-        }
-        r.n += n;
-      }
+      for (const r of c.resources) r.n += n;
       if (c.maxRate !== Infinity) capped.push(c);
     }
     if (capped.length > 1) capped.sort((a, b) => a.maxRate - b.maxRate);
@@ -435,10 +562,10 @@ export class FairShare {
     if (useHeap) {
       this.hKeys.length = 0;
       this.hRes.length = 0;
-      for (const r of involved) this.hPush(r.rem / r.n, r);
+      for (const r of involved) if (r.n > 0) this.hPush(r.rem / r.n, r);
     }
 
-    let unfrozen = classes.length;
+    let unfrozen = comp.length;
     let ci = 0;
     while (unfrozen > 0) {
       let top: Resource | null = null;
@@ -469,31 +596,13 @@ export class FairShare {
       if (top === null || cap <= share) {
         if (cap === Infinity) {
           // Nothing constrains what is left (no path, or infinite capacities): unbounded rate.
-          for (const c of classes) if (!c.frozen) unfrozen -= this.freeze(c, Infinity);
+          for (const c of comp) if (!c.frozen) unfrozen -= this.freeze(c, Infinity);
           break;
         }
         unfrozen -= this.freeze(capped[ci]!, cap);
       } else {
         if (useHeap) this.hPop();
         for (const c of top.classes) if (!c.frozen) unfrozen -= this.freeze(c, share);
-      }
-    }
-
-    // Resource totals, in class order (deterministic summation).
-    for (const r of this.busy) {
-      r.rate = 0;
-      r.busyIndex = -1;
-    }
-    this.busy.length = 0;
-    for (const c of classes) {
-      const total = c.rate * c.heap.length;
-      if (total === 0) continue;
-      for (const r of c.resources) {
-        if (r.busyIndex < 0) {
-          r.busyIndex = this.busy.length;
-          this.busy.push(r);
-        }
-        r.rate += total;
       }
     }
   }
@@ -631,4 +740,57 @@ function siftDown(h: Flow[], i: number): void {
   }
   h[i] = f;
   f.heapIndex = i;
+}
+
+function dueLess(a: FlowClass, b: FlowClass): boolean {
+  return a.due < b.due || (a.due === b.due && a.id < b.id);
+}
+
+function duePush(h: FlowClass[], c: FlowClass): void {
+  h.push(c);
+  dueUp(h, h.length - 1);
+}
+
+function dueRemove(h: FlowClass[], i: number): void {
+  const gone = h[i]!;
+  gone.dueIndex = -1;
+  const last = h.pop()!;
+  if (i < h.length) {
+    h[i] = last;
+    last.dueIndex = i;
+    dueUp(h, i);
+    dueDown(h, last.dueIndex);
+  }
+}
+
+function dueUp(h: FlowClass[], i: number): void {
+  const c = h[i]!;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    const pc = h[p]!;
+    if (!dueLess(c, pc)) break;
+    h[i] = pc;
+    pc.dueIndex = i;
+    i = p;
+  }
+  h[i] = c;
+  c.dueIndex = i;
+}
+
+function dueDown(h: FlowClass[], i: number): void {
+  const c = h[i]!;
+  const n = h.length;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= n) break;
+    let m = l;
+    if (l + 1 < n && dueLess(h[l + 1]!, h[l]!)) m = l + 1;
+    const mc = h[m]!;
+    if (!dueLess(mc, c)) break;
+    h[i] = mc;
+    mc.dueIndex = i;
+    i = m;
+  }
+  h[i] = c;
+  c.dueIndex = i;
 }
