@@ -61,8 +61,20 @@ export class Memory {
 
   addHost(hostId: number, hostName: string, capacityBytes: number): MachineMemory {
     const m = new MachineMemory(hostId, hostName, capacityBytes);
+    if (this.ownersTracked) m.trackOwners();
     this.machines[hostId] = m;
     return m;
+  }
+
+  private ownersTracked = false;
+
+  /**
+   * From now on every host records which world each new frame was allocated for
+   * (`MachineMemory.owner`); frames allocated before hold 0. Costs 4 bytes a frame.
+   */
+  trackOwners(): void {
+    this.ownersTracked = true;
+    for (const m of this.machines) m?.trackOwners();
   }
 
   machine(hostId: number): MachineMemory {
@@ -337,9 +349,54 @@ export class Memory {
     g.meta[page] = (g.meta[page]! & TRAPS_KEPT) | PageState.Present;
   }
 
+  /**
+   * Pages arriving with their contents (a migration's batch): a zero page needs no frame (it
+   * becomes unbacked), a private present page is rewritten in place, any other gets a new
+   * frame. Returns the number landed: fewer than `n` when the host ran out of frames, at the
+   * page that found none (the ones before it landed).
+   */
+  land(g: GuestMemory, pages: Int32Array, contents: Float64Array, n: number): number {
+    const m = this.machines[g.hostId]!;
+    const meta = g.meta;
+    const frame = g.frame;
+    const refs = m.refs;
+    const fc = m.content;
+    for (let i = 0; i < n; i++) {
+      const p = pages[i]!;
+      const c = contents[i]!;
+      const mt = meta[p]!;
+      const state = mt & STATE_MASK;
+      if (c === 0) {
+        if (state !== PageState.Unbacked) this.setAbsent(g, p, PageState.Unbacked);
+      } else if (state === PageState.Present && refs[frame[p]!] === 1) {
+        fc[frame[p]!] = c; // a page sent again: its private frame is rewritten
+      } else if (state === PageState.Unbacked && p >= 0 && p < g.pages) {
+        const f = m.alloc(c, g.worldId);
+        if (f < 0) return i;
+        frame[p] = f;
+        meta[p] = (mt & TRAPS_KEPT) | PageState.Present;
+      } else {
+        if (state !== PageState.Present && m.free === 0) return i;
+        this.populate(g, p, c);
+      }
+    }
+    return n;
+  }
+
   /** Populates every page in one pass (initial contents, a migration's destination). */
   populateAll(g: GuestMemory, contentOf: (page: number) => number): void {
-    for (let p = 0; p < g.pages; p++) this.populate(g, p, contentOf(p));
+    const meta = g.meta;
+    const frame = g.frame;
+    for (let p = 0; p < g.pages; p++) {
+      const mt = meta[p]!;
+      if ((mt & STATE_MASK) !== PageState.Unbacked) {
+        this.populate(g, p, contentOf(p));
+        continue;
+      }
+      // An unbacked page (a new VM's): nothing to drop, a frame to take.
+      frame[p] = this.allocFrame(g.hostId, contentOf(p), g);
+      meta[p] = (mt & TRAPS_KEPT) | PageState.Present;
+    }
   }
 
   /** Drops the page's frame and marks it absent (until restored or fetched). */

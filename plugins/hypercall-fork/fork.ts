@@ -220,7 +220,7 @@ export function childFrames(k: PluginContext, c: Child): { newFrames: number; sh
   for (let p = 0; p < g.pages; p++) {
     if ((g.meta[p]! & STATE_MASK) !== PageState.Present) continue;
     const f = g.frame[p]!;
-    if (m.owner[f] === id) newFrames++;
+    if (m.owner !== null && m.owner[f] === id) newFrames++;
     if (m.refs[f]! > 1) sharedNow++;
   }
   return { newFrames, sharedNow };

@@ -40,6 +40,8 @@ export default definePlugin({
 
     /** The verb and the hypercall both come here; a refusal is kept for the parent's report. */
     function fork(vm: string, build: () => ForkRequest, onSettled: (f: Fork) => void): Fork {
+      // `new-frames` counts the frames each child allocated: the hosts record owners from now on.
+      k.memory.trackOwners();
       try {
         const req = build();
         const f = new Fork(k, api, ++seq, req, onSettled);

@@ -174,27 +174,13 @@ export class Batches {
   /** Pages arrive on the destination: each gets its content (a zero page needs no frame). False when one had nowhere to land. */
   place(pages: Int32Array, contents: Float64Array, n: number): boolean {
     const m = this.m;
-    const mem = m.k.memory;
-    const g = m.dst;
-    const machine = mem.machine(g.hostId);
-    for (let i = 0; i < n; i++) {
-      const p = pages[i]!;
-      const c = contents[i]!;
-      const state = g.meta[p]! & STATE_MASK;
-      if (c !== 0 && state !== PageState.Present && machine.free === 0) {
-        // Something else took the destination's memory meanwhile (the exhaust fault, another
-        // tenant): the page has nowhere to go.
-        const err = m.k.error("VMSCN5002", `host "${m.dest.name}" ran out of memory while page ${p} of VM "${m.world.name}" arrived`);
-        m.k.after(0, () => m.outcome.transferFailed(err), "migration pages");
-        return false;
-      }
-      if (c === 0) {
-        if (state !== PageState.Unbacked) mem.setAbsent(g, p, PageState.Unbacked);
-      } else if (state === PageState.Present && machine.refs[g.frame[p]!] === 1) {
-        machine.content[g.frame[p]!] = c; // a page sent again: its private frame is rewritten
-      } else mem.populate(g, p, c);
-    }
-    return true;
+    const landed = m.k.memory.land(m.dst, pages, contents, n);
+    if (landed === n) return true;
+    // Something else took the destination's memory meanwhile (the exhaust fault, another
+    // tenant): the page has nowhere to go.
+    const err = m.k.error("VMSCN5002", `host "${m.dest.name}" ran out of memory while page ${pages[landed]} of VM "${m.world.name}" arrived`);
+    m.k.after(0, () => m.outcome.transferFailed(err), "migration pages");
+    return false;
   }
 
   /**

@@ -7,13 +7,13 @@ import type { VmscnError } from "../../core/errors.js";
 t.test("machine memory hands out frames, reuses freed ones and tracks the peak", (t) => {
   const m = new MachineMemory(0, "a", 4 * 4096);
   t.equal(m.capacity, 4);
-  t.same([m.alloc(11, 0), m.alloc(12, 0), m.alloc(13, 0)], [0, 1, 2]);
+  t.same([m.alloc(11), m.alloc(12), m.alloc(13)], [0, 1, 2]);
   t.equal(m.used, 3);
   m.release(1);
   t.equal(m.used, 2);
-  t.equal(m.alloc(14, 0), 1, "the freed frame comes back first");
-  t.equal(m.alloc(15, 0), 3);
-  t.equal(m.alloc(16, 0), -1, "full");
+  t.equal(m.alloc(14), 1, "the freed frame comes back first");
+  t.equal(m.alloc(15), 3);
+  t.equal(m.alloc(16), -1, "full");
   t.equal(m.peak, 4);
   t.equal(m.free, 0);
   t.end();
