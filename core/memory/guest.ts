@@ -25,7 +25,9 @@ export class GuestMemory {
     /** Host whose frames back present pages. */
     public hostId: number,
   ) {
-    this.frame = new Int32Array(pages).fill(-1);
+    this.frame = new Int32Array(pages);
+    // -1 in every entry, as one byte fill (a memset; Int32Array.fill goes entry by entry).
+    new Uint8Array(this.frame.buffer).fill(0xff);
     this.meta = new Uint8Array(pages);
   }
 
