@@ -8,6 +8,7 @@ import "reflect-metadata";
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import { createKernel } from "../core/run/container.js";
 import { pageBytes, privatePage } from "../core/memory/content.js";
 import type { Kernel } from "../core/run/kernel.js";
@@ -28,8 +29,12 @@ async function kernel(outDir: string, memory: number): Promise<Kernel> {
   return k;
 }
 
-/** A plain sequential write then read of `bytes` in 4 MiB chunks: the file system's own speed. */
-function plainIo(dir: string, bytes: number): { write: number; read: number } {
+/**
+ * A plain sequential write then read of `bytes` in 4 MiB chunks: the file system's own speed;
+ * and the read again in IO blocks of 256 KiB (a restore's) with the CRC-32 of each, as a
+ * restore must at least do.
+ */
+function plainIo(dir: string, bytes: number): { write: number; read: number; readCrc: number } {
   const path = join(dir, "plain.bin");
   const chunk = new Uint8Array(4 * MiB);
   for (let i = 0; i < chunk.length; i += 4096) pageBytes(privatePage(0, 9, i), chunk, i);
@@ -40,9 +45,18 @@ function plainIo(dir: string, bytes: number): { write: number; read: number } {
   const r = seconds(() => {
     for (let off = 0; off < bytes; off += chunk.length) readSync(fd, chunk, 0, chunk.length, off);
   });
+  const block = new Uint8Array(256 * 1024);
+  let crc = 0;
+  const rc = seconds(() => {
+    for (let off = 0; off < bytes; off += block.length) {
+      readSync(fd, block, 0, block.length, off);
+      crc ^= crc32(block);
+    }
+  });
+  if (crc === 0.5) throw new Error("unreachable: keeps the CRC-32 from being optimised away");
   closeSync(fd);
   rmSync(path);
-  return { write: bytes / MiB / w, read: bytes / MiB / r };
+  return { write: bytes / MiB / w, read: bytes / MiB / r, readCrc: bytes / MiB / rc };
 }
 
 async function saveRestore(): Promise<Record<string, number>> {
@@ -71,6 +85,9 @@ async function saveRestore(): Promise<Record<string, number>> {
       "checkpoint.restore_mb_per_s": restoreMb,
       "disk.seq_read_mb_per_s": plain.read,
       "checkpoint.restore_to_disk_read_ratio": restoreMb / plain.read,
+      "disk.seq_read_crc_mb_per_s": plain.readCrc,
+      "checkpoint.restore_to_read_crc_ratio": restoreMb / plain.readCrc,
+      "checkpoint.save_to_write_ratio": saveMb / plain.write,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -350,37 +350,45 @@ export class Memory {
   }
 
   /**
-   * Pages arriving with their contents (a migration's batch): a zero page needs no frame (it
-   * becomes unbacked), a private present page is rewritten in place, any other gets a new
-   * frame. Returns the number landed: fewer than `n` when the host ran out of frames, at the
-   * page that found none (the ones before it landed).
+   * Pages arriving with their contents (a migration's batch): page `pages[i]` gets
+   * `contents[i]`. A zero page needs no frame (it becomes unbacked), a private present page is
+   * rewritten in place, any other gets a new frame (traps kept, as `populate`). Returns the
+   * number landed: fewer than `n` when the host ran out of frames, at the page that found none
+   * (the ones before it landed).
    */
   land(g: GuestMemory, pages: Int32Array, contents: Float64Array, n: number): number {
     const m = this.machines[g.hostId]!;
+    for (let i = 0; i < n; i++) if (!this.landOne(g, m, pages[i]!, contents[i]!)) return i;
+    return n;
+  }
+
+  /** `land` for the consecutive pages `first`, `first + 1`, ... (a restored memory block). */
+  landRange(g: GuestMemory, first: number, contents: ArrayLike<number>, n: number): number {
+    const m = this.machines[g.hostId]!;
+    for (let i = 0; i < n; i++) if (!this.landOne(g, m, first + i, contents[i]!)) return i;
+    return n;
+  }
+
+  private landOne(g: GuestMemory, m: MachineMemory, p: number, c: number): boolean {
     const meta = g.meta;
     const frame = g.frame;
-    const refs = m.refs;
-    const fc = m.content;
-    for (let i = 0; i < n; i++) {
-      const p = pages[i]!;
-      const c = contents[i]!;
-      const mt = meta[p]!;
-      const state = mt & STATE_MASK;
-      if (c === 0) {
-        if (state !== PageState.Unbacked) this.setAbsent(g, p, PageState.Unbacked);
-      } else if (state === PageState.Present && refs[frame[p]!] === 1) {
-        fc[frame[p]!] = c; // a page sent again: its private frame is rewritten
-      } else if (state === PageState.Unbacked && p >= 0 && p < g.pages) {
-        const f = m.alloc(c, g.worldId);
-        if (f < 0) return i;
-        frame[p] = f;
-        meta[p] = (mt & TRAPS_KEPT) | PageState.Present;
-      } else {
-        if (state !== PageState.Present && m.free === 0) return i;
-        this.populate(g, p, c);
-      }
+    const mt = meta[p]!;
+    const state = mt & STATE_MASK;
+    if (c === 0) {
+      if (state !== PageState.Unbacked) this.setAbsent(g, p, PageState.Unbacked);
+    } else if (state === PageState.Present && m.refs[frame[p]!] === 1) {
+      m.content[frame[p]!] = c; // a page sent again: its private frame is rewritten
+    } else if (state !== PageState.Present && state !== PageState.Remote && p >= 0 && p < g.pages) {
+      // Unbacked or absent: no frame to drop, one to take.
+      const f = m.alloc(c, g.worldId);
+      if (f < 0) return false;
+      frame[p] = f;
+      meta[p] = (mt & TRAPS_KEPT) | PageState.Present;
+    } else {
+      if (state !== PageState.Present && m.free === 0) return false;
+      this.populate(g, p, c);
     }
-    return n;
+    return true;
   }
 
   /** Populates every page in one pass (initial contents, a migration's destination). */

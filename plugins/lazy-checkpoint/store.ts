@@ -26,8 +26,12 @@ export interface ByteStore {
   /** Bytes up to the end of the last write (or the file's size when opened for reading). */
   readonly size: number;
   write(offset: number, data: Uint8Array): void;
-  /** `length` bytes at `offset`; fewer when the file ends sooner. */
-  read(offset: number, length: number): Uint8Array;
+  /**
+   * `length` bytes at `offset`; fewer when the file ends sooner. With `into` (at least `length`
+   * bytes), they are read into it and a view of it is returned: a restore's buffers are
+   * allocated once, not per read.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array;
   /** The save completed: the file takes its final name (a StoreRefusal if another process took it meanwhile). */
   commit(): void;
   /**
@@ -183,8 +187,9 @@ export class FileStore implements ByteStore {
     this.size = Math.max(this.size, offset + data.length);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array {
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    const out = into ? into.subarray(0, n) : new Uint8Array(n);
     if (this.kept) {
       if (offset < this.kept.length) out.set(this.kept.subarray(offset, Math.min(this.kept.length, offset + out.length)));
       return out;
@@ -313,8 +318,9 @@ export class MemoryStore implements ByteStore {
     this.size = Math.max(this.size, end);
   }
 
-  read(offset: number, length: number): Uint8Array {
-    const out = new Uint8Array(Math.max(0, Math.min(length, this.size - offset)));
+  read(offset: number, length: number, into?: Uint8Array): Uint8Array {
+    const n = Math.max(0, Math.min(length, this.size - offset));
+    const out = into ? into.subarray(0, n).fill(0) : new Uint8Array(n);
     const end = offset + out.length;
     for (let c = Math.floor(offset / CHUNK); c * CHUNK < end; c++) {
       const chunk = this.chunks.get(c);

@@ -3,7 +3,7 @@
 // (compressed), decompressed, copied into guest memory (0.1 ns per byte plus the codec's CPU
 // time, stretched on a background thread's world when the host is overcommitted), and every
 // vCPU waiting on it woken. With verify every page's bytes are checked against its contents.
-import { PAGE_SIZE, PageState, VmscnError, kernelError, pageBytes } from "../../../core/api.js";
+import { PAGE_SIZE, VmscnError, kernelError, pageBytes } from "../../../core/api.js";
 import type { BlockRecord } from "../blocks.js";
 import { FormatError } from "../format.js";
 import { COPY_NS_PER_BYTE } from "../shared.js";
@@ -90,12 +90,10 @@ export class Loader {
     const g = r.guest;
     const from = mb * r.header!.pagesPerBlock;
     try {
-      for (let i = 0; i < count; i++) {
-        const c = rec.identities[i]!;
-        if (c === 0) k.memory.setAbsent(g, from + i, PageState.Unbacked);
-        else k.memory.populate(g, from + i, c);
-        r.expected![from + i] = c;
-      }
+      const landed = k.memory.landRange(g, from, rec.identities, count);
+      // Out of frames: the page that found none throws the kernel's own error (VMSCN5002).
+      if (landed < count) k.memory.populate(g, from + landed, rec.identities[landed]!);
+      r.expected!.set(rec.identities.subarray(0, count), from);
     } catch (err) {
       if (!(err instanceof VmscnError)) throw err;
       r.fail(err.code, `restoring "${r.world.name}" from "${r.where()}" failed: ${err.message}`);

@@ -17,6 +17,8 @@ export interface Buf {
   records: Map<number, BlockRecord>;
   /** Memory blocks in it not yet loaded. */
   unloaded: number;
+  /** Its bytes: one IO block, allocated when the pool is filled and read into again and again. */
+  bytes: Uint8Array;
 }
 
 export class BufferPool {
@@ -40,7 +42,8 @@ export class BufferPool {
 
   /** The pool's `n` buffers, all free. */
   fill(n: number): void {
-    this.buffers = Array.from({ length: n }, (_, id) => ({ id, state: "free", io: -1, view: null, records: new Map(), unloaded: 0 }));
+    const size = this.r.header!.ioBlockSize;
+    this.buffers = Array.from({ length: n }, (_, id) => ({ id, state: "free", io: -1, view: null, records: new Map(), unloaded: 0, bytes: new Uint8Array(size) }));
   }
 
   /** The buffer that holds IO block `io` (its state is 2). */
@@ -110,7 +113,7 @@ export class BufferPool {
       if (t && t.state !== "stopped") this.process(buf, t, () => r.prefetch.work(t));
       r.prefetch.kick();
       this.serveQueue();
-    });
+    }, true, buf.bytes);
   }
 
   /**

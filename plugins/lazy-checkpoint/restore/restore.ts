@@ -132,7 +132,7 @@ export class Restore {
   }
 
   /** A timed read; the bytes come from the file when it completes (with `withBytes` false, the caller reads them itself). */
-  readTimed(offset: number, length: number, then: (bytes: Uint8Array) => void, withBytes = true): void {
+  readTimed(offset: number, length: number, then: (bytes: Uint8Array) => void, withBytes = true, into?: Uint8Array): void {
     if (this.ended) return;
     let io: IoRequest;
     try {
@@ -141,7 +141,7 @@ export class Restore {
         if (this.ended) return;
         let bytes: Uint8Array;
         try {
-          bytes = withBytes ? this.file.store.read(offset, length) : NO_BYTES;
+          bytes = withBytes ? this.file.store.read(offset, length, into) : NO_BYTES;
         } catch (err) {
           // The real file went away or was replaced under the run (store.ts): the read fails.
           this.fail("VMSCN7309", `reading checkpoint file "${this.where()}" at offset ${offset} failed: ${(err as Error).message}`);
