@@ -10,11 +10,14 @@ import type { Plan } from "../dsl/plan.js";
 /** Bytes per guest page: the page map's frame index (4) and metadata byte (1). */
 const PAGE_MAP_BYTES = 5;
 /**
- * Bytes per machine frame: content identity (8), references (4), owner (4), free-list slot (4).
- * A host's frame table is allocated for its whole capacity when the host is made, so every
- * frame of every host counts, used or not; the frames behind guest pages are among them.
+ * Bytes per machine frame: content identity (8, the free list's link when free) and
+ * references (4). A host's frame table is allocated for its whole capacity when the host is
+ * made, so every frame of every host counts, used or not; the frames behind guest pages are
+ * among them.
  */
-const FRAME_BYTES = 20;
+const FRAME_BYTES = 12;
+/** ... and its owner (4), recorded on every host once a VM forks (the fork's `new-frames`). */
+const OWNER_BYTES = 4;
 /** A VM's memory in the kernel besides the frames (its host's): its page map. */
 const VM_PAGE_BYTES = PAGE_MAP_BYTES;
 /** A time series point: its time and its value (8 + 8). */
@@ -114,6 +117,8 @@ export function estimateMemory(plan: Plan, opts: EstimateOptions = {}): MemoryEs
         if (Object.keys(a.args).some((k) => k !== "vm")) add(`${what}: the VM's second page map`, pages * VM_PAGE_BYTES);
     }
   }
+  const forks = plan.actions.some((a) => a.verb === "fork") || plan.hypercalls.some((h) => h.name === "fork");
+  if (forks) add("the frames' owners, recorded once a VM forks", frames * OWNER_BYTES);
   for (const h of plan.hypercalls) {
     const pages = pagesOf.get(h.vm);
     if (h.name !== "fork" || pages === undefined) continue;

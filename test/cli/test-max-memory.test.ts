@@ -37,14 +37,14 @@ async function suite(t: Test, entries: Record<string, string>, argv: string[], m
 }
 
 t.test("a file over the default limit (80% of the machine) fails with its estimate; the suite goes on", async (t) => {
-  // The 1 TiB host's frame table (256 Mi frames × 20 B: 5120 MiB) + 512 GiB = 128 Mi pages × 5 B (640 MiB)
-  // + 96 MiB + one series of 2 points (32 B): 5857 MiB, over 80% of a 4 GiB machine (3276.8 MiB).
+  // The 1 TiB host's frame table (256 Mi frames × 12 B: 3072 MiB) + 512 GiB = 128 Mi pages × 5 B (640 MiB)
+  // + 96 MiB + one series of 2 points (32 B): 3809 MiB, over 80% of a 4 GiB machine (3276.8 MiB).
   const r = await suite(t, { "big.vmscn": BIG, "small.vmscn": SMALL }, [], 4 * 2 ** 30);
   t.equal(r.code, 1);
   const at = `${r.dir}/big.vmscn:2:1`;
   t.ok(
     r.out.includes(
-      `not ok 1 - ${r.dir}/big.vmscn\n  ---\n  message: "VMSCN0223: refused before it ran: this scenario would need about 5857 MiB of memory, more than the 3277 MiB allowed; the largest: host a (1 TiB): its frame table 5120 MiB; VM huge (512 GiB guest): page map 640 MiB; the simulator itself 96 MiB"\n  severity: fail\n  at: ${JSON.stringify(at)}\n  code: VMSCN0223\n  estimate: "5857 MiB"\n  max-memory: "3277 MiB"\n  largest:\n    - "host a (1 TiB): its frame table: 5120 MiB"\n    - "VM huge (512 GiB guest): page map: 640 MiB"\n    - "the simulator itself: 96 MiB"\n  ...\n`,
+      `not ok 1 - ${r.dir}/big.vmscn\n  ---\n  message: "VMSCN0223: refused before it ran: this scenario would need about 3809 MiB of memory, more than the 3277 MiB allowed; the largest: host a (1 TiB): its frame table 3072 MiB; VM huge (512 GiB guest): page map 640 MiB; the simulator itself 96 MiB"\n  severity: fail\n  at: ${JSON.stringify(at)}\n  code: VMSCN0223\n  estimate: "3809 MiB"\n  max-memory: "3277 MiB"\n  largest:\n    - "host a (1 TiB): its frame table: 3072 MiB"\n    - "VM huge (512 GiB guest): page map: 640 MiB"\n    - "the simulator itself: 96 MiB"\n  ...\n`,
     ),
     r.out,
   );
@@ -70,7 +70,7 @@ t.test("a negative file too big fails, unless it expects VMSCN0223", async (t) =
   t.equal(run.diagnostics?.["code"], "VMSCN0223");
   const limit = await runConformanceFile(task("neg-limit.vmscn"));
   t.same(limit.expectations.map((e) => e.ok), [true]);
-  t.match(limit.expectations[0]!.description, /^fails in the validate phase with VMSCN0223: this scenario would need about 5857 MiB/);
+  t.match(limit.expectations[0]!.description, /^fails in the validate phase with VMSCN0223: this scenario would need about 3809 MiB/);
   // Without a limit the file is not estimated at all.
   const none = await runConformanceFile({ ...task("neg-limit.vmscn"), maxMemoryBytes: undefined });
   t.same(none.expectations.map((e) => e.ok), [false]);

@@ -17,7 +17,7 @@ const SCENARIO = `scenario "big" {
 }
 `;
 
-t.test("the estimate: 20 bytes per frame of every host, 5 per guest page, a second page map per migration, the series, the baseline", async (t) => {
+t.test("the estimate: 12 bytes per frame of every host, 5 per guest page, a second page map per migration, the series, the baseline", async (t) => {
   const c = await check(files({ "t.vmscn": SCENARIO }));
   const e = estimateMemory(c.plan!);
   const frames = (2 * 2 ** 40) / 4096;
@@ -25,9 +25,9 @@ t.test("the estimate: 20 bytes per frame of every host, 5 per guest page, a seco
   const small = 2 ** 30 / 4096;
   // 2 hosts and 1 link, sampled at 0, 0.1, ... 2 s and at the end: 22 points of 16 B.
   const series = 3 * 22 * 16;
-  t.equal(e.totalBytes, frames * 20 + huge * 5 * 2 + small * 5 + series + 96 * 2 ** 20);
+  t.equal(e.totalBytes, frames * 12 + huge * 5 * 2 + small * 5 + series + 96 * 2 ** 20);
   t.same(e.contributors, [
-    { what: "the frame tables of 2 hosts (2 TiB of machine memory)", bytes: frames * 20 },
+    { what: "the frame tables of 2 hosts (2 TiB of machine memory)", bytes: frames * 12 },
     { what: "VM huge (512 GiB guest): page map", bytes: huge * 5 },
     { what: '"migrate huge" at 1 s: the VM\'s second page map', bytes: huge * 5 },
     { what: "the simulator itself", bytes: 96 * 2 ** 20 },
@@ -36,18 +36,18 @@ t.test("the estimate: 20 bytes per frame of every host, 5 per guest page, a seco
   ]);
 });
 
-t.test("hosts count whether or not anything runs on them: ten thousand hosts of 1 GiB need 50 GiB of frame tables", async (t) => {
+t.test("hosts count whether or not anything runs on them: ten thousand hosts of 1 GiB need 30 GiB of frame tables", async (t) => {
   const hosts = Array.from({ length: 10_000 }, (_, i) => ({ name: `h${i}`, cpus: 1, memoryBytes: 2 ** 30 }));
   const links = Array.from({ length: 5_000 }, (_, i) => ({ a: `h${2 * i}`, b: `h${2 * i + 1}`, bandwidth: 1e9, latency: 0 }));
   const plan = { hosts, links, vms: [], actions: [], hypercalls: [], until: undefined } as unknown as Plan;
   const e = estimateMemory(plan);
   t.same(e.contributors, [
-    { what: "the frame tables of 10000 hosts (9.77 TiB of machine memory)", bytes: 10_000 * 262_144 * 20 },
+    { what: "the frame tables of 10000 hosts (9.77 TiB of machine memory)", bytes: 10_000 * 262_144 * 12 },
     // run until done: as long as it takes, so every series may fill up (2048 points).
     { what: "the time series (15000 of at most 2048 points)", bytes: 15_000 * 2048 * 16 },
     { what: "the simulator itself", bytes: 96 * 2 ** 20 },
   ]);
-  t.ok(e.totalBytes > 8 * 2 ** 30 * 6, "far over an 8 GB cap: refused before it runs");
+  t.ok(e.totalBytes > 8 * 2 ** 30 * 3, "far over an 8 GB cap: refused before it runs");
 });
 
 // Every verb of the built-in plugins that allocates per guest page: 1 GiB guests, P pages each.
@@ -80,8 +80,10 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
   const P = 2 ** 30 / 4096;
   const e = estimateMemory(c.plan!);
   const by = new Map(e.contributors.map((x) => [x.what, x.bytes]));
-  // The two 64 GiB hosts' frames (20 B each); 2 hosts and 1 link sampled over 10 s: 102 points.
-  const frames = 2 * 64 * P * 20;
+  // The two 64 GiB hosts' frames (12 B each, and 4 B of owner once a VM forks); 2 hosts and 1
+  // link sampled over 10 s: 102 points.
+  const frames = 2 * 64 * P * 12;
+  const owners = 2 * 64 * P * 4;
   const series = 3 * 102 * 16;
   t.same(
     [...by],
@@ -90,6 +92,7 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
       ["the frame tables of 2 hosts (128 GiB of machine memory)", frames],
       // 10 guests' pages (web, w, 3 children, 3 clones, 2 hypercall children; the worker w is one of the declared) × 104 B.
       ['"tps on" at 1 s: page sharing\'s tables over 2621440 guest pages', 10 * P * 104],
+      ["the frames' owners, recorded once a VM forks", owners],
       ["the simulator itself", 96 * 2 ** 20],
       // New VMs: a page map each (5 B a page); their frames are in their host's table.
       ['"fork web" at 2 s: 3 new VMs\' page maps', 3 * P * 5],
@@ -114,7 +117,7 @@ t.test("the plugins' verbs: children, clones and images, checkpoint files and ta
       ["the time series (3 of at most 102 points)", series],
     ],
   );
-  const rest = 1150.25 * P + frames + series + 96 * 2 ** 20;
+  const rest = 1150.25 * P + frames + owners + series + 96 * 2 ** 20;
   t.equal(e.totalBytes, rest + 2 * 2 ** 30);
   // With --out the checkpoint files go to disk: not counted.
   t.equal(estimateMemory(c.plan!, { filesOnDisk: true }).totalBytes, rest);
@@ -141,8 +144,8 @@ t.test("over --max-memory: VMSCN0223 at the scenario, nothing runs", async (t) =
   const d = r.diagnostics[0]!;
   t.equal(d.code, "VMSCN0223");
   t.equal(d.loc.line, 1);
-  t.equal(d.message, 'this scenario would need about 11618 MiB of memory, more than the 4096 MiB allowed; the largest: the frame tables of 2 hosts (2 TiB of machine memory) 10240 MiB; VM huge (512 GiB guest): page map 640 MiB; "migrate huge" at 1 s: the VM\'s second page map 640 MiB');
-  const fits = await check(path, { maxMemoryBytes: 12 * 2 ** 30 });
+  t.equal(d.message, 'this scenario would need about 7522 MiB of memory, more than the 4096 MiB allowed; the largest: the frame tables of 2 hosts (2 TiB of machine memory) 6144 MiB; VM huge (512 GiB guest): page map 640 MiB; "migrate huge" at 1 s: the VM\'s second page map 640 MiB');
+  const fits = await check(path, { maxMemoryBytes: 8 * 2 ** 30 });
   t.same(fits.diagnostics, []);
 });
 
@@ -158,11 +161,11 @@ t.test("a checkpoint file kept in memory counts unless the run has an output fol
 }
 `,
   });
-  // The 64 GiB host's frame table (16 Mi frames × 20 B: 320 MiB) + the 16 GiB guest's page map (4 Mi pages × 5 B: 20 MiB)
-  // + the file (16384 MiB) + the save's tables (4 Mi × 10 B + 512 Ki blocks × 17 B: 48.5 MiB) + 96 MiB + one series = 16868.5 MiB.
+  // The 64 GiB host's frame table (16 Mi frames × 12 B: 192 MiB) + the 16 GiB guest's page map (4 Mi pages × 5 B: 20 MiB)
+  // + the file (16384 MiB) + the save's tables (4 Mi × 10 B + 512 Ki blocks × 17 B: 48.5 MiB) + 96 MiB + one series = 16740.5 MiB.
   const c = await check(path, { maxMemoryBytes: 16 * 2 ** 30 });
   t.equal(c.diagnostics[0]?.code, "VMSCN0223");
-  t.match(c.diagnostics[0]!.message, /would need about 16869 MiB .* the largest: "checkpoint db" at 1 s: the checkpoint file kept in memory \(no --out\) 16384 MiB; host a \(64 GiB\): its frame table 320 MiB; the simulator itself 96 MiB$/);
+  t.match(c.diagnostics[0]!.message, /would need about 16741 MiB .* the largest: "checkpoint db" at 1 s: the checkpoint file kept in memory \(no --out\) 16384 MiB; host a \(64 GiB\): its frame table 192 MiB; the simulator itself 96 MiB$/);
   const out = await check(path, { maxMemoryBytes: 16 * 2 ** 30, outDir: t.testdir({}) });
   t.same(out.diagnostics, [], "with --out the file is on disk");
 });
