@@ -186,3 +186,30 @@ t.test("a shared frame mapped without copy-on-write is an invariant violation", 
   t.throws(() => memory.checkInvariants([a, b]), /maps a shared frame \(2 references\) without copy-on-write/);
   t.end();
 });
+
+t.test("land: a batch of arriving pages, each by its state; out of frames it stops at the page that found none", (t) => {
+  const { memory } = setup(6, 6);
+  const src = memory.createGuest(0, "src", 8, 0);
+  const g = memory.createGuest(1, "dst", 8, 1);
+  const mach = memory.machine(1);
+  memory.populate(g, 0, 5); // present, private: rewritten in place
+  memory.populate(g, 1, 6); // present, then zero: unbacked
+  memory.populate(src, 2, 7);
+  memory.share(src, 2, memory.createGuest(2, "other", 8, 0), 2); // (another host's sharing: untouched)
+  memory.setAbsent(g, 3, PageState.AbsentRestore);
+  memory.setTraps(g, 3, Trap.AccessTrace); // absent with a trap: present with the trap kept
+  const frame0 = g.frame[0]!;
+  const landed = memory.land(g, Int32Array.from([0, 1, 3, 4, 5, 6, 7]), Float64Array.from([50, 0, 30, 40, 0, 60, 70]), 7);
+  t.equal(landed, 7);
+  t.equal(g.frame[0], frame0, "rewritten in its own frame");
+  t.same([0, 1, 3, 4, 5, 6, 7].map((p) => memory.peek(g, p)), [50, 0, 30, 40, 0, 60, 70]);
+  t.same([0, 1, 3, 4, 5].map((p) => g.state(p)), [PageState.Present, PageState.Unbacked, PageState.Present, PageState.Present, PageState.Unbacked]);
+  t.equal(g.meta[3]! & Trap.AccessTrace, Trap.AccessTrace, "the trap stays");
+  t.equal(mach.used, 5, "frames for 0, 3, 4, 6, 7; none for the zero pages");
+  // One frame left on host 1: page 2 gets it, page 1 finds none.
+  t.equal(memory.landRange(g, 1, [10, 20], 2), 1, "page 1 took the last frame, page 2 found none");
+  t.equal(memory.peek(g, 1), 10);
+  t.equal(g.state(2), PageState.Unbacked, "nothing half done");
+  memory.checkInvariants();
+  t.end();
+});
