@@ -69,7 +69,7 @@ const child = process.env["VMSCN_BENCH_CHILD"];
 if (child?.startsWith("scale:")) console.log(JSON.stringify(await study(Number(child.slice(6)))));
 
 /** Bytes per guest page the last measurement needed (source and destination together), for the memory guard. */
-const BYTES_PER_PAGE_GUARD = 60;
+const BYTES_PER_PAGE_GUARD = 45;
 
 function inChild(k: number): Record<string, number> {
   const need = guestPages(k) * BYTES_PER_PAGE_GUARD;
