@@ -34,6 +34,8 @@ interface Job {
   n: number;
   /** Set for a scripted hypercall (pages unused). */
   hypercall?: ScriptedHypercall;
+  /** An activity's job queued or under way: a tick meanwhile leaves it alone (its accesses wait in `carry`). */
+  pending?: boolean;
 }
 
 /** What a hypercall handler gets: the guest issuing it, from which vCPU, with its options. */
@@ -117,6 +119,8 @@ class Vcpu {
     this.busy = null;
     if (this.waiting) this.vm.engine.scheduler.wake(this.label);
     this.waiting = false;
+    for (const j of this.queue) j.pending = false;
+    if (this.job) this.job.pending = false;
     this.queue.length = 0;
     this.job = null;
   }
@@ -154,10 +158,13 @@ class Vcpu {
         a.carry += a.perNs * since;
         if (factor === 0) continue;
       }
+      const job = a.job;
+      // Its last job is still queued or stalled (a resume ticks a vCPU that waits on a fault):
+      // the accesses stay owed, issued by the first tick after it finished.
+      if (job.pending) continue;
       const n = Math.floor(a.carry);
       a.carry -= n;
       if (n === 0) continue;
-      const job = a.job;
       if (job.pages.length < n) {
         job.pages = new Int32Array(n * 2);
         if (a.write) job.contents = new Float64Array(n * 2);
@@ -165,6 +172,7 @@ class Vcpu {
       a.sampler.fill(job.pages, n);
       if (a.write) this.vm.content.fill(job.pages, job.contents, n);
       job.n = n;
+      job.pending = true;
       this.queue.push(job);
     }
     this.pump();
@@ -211,6 +219,7 @@ class Vcpu {
       else stats.reads += reached - before;
       this.index = reached;
       if (reached < job.n) return this.stallFor(e.memory.stall, `waits for page ${job.pages[reached]} of "${g.name}"`);
+      job.pending = false;
       this.job = null;
     }
     if (!this.tick) this.scheduleTick(Math.max(e.scheduler.now, this.lastTick + e.config.tickNs));

@@ -137,3 +137,26 @@ t.test("a catch-up activity counts its time from its vCPU's first tick, not from
   t.equal(workload.stats(w)!.writes, 10);
   t.end();
 });
+
+t.test("suspended and resumed while stalled on a fault: the stalled job is written once, the resume's tick waits for it", (t) => {
+  // As `stalled`, and suspended at 6 ms, resumed at 7 ms, while the write of page 5 waits.
+  const { scheduler, cluster, workload, vm, memory } = setup();
+  const w = vm("web", 64);
+  memory.setAbsent(w.memory!, 5, PageState.AbsentFetch);
+  memory.onFault("absent-fetch", (f) => {
+    memory.populate(f.guest, f.page, 1);
+    return 5 * MS;
+  });
+  const log = w.memory!.openLog("test");
+  workload.attach(w, { activities: [writer(1000, "paced")], mix: DEFAULT_MIX, scripted: [] });
+  cluster.setState(w, "running");
+  scheduler.at(6 * MS, () => cluster.setState(w, "suspended"));
+  scheduler.at(7 * MS, () => cluster.setState(w, "running"));
+  scheduler.run(20 * MS - 1);
+  // Ticks 0..4 write pages 0..4; page 5 at 10 ms, after the stall; the tick at 7 ms (the
+  // resume's) leaves the stalled job alone and its page waits; at 10 ms the next tick issues
+  // it and its own (pages 6, 7); ticks 11..19 write pages 8..16. Each page once.
+  t.equal(workload.stats(w)!.writes, 17);
+  t.same(Array.from(log.readAndClear()), Array.from({ length: 17 }, (_, p) => p));
+  t.end();
+});
