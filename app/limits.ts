@@ -35,6 +35,8 @@ const TPS_PAGE_BYTES = 104;
 const SAVE_PAGE_BYTES = 10;
 /** ... and per memory block: its file offset (8), its IO-memory map slot (4), its state (1), its order (4). */
 const SAVE_BLOCK_BYTES = 17;
+/** An XBZRLE cache slot: its page (4), the content cached (8) and its age (8). */
+const XBZRLE_SLOT_BYTES = 20;
 /** A restore per guest page: the contents expected (8) and the dirty bits of verification (1). */
 const RESTORE_PAGE_BYTES = 9;
 
@@ -115,6 +117,11 @@ export function estimateMemory(plan: Plan, opts: EstimateOptions = {}): MemoryEs
         break;
       default:
         if (Object.keys(a.args).some((k) => k !== "vm")) add(`${what}: the VM's second page map`, pages * VM_PAGE_BYTES);
+        // QEMU's XBZRLE cache: direct-mapped, no slot past the guest's pages (a power of two above them).
+        if (a.verb === "migrate" && a.options["xbzrle"] === true) {
+          const asked = 2 ** Math.floor(Math.log2(Math.max(1, num(a.options["xbzrle-cache-size"], 64 * 2 ** 20) / PAGE_SIZE)));
+          add(`${what}: the XBZRLE cache`, Math.min(asked, 2 ** Math.ceil(Math.log2(pages))) * XBZRLE_SLOT_BYTES);
+        }
     }
   }
   const forks = plan.actions.some((a) => a.verb === "fork") || plan.hypercalls.some((h) => h.name === "fork");

@@ -63,6 +63,13 @@ export interface XbzrleOptions {
   changedBytes?: number;
   /** Where a write's bytes start in the page (a workload property); absent: a place of their own for each write. */
   changedOffset?: number;
+  /**
+   * Pages of the guest the cache serves, when known. The cache is direct-mapped by page
+   * number, so slots past the first power of two ≥ the guest's pages are never used: they are
+   * not allocated (a 4 PiB cache of a 64 MiB guest costs what a 64 MiB one does), and the
+   * report still gives the size asked for.
+   */
+  guestPages?: number;
 }
 
 export type XbzrleKind = "zero" | "miss" | "unchanged" | "hit" | "overflow";

@@ -154,6 +154,17 @@ t.test("XBZRLE cache: direct-mapped, misses, hits, unchanged pages, overflow, ra
   t.equal(none.send(1, 5).kind, "miss", "no cache: every page misses");
 });
 
+t.test("XBZRLE: a cache larger than its guest allocates the guest's slots only and behaves as the size asked for", async (t) => {
+  // 4 PiB (2^40 slots) for a guest of 1000 pages: 1024 slots allocated; the same as a cache of 1024 pages.
+  const huge = new Xbzrle("huge", { cacheBytes: 2 ** 52, changedBytes: 16, guestPages: 1000 });
+  const fits = new Xbzrle("fits", { cacheBytes: 1024 * PAGE, changedBytes: 16 });
+  t.equal(huge.slots, 2 ** 40);
+  t.equal(huge.stats["cache-size"], 2 ** 52, "the report gives the size asked for");
+  const kinds = (x: Xbzrle) => [0, 999, 500, 999, 0, 7, 500].map((p, i) => x.send(p, 100 + (i % 3), 1, { age: i, lastStage: false }).kind);
+  t.same(kinds(huge), kinds(fits));
+  t.same({ ...huge.stats, "cache-size": 0 }, { ...fits.stats, "cache-size": 0 });
+});
+
 t.test("XBZRLE with QEMU's generations: a slot touched in this sync generation or the one before is not evicted; the last stage neither fills nor updates; rates per period", async (t) => {
   const x = new Xbzrle("g", { cacheBytes: PAGE, changedBytes: 16 });
   t.equal(x.send(0, 11, 1, { age: 1, lastStage: false }).kind, "miss", "page 0 enters the one slot at generation 1");
@@ -192,6 +203,8 @@ t.test("the plugin: a service for other plugins, coded errors, CPU time on a wor
   t.throws(() => svc.codec("snappy", 1), { code: "VMSCN7402" });
   t.throws(() => svc.xbzrle("x", { cacheBytes: 10 }), { code: "VMSCN7403" });
   t.throws(() => svc.xbzrle("x", { cacheBytes: 4096, changedBytes: 0 }), { code: "VMSCN7403" });
+  t.throws(() => svc.xbzrle("x", { cacheBytes: 2 ** 52 }), { code: "VMSCN7403", message: /larger than the largest guest/ });
+  t.equal(svc.xbzrle("y", { cacheBytes: 2 ** 52, guestPages: 1000 }).stats["cache-size"], 2 ** 52, "with its guest's pages: the size asked for");
   k.addHost({ name: "a", cpus: 1, memoryBytes: 1 << 30 });
   const w = ctx.systemWorld("helper", k.cluster.host("a"));
   t.equal(svc.timeOn(w, 1000), 1000, "a world not running: its CPU time as it is");

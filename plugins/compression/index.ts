@@ -64,6 +64,8 @@ function createService(k: PluginContext, sessions: Map<string, Session>, caches:
     xbzrle(name: string, options: XbzrleOptions): XbzrleCache {
       if (!(Number.isSafeInteger(options.cacheBytes) && options.cacheBytes >= 4096)) throw k.error("VMSCN7403", `an XBZRLE cache needs at least one page (4096 bytes), not ${options.cacheBytes}`);
       if (options.changedBytes !== undefined && !(options.changedBytes >= 1 && options.changedBytes <= 4096)) throw k.error("VMSCN7403", `the bytes a write changes must be 1..4096, not ${options.changedBytes}`);
+      // Without the guest's size every slot is allocated: no more than the largest guest's pages.
+      if (options.guestPages === undefined && options.cacheBytes > 2 ** 43) throw k.error("VMSCN7403", `an XBZRLE cache of ${options.cacheBytes} bytes for no guest in particular is larger than the largest guest (8 TiB); give its guest's pages`);
       const c = new Xbzrle(name, options);
       caches.set(name, c);
       return c;

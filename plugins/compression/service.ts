@@ -105,6 +105,8 @@ export class Session implements CompressionSession {
 export class Xbzrle implements XbzrleCache {
   readonly slots: number;
   readonly stats: XbzrleStats;
+  /** Slot of a page: its number masked to the slots allocated. */
+  private readonly mask: number;
   private readonly page: Int32Array;
   private readonly content: Float64Array;
   /** Each slot's it_age: the sync generation it was last touched in (page_cache.c). */
@@ -124,9 +126,13 @@ export class Xbzrle implements XbzrleCache {
   ) {
     const pages = Math.floor(options.cacheBytes / PAGE_SIZE);
     this.slots = pages >= 1 ? 2 ** Math.floor(Math.log2(pages)) : 0;
-    this.page = new Int32Array(this.slots).fill(-1);
-    this.content = new Float64Array(this.slots);
-    this.age = new Float64Array(this.slots).fill(-Infinity);
+    // Slots a page can map to: `page & (slots - 1)` is the page itself below the guest's size
+    // rounded up to a power of two, so only those are allocated.
+    const used = options.guestPages !== undefined && options.guestPages >= 1 ? Math.min(this.slots, 2 ** Math.ceil(Math.log2(options.guestPages))) : this.slots;
+    this.mask = used - 1;
+    this.page = new Int32Array(used).fill(-1);
+    this.content = new Float64Array(used);
+    this.age = new Float64Array(used).fill(-Infinity);
     this.changed = options.changedBytes ?? PAGE_SIZE;
     this.offset = options.changedOffset;
     this.stats = { "cache-size": this.slots * PAGE_SIZE, bytes: 0, pages: 0, "cache-hit": 0, "cache-miss": 0, "cache-miss-rate": 0, "encoding-rate": 0, overflow: 0, unchanged: 0, "cpu-time": 0 };
@@ -134,7 +140,7 @@ export class Xbzrle implements XbzrleCache {
 
   send(page: number, identity: number, writes = 1, at?: XbzrleAt): XbzrleResult {
     const s = this.stats;
-    const slot = this.slots === 0 ? -1 : page & (this.slots - 1);
+    const slot = this.slots === 0 ? -1 : page & this.mask;
     const age = at?.age ?? 0;
     if (identity === 0) {
       // QEMU keeps the cache in step with zero pages (xbzrle_cache_zero_page): with its

@@ -58,10 +58,12 @@ export class PageCoder {
     /** Bytes of its page one guest write changes (the workload's `write-size`), and where they start (`write-offset`). */
     changedBytes: number,
     changedOffset?: number,
+    /** The guest's pages: the XBZRLE cache allocates no slot past them. */
+    guestPages?: number,
   ) {
     this.codec = o.compress === "none" ? null : port.codec(o.compress, o.compressLevel);
     this.session = this.codec === null ? null : port.session(name, this.codec);
-    this.cache = o.xbzrle ? port.xbzrle(name, { cacheBytes: o.xbzrleCacheBytes, changedBytes, ...(changedOffset === undefined ? {} : { changedOffset }) }) : null;
+    this.cache = o.xbzrle ? port.xbzrle(name, { cacheBytes: o.xbzrleCacheBytes, changedBytes, ...(changedOffset === undefined ? {} : { changedOffset }), ...(guestPages === undefined ? {} : { guestPages }) }) : null;
     this.figures = this.codec === null ? null : { codec: this.codec.name, level: this.codec.name === "zlib" ? this.codec.level : null, threads: o.compressThreads, pages: 0, "compressed-size": 0, "compression-rate": 0, "cpu-time": 0, "decompress-time": 0 };
   }
 

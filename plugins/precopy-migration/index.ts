@@ -215,7 +215,7 @@ function begin(k: PluginContext, call: VerbCall, active: Map<World, Migration>, 
   if (o.compress !== "none" || o.xbzrle) {
     const port = k.use("compression");
     const wl = k.vmInfo(world)?.spec.workload;
-    coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, wl?.writeBytes ?? PAGE_SIZE, wl?.writeOffset), port };
+    coder = { coder: new PageCoder(port, `migrate:${world.name}`, o, wl?.writeBytes ?? PAGE_SIZE, wl?.writeOffset, world.memory?.pages), port };
   }
   // One operation on a VM's memory at a time: a lazy restore under way refuses the migration,
   // and a restore asked for during the migration is refused.

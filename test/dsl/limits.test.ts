@@ -177,3 +177,27 @@ t.test("--max-memory parses sizes; the default is 80% of the machine", async (t)
   t.equal(maxMemory(parseArgs([], ["max-memory"], []), 1000), 800);
   t.throws(() => maxMemory(parseArgs(["--max-memory", "lots"], ["max-memory"], []), 1), /needs a size such as 8GiB/);
 });
+
+t.test("a migration with XBZRLE counts its cache: the slots asked for, no more than the guest's pages rounded up to a power of two", async (t) => {
+  const text = (cache: string) => `scenario "x" {
+  host a { cpus 8  memory 4 GiB }
+  host b { cpus 8  memory 4 GiB }
+  link a <-> b { bandwidth 10 Gbit/s }
+  vm web on a { vcpus 1  memory 1 GiB }
+  vm small on a { vcpus 1  memory 3 MiB }
+  at 1 s: migrate web to b { xbzrle${cache} }
+  at 1 s: migrate small to b { xbzrle  xbzrle-cache-size 4294967296 MiB }
+  run until 2 s
+}
+`;
+  const cacheOf = async (cache: string) => {
+    const c = await check(files({ "t.vmscn": text(cache) }));
+    t.same(c.diagnostics, []);
+    return new Map(estimateMemory(c.plan!).contributors.map((x) => [x.what, x.bytes]));
+  };
+  // The default 64 MiB: 16384 slots of 20 bytes; a 4 PiB cache of a 3 MiB guest (768 pages): 1024 slots.
+  const d = await cacheOf("");
+  t.equal(d.get('"migrate web" at 1 s: the XBZRLE cache'), 16384 * 20);
+  t.equal(d.get('"migrate small" at 1 s: the XBZRLE cache'), 1024 * 20);
+  t.equal((await cacheOf("  xbzrle-cache-size 16 GiB")).get('"migrate web" at 1 s: the XBZRLE cache'), 262144 * 20, "16 GiB for a 1 GiB guest: its 262144 pages");
+});
