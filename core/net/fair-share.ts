@@ -40,6 +40,8 @@ export interface FlowSpec {
 
 export type FlowState = "active" | "drained" | "cancelled" | "failed";
 
+/** Up to this many classes, a change solves them all: finding its component would cost more. */
+const GLOBAL_SOLVE_CLASSES = 128;
 /** A flow with this many bytes left or fewer is done (floating-point residue). */
 const BYTE_EPSILON = 1e-6;
 /** Relative residue of the `served` counters, which are sums of many products. */
@@ -131,6 +133,8 @@ class FlowClass {
   dirty = false;
   /** The last component solve that reached it. */
   epoch = -1;
+  /** The last drain check that took it (one check per class per update). */
+  checked = -1;
   /** When its first flow drains at the current rate, and its position in the completion heap (-1: not on it). */
   due = Infinity;
   dueIndex = -1;
@@ -155,19 +159,22 @@ export class FairShare {
   private pending: EventHandle | null = null;
   private pendingTime = -1;
   private epoch = 0;
+  private checkMark = 0;
   private readonly listeners: (() => void)[] = [];
   /** Classes whose flows changed since the last solve: their components are solved again. */
   private readonly dirtyClasses: FlowClass[] = [];
   /** Resources whose capacity changed, or that a dropped class crossed: the same for theirs. */
   private readonly dirtyResources: Resource[] = [];
-  /** Min-heap of classes by the time their first flow drains (`due`, then class id). */
+  /** Min-heap of classes by the time their first flow drains (`due`, then class id), kept above GLOBAL_SOLVE_CLASSES classes. */
   private readonly due: FlowClass[] = [];
+  private dueHeapOn = false;
   // Solver heap of resources keyed by fair share (parallel arrays, reused between solves).
   private hKeys: number[] = [];
   private hRes: Resource[] = [];
   private useHeap = false;
   // Solver scratch, reused: one component's classes, resources and capped classes.
   private readonly compClasses: FlowClass[] = [];
+  private readonly stack: FlowClass[] = [];
   private readonly involved: Resource[] = [];
   private readonly capped: FlowClass[] = [];
   /** Class keys by path array: callers such as the network reuse one array per route. */
@@ -406,12 +413,26 @@ export class FairShare {
   private collectDrained(): Flow[] {
     const now = this.scheduler.now;
     const check: FlowClass[] = [];
-    while (this.due.length > 0 && this.due[0]!.due <= now) {
-      const c = this.due[0]!;
-      dueRemove(this.due, 0);
+    const mark = ++this.checkMark;
+    if (this.dueHeapOn) {
+      while (this.due.length > 0 && this.due[0]!.due <= now) {
+        const c = this.due[0]!;
+        dueRemove(this.due, 0);
+        c.checked = mark;
+        check.push(c);
+      }
+    } else {
+      for (const c of this.classes) {
+        if (c.due > now) continue;
+        c.checked = mark;
+        check.push(c);
+      }
+    }
+    for (const c of this.dirtyClasses) {
+      if (c.index < 0 || c.checked === mark) continue;
+      c.checked = mark;
       check.push(c);
     }
-    for (const c of this.dirtyClasses) if (c.index >= 0 && !check.includes(c)) check.push(c);
     const out: Flow[] = [];
     for (const c of check) {
       if (c.index < 0) continue;
@@ -445,18 +466,35 @@ export class FairShare {
   /** Puts a class on the completion heap at the time its first flow drains (none: off the heap). */
   private pushDue(c: FlowClass): void {
     if (c.dueIndex >= 0) dueRemove(this.due, c.dueIndex);
+    c.due = this.dueOf(c);
+    if (c.due !== Infinity && this.dueHeapOn) duePush(this.due, c);
+  }
+
+  /** When the class's first flow drains at its current rate (Infinity: never, or past simulated time). */
+  private dueOf(c: FlowClass): number {
     const f = c.heap[0];
-    if (f === undefined) return;
+    if (f === undefined) return Infinity;
     const now = this.scheduler.now;
     const rate = effectiveRate(c);
     const rem = f.finish - c.served;
     let d: number;
     if (isDrained(rem, rate, f.finish)) d = 0;
-    else if (rate <= 0) return;
+    else if (rate <= 0) return Infinity;
     else d = Math.ceil((rem * SECOND) / rate - 1e-6);
-    if (!Number.isSafeInteger(now + d)) return;
-    c.due = now + d;
-    duePush(this.due, c);
+    return Number.isSafeInteger(now + d) ? now + d : Infinity;
+  }
+
+  /** The completion heap made again from every class's due time (after a large component's solve). */
+  private rebuildDue(): void {
+    const h = this.due;
+    for (const c of h) c.dueIndex = -1;
+    h.length = 0;
+    for (const c of this.classes) {
+      if (c.due === Infinity) continue;
+      c.dueIndex = h.length;
+      h.push(c);
+    }
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) dueDown(h, i);
   }
 
   /** One scheduler event for the earliest completion. */
@@ -464,8 +502,11 @@ export class FairShare {
     if (this.pending !== null) this.pending.cancel();
     this.pending = null;
     this.pendingTime = -1;
-    if (this.due.length === 0) return;
-    this.pendingTime = this.due[0]!.due;
+    let next = Infinity;
+    if (this.dueHeapOn) next = this.due.length > 0 ? this.due[0]!.due : Infinity;
+    else for (const c of this.classes) if (c.due < next) next = c.due;
+    if (next === Infinity) return;
+    this.pendingTime = next;
     this.pending = this.scheduler.at(this.pendingTime, this.update, Priority.Late);
   }
 
@@ -481,19 +522,55 @@ export class FairShare {
    */
   private recompute(): void {
     this.recomputations++;
-    const seeds: FlowClass[] = [];
-    for (const c of this.dirtyClasses) {
-      c.dirty = false;
-      if (c.index >= 0) seeds.push(c);
-    }
-    this.dirtyClasses.length = 0;
-    const seedResources = this.dirtyResources.slice();
+    // The seeds are taken off the dirty lists (solving marks nothing dirty).
+    const seeds = this.dirtyClasses;
+    const seedResources = this.dirtyResources;
+    for (const c of seeds) c.dirty = false;
     for (const r of seedResources) r.dirty = false;
-    this.dirtyResources.length = 0;
-    // A seed already reached by an earlier component of this recomputation is solved.
-    const first = this.epoch + 1;
-    for (const c of seeds) if (c.epoch < first) this.solveComponent([c], []);
-    for (const r of seedResources) if (r.epoch < first) this.solveComponent([], [r]);
+    // Few classes: one solve over all of them costs less than finding the components.
+    // Few classes: the next completion is a scan over them, as cheap as a heap's upkeep.
+    const heap = this.classes.length > GLOBAL_SOLVE_CLASSES;
+    if (heap !== this.dueHeapOn) {
+      this.dueHeapOn = heap;
+      if (heap) this.rebuildDue();
+      else {
+        for (const c of this.due) c.dueIndex = -1;
+        this.due.length = 0;
+      }
+    }
+    if (!heap) this.solveAll(seedResources);
+    else {
+      // A seed already reached by an earlier component of this recomputation is solved.
+      const first = this.epoch + 1;
+      for (const c of seeds) if (c.index >= 0 && c.epoch < first) this.solveComponent([c], []);
+      for (const r of seedResources) if (r.epoch < first) this.solveComponent([], [r]);
+    }
+    seeds.length = 0;
+    seedResources.length = 0;
+  }
+
+  /** Every class at once (and the changed resources, so one left without classes carries 0). */
+  private solveAll(seedResources: readonly Resource[]): void {
+    const epoch = ++this.epoch;
+    const comp = this.compClasses;
+    const involved = this.involved;
+    comp.length = 0;
+    involved.length = 0;
+    for (const c of this.classes) {
+      c.epoch = epoch;
+      comp.push(c);
+      for (const r of c.resources) {
+        if (r.epoch === epoch) continue;
+        r.epoch = epoch;
+        involved.push(r);
+      }
+    }
+    for (const r of seedResources) {
+      if (r.epoch === epoch) continue;
+      r.epoch = epoch;
+      involved.push(r);
+    }
+    this.solve(comp, involved, true);
   }
 
   /** Gathers the component reachable from the seeds and solves it. */
@@ -501,31 +578,55 @@ export class FairShare {
     const epoch = ++this.epoch;
     const comp = this.compClasses;
     const involved = this.involved;
+    const stack = this.stack;
     comp.length = 0;
     involved.length = 0;
-    const stack: FlowClass[] = [];
-    const visitResource = (r: Resource): void => {
-      if (r.epoch === epoch) return;
-      r.epoch = epoch;
-      involved.push(r);
-      for (const c of r.classes) if (c.epoch !== epoch) {
-        c.epoch = epoch;
-        stack.push(c);
-      }
-    };
-    for (const c of seedClasses) if (c.epoch !== epoch) {
+    stack.length = 0;
+    for (const c of seedClasses) {
+      if (c.epoch === epoch) continue;
       c.epoch = epoch;
       stack.push(c);
     }
-    for (const r of seedResources) visitResource(r);
+    for (const r of seedResources) {
+      if (r.epoch === epoch) continue;
+      r.epoch = epoch;
+      involved.push(r);
+      for (const c of r.classes) {
+        if (c.epoch === epoch) continue;
+        c.epoch = epoch;
+        stack.push(c);
+      }
+    }
     while (stack.length > 0) {
       const c = stack.pop()!;
       comp.push(c);
-      for (const r of c.resources) visitResource(r);
+      const rs = c.resources;
+      for (let i = 0; i < rs.length; i++) {
+        const r = rs[i]!;
+        if (r.epoch === epoch) continue;
+        r.epoch = epoch;
+        involved.push(r);
+        for (const c2 of r.classes) {
+          if (c2.epoch === epoch) continue;
+          c2.epoch = epoch;
+          stack.push(c2);
+        }
+      }
     }
-    // The global class order, as one solve over all classes would visit them.
-    if (comp.length > 1) comp.sort((a, b) => a.index - b.index);
-    if (involved.length > 1) involved.sort((a, b) => a.id - b.id);
+    // The global class order, as one solve over all classes would visit them: picked from the
+    // class list when the component is a large part of it, else sorted.
+    const large = comp.length * 8 > this.classes.length;
+    if (comp.length > 1) {
+      if (large) {
+        comp.length = 0;
+        for (const c of this.classes) if (c.epoch === epoch) comp.push(c);
+      } else comp.sort((a, b) => a.index - b.index);
+    }
+    this.solve(comp, involved, large);
+  }
+
+  /** Solves a set of classes closed under shared resources, in class order; `large`: most of the classes. */
+  private solve(comp: readonly FlowClass[], involved: readonly Resource[], large: boolean): void {
     this.classesSolved += comp.length;
     // Counters run at the old rates up to now.
     for (const c of comp) this.settle(c);
@@ -538,10 +639,14 @@ export class FairShare {
       if (total === 0) continue;
       for (const r of c.resources) r.rate += total;
     }
-    for (const c of comp) this.pushDue(c);
+    if (!this.dueHeapOn) for (const c of comp) c.due = this.dueOf(c);
+    else if (large) {
+      for (const c of comp) c.due = this.dueOf(c);
+      this.rebuildDue();
+    } else for (const c of comp) this.pushDue(c);
   }
 
-  /** Progressive filling over one component's classes. */
+  /** Progressive filling over one component's classes (the resources in any order: ties go to the lower id). */
   private fill(comp: readonly FlowClass[], involved: readonly Resource[]): void {
     const capped = this.capped;
     capped.length = 0;
