@@ -69,8 +69,12 @@ t.test("suspended for 10 ms: paced drops that time's accesses, catch-up issues t
   t.end();
 });
 
-/** One vCPU writing pages 0, 1, 2, ...; page 5 is absent and its fault stalls the vCPU 5 ms. */
-function stalled(pace: Pace) {
+/**
+ * One vCPU writing pages 0, 1, 2, ...; page 5 is absent and its fault stalls the vCPU 5 ms;
+ * `pause` suspends the VM and resumes it at the two given times. The stats and the pages
+ * written, in order (a dirty log opened at the start).
+ */
+function stalledRun(pace: Pace, pause?: [number, number]) {
   const { scheduler, cluster, workload, vm, memory } = setup();
   const w = vm("web", 64);
   memory.setAbsent(w.memory!, 5, PageState.AbsentFetch);
@@ -78,11 +82,18 @@ function stalled(pace: Pace) {
     memory.populate(f.guest, f.page, 1);
     return 5 * MS;
   });
+  const log = w.memory!.openLog("test");
   workload.attach(w, { activities: [writer(1000, pace)], mix: DEFAULT_MIX, scripted: [] });
   cluster.setState(w, "running");
+  if (pause) {
+    scheduler.at(pause[0], () => cluster.setState(w, "suspended"));
+    scheduler.at(pause[1], () => cluster.setState(w, "running"));
+  }
   scheduler.run(20 * MS - 1);
-  return workload.stats(w)!;
+  return { stats: workload.stats(w)!, written: Array.from(log.readAndClear()) };
 }
+
+const stalled = (pace: Pace) => stalledRun(pace).stats;
 
 t.test("stalled 5 ms on a fault: paced loses the stall, catch-up makes it up", (t) => {
   // the tick at 5 ms writes page 5 at 10 ms; the next tick comes at 10 ms
@@ -140,23 +151,11 @@ t.test("a catch-up activity counts its time from its vCPU's first tick, not from
 
 t.test("suspended and resumed while stalled on a fault: the stalled job is written once, the resume's tick waits for it", (t) => {
   // As `stalled`, and suspended at 6 ms, resumed at 7 ms, while the write of page 5 waits.
-  const { scheduler, cluster, workload, vm, memory } = setup();
-  const w = vm("web", 64);
-  memory.setAbsent(w.memory!, 5, PageState.AbsentFetch);
-  memory.onFault("absent-fetch", (f) => {
-    memory.populate(f.guest, f.page, 1);
-    return 5 * MS;
-  });
-  const log = w.memory!.openLog("test");
-  workload.attach(w, { activities: [writer(1000, "paced")], mix: DEFAULT_MIX, scripted: [] });
-  cluster.setState(w, "running");
-  scheduler.at(6 * MS, () => cluster.setState(w, "suspended"));
-  scheduler.at(7 * MS, () => cluster.setState(w, "running"));
-  scheduler.run(20 * MS - 1);
+  const r = stalledRun("paced", [6 * MS, 7 * MS]);
   // Ticks 0..4 write pages 0..4; page 5 at 10 ms, after the stall; the tick at 7 ms (the
   // resume's) leaves the stalled job alone and its page waits; at 10 ms the next tick issues
   // it and its own (pages 6, 7); ticks 11..19 write pages 8..16. Each page once.
-  t.equal(workload.stats(w)!.writes, 17);
-  t.same(Array.from(log.readAndClear()), Array.from({ length: 17 }, (_, p) => p));
+  t.equal(r.stats.writes, 17);
+  t.same(r.written, Array.from({ length: 17 }, (_, p) => p));
   t.end();
 });
